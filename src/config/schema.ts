@@ -1,0 +1,200 @@
+import { z } from 'zod';
+
+/**
+ * The single source of every setting and its default. Each key is described here; the README's
+ * configuration reference is written from this file. Secrets (keys, client secrets) are never
+ * defaulted: in development they are generated once into `secrets.file` (see `config/load.ts`).
+ */
+
+const localized = z
+  .object({
+    fi: z.string().min(1).describe('Finnish text'),
+    sv: z.string().min(1).optional().describe('Swedish text (falls back to Finnish)'),
+    en: z.string().min(1).optional().describe('English text (falls back to Finnish)'),
+  })
+  .strict();
+export type LocalizedText = z.infer<typeof localized>;
+
+const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
+
+export const redisSchema = z
+  .object({
+    mode: z
+      .enum(['single', 'sentinel', 'cluster'])
+      .default('single')
+      .describe('single: one server at `url`; sentinel: `sentinels` + `sentinelName`; cluster: `nodes`'),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional()
+      .describe('Server URL for mode "single" (env REDIS_URL). Without it the bridge keeps state in process memory.'),
+    sentinels: z.array(hostPort).min(1).optional().describe('Sentinel addresses for mode "sentinel"'),
+    sentinelName: z.string().min(1).optional().describe('Monitored master name for mode "sentinel"'),
+    nodes: z.array(hostPort).min(1).optional().describe('Seed nodes for mode "cluster"'),
+    username: z.string().optional().describe('ACL user for sentinel/cluster modes (single mode: put it in the URL)'),
+    password: z.string().optional().describe('Password for sentinel/cluster modes (single mode: put it in the URL)'),
+    tls: z.boolean().default(false).describe('Use TLS for sentinel/cluster connections'),
+    keyPrefix: z
+      .string()
+      .default('mpassid:')
+      .describe('Prefix of every key; lets several deployments share one Redis'),
+    commandTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(1500)
+      .describe('A command not answered in this time fails (the request gets 503 instead of hanging)'),
+    connectTimeoutMs: z.number().int().positive().default(2000).describe('Connection attempt timeout'),
+  })
+  .strict()
+  .superRefine((redis, ctx) => {
+    if (redis.mode === 'sentinel' && (!redis.sentinels || !redis.sentinelName)) {
+      ctx.addIssue({ code: 'custom', message: 'mode "sentinel" needs `sentinels` and `sentinelName`', path: ['sentinels'] });
+    }
+    if (redis.mode === 'cluster' && !redis.nodes) {
+      ctx.addIssue({ code: 'custom', message: 'mode "cluster" needs `nodes`', path: ['nodes'] });
+    }
+  });
+export type RedisConfig = z.infer<typeof redisSchema>;
+
+export const upstreamSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
+      .describe('Stable id: used in /upstream/<id>/callback and in acr_values urn:mpass.id:authnsource:<id>'),
+    type: z.literal('oidc').default('oidc').describe('Connector type (OpenID Connect directory)'),
+    displayName: localized.describe('Name shown in the school chooser'),
+    issuer: z.url().describe('OIDC issuer of the school directory (discovery is read from it)'),
+    clientId: z.string().min(1).describe('Client id of the bridge at the directory'),
+    clientSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Client secret at the directory (env UPSTREAM_<ID>_CLIENT_SECRET overrides; for the bundled test directory it is generated)'),
+    scope: z.string().default('openid profile').describe('Scopes requested from the directory'),
+    testOnly: z
+      .boolean()
+      .default(false)
+      .describe('A test directory: refused in production'),
+  })
+  .strict();
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+
+const staticClientSchema = z
+  .object({
+    client_id: z.string().min(1),
+    client_secret: z.string().min(16).optional(),
+    client_name: z.string().min(1).optional(),
+    redirect_uris: z.array(z.url()).min(1),
+    post_logout_redirect_uris: z.array(z.url()).optional(),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+      .default('client_secret_basic'),
+    application_type: z.enum(['web', 'native']).default('web'),
+    backchannel_logout_uri: z.url().optional(),
+  })
+  .strict()
+  .describe('A statically configured relying party (services normally register dynamically)');
+export type StaticClientConfig = z.infer<typeof staticClientSchema>;
+
+export const configSchema = z
+  .object({
+    env: z
+      .enum(['development', 'test', 'production'])
+      .default('development')
+      .describe('NODE_ENV. production refuses development defaults'),
+    port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env PORT)'),
+    host: z.string().default('0.0.0.0').describe('Listen address (env HOST)'),
+    issuer: z
+      .url()
+      .default('http://localhost:3000')
+      .describe('Public issuer URL of the bridge (env ISSUER); https in production'),
+    trustProxy: z
+      .boolean()
+      .default(false)
+      .describe('Trust X-Forwarded-Proto/-For from a TLS-terminating reverse proxy (env TRUST_PROXY=true)'),
+    secrets: z
+      .object({
+        file: z
+          .string()
+          .default('.local/dev-secrets.json')
+          .describe('Development only: generated signing keys and cookie secrets are kept here (git-ignored)'),
+        jwksFile: z
+          .string()
+          .optional()
+          .describe('Private JWKS file (JSON {"keys":[...]}) for token signing (env JWKS_FILE); required in production'),
+        cookieKeys: z
+          .array(z.string().min(32))
+          .optional()
+          .describe('Cookie signing keys, newest first (env COOKIE_KEYS, comma-separated); required in production'),
+        subjectSalt: z
+          .string()
+          .min(32)
+          .optional()
+          .describe('Secret for account ids and pairwise subjects (env SUBJECT_SALT); required in production; never change it'),
+      })
+      .strict()
+      .prefault({}),
+    redis: redisSchema.prefault({}),
+    ttl: z
+      .object({
+        sessionSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default(3600)
+          .describe('SSO session lifetime; short because classroom devices are shared'),
+        grantSeconds: z.number().int().positive().default(3600).describe('Grant lifetime'),
+        interactionSeconds: z.number().int().positive().default(600).describe('Time to finish a login'),
+        authorizationCodeSeconds: z.number().int().positive().default(60).describe('Authorization code lifetime'),
+        accessTokenSeconds: z.number().int().positive().default(600).describe('Access token lifetime'),
+        idTokenSeconds: z.number().int().positive().default(600).describe('ID token lifetime'),
+        upstreamTransactionSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default(600)
+          .describe('Time the user has at the school directory before the login must be restarted'),
+      })
+      .strict()
+      .prefault({}),
+    upstreamHttp: z
+      .object({
+        timeoutMs: z.number().int().positive().default(5000).describe('Timeout of each call to a school directory'),
+        clockToleranceSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(60)
+          .default(5)
+          .describe('Clock skew accepted in directory ID tokens'),
+      })
+      .strict()
+      .prefault({}),
+    upstreams: z.array(upstreamSchema).default([]).describe('School directories (OIDC)'),
+    testDirectory: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the bundled test school directory (refused in production)'),
+        path: z.string().regex(/^\/[a-z0-9-]+$/).default('/test-directory').describe('Path under the issuer host'),
+        usersFile: z.string().default('config/test-users.json').describe('Catalogue of test users'),
+        upstreamId: z.string().default('test-school').describe('Upstream id under which the bridge federates to it'),
+      })
+      .strict()
+      .prefault({}),
+    attributeTestService: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the built-in attribute test service at /attribute-test'),
+      })
+      .strict()
+      .prefault({}),
+    clients: z.array(staticClientSchema).default([]).describe('Statically configured relying parties'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Log level (env LOG_LEVEL)'),
+  })
+  .strict();
+
+export type BridgeConfig = z.infer<typeof configSchema>;
+export type BridgeConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,40 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+
+/** Builds one oidc-provider adapter per model name (`Session`, `AccessToken`, `Grant`, ...). */
+export type AdapterFactory = (model: string) => Adapter;
+
+export type { Adapter, AdapterPayload };
+
+/**
+ * The bridge's own short-lived state (upstream transactions, logins in progress, account snapshots).
+ * Values are JSON-serialisable. Every operation touches exactly one key, so the layout is Redis Cluster safe.
+ */
+export interface StateStore {
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  get<T>(key: string): Promise<T | undefined>;
+  /** Atomically reads and deletes: of two concurrent callers, exactly one receives the value. */
+  take<T>(key: string): Promise<T | undefined>;
+  delete(key: string): Promise<void>;
+}
+
+/** Everything that lives in one backing store (Redis or process memory). */
+export interface Storage {
+  readonly kind: 'redis' | 'memory';
+  /** Adapter factory for oidc-provider models, under a namespace (one issuer or the test directory). */
+  adapterFactory(namespace: string): AdapterFactory;
+  state(namespace: string): StateStore;
+  /** True when the store can serve requests right now (Redis connected). */
+  isAvailable(): boolean;
+  /** Round-trip check for readiness probes; rejects when the store is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by stores when the backing service cannot be reached; surfaced to users as 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message = 'the session store is unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
