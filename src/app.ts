@@ -1,0 +1,185 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import { AccountStore } from './accounts/accounts.js';
+import { ATTRIBUTE_TEST_CLIENT_ID, attributeTestClient, createAttributeTestRouter } from './attributetest/routes.js';
+import { ConfigError } from './config/load.js';
+import type { BridgeConfig, UpstreamConfig } from './config/schema.js';
+import type { BridgeSecrets } from './config/secrets.js';
+import { subApp } from './http/compose.js';
+import { errorBoundary, storeUnavailable } from './http/errors.js';
+import { mountAt } from './http/mount.js';
+import { securityHeaders } from './http/security-headers.js';
+import { createViews, stylesheet } from './http/views.js';
+import { createInteractionRouter } from './interaction/routes.js';
+import { PageRenderer } from './interaction/pages.js';
+import { healthRouter } from './observability/health.js';
+import type { Logger } from './observability/logger.js';
+import { requestLog } from './observability/request-log.js';
+import { createProvider } from './provider/create-provider.js';
+import type { Storage } from './storage/types.js';
+import { createTestDirectory } from './testdirectory/index.js';
+import type { TestUser } from './testdirectory/users.js';
+import { OidcConnector } from './upstream/oidc/connector.js';
+import { UpstreamRegistry } from './upstream/registry.js';
+
+export interface AppDependencies {
+  config: BridgeConfig;
+  secrets: BridgeSecrets;
+  storage: Storage;
+  logger: Logger;
+  /** Catalogue of the bundled test directory (when it is enabled). */
+  testUsers?: TestUser[];
+}
+
+export interface Bridge {
+  app: Koa;
+  provider: Provider;
+  upstreams: UpstreamRegistry;
+}
+
+/** The client id under which the bridge signs in at its own bundled test directory. */
+export const TEST_DIRECTORY_CLIENT_ID = 'mpassid-bridge';
+
+function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): UpstreamConfig & { clientSecret: string } {
+  return {
+    id: config.testDirectory.upstreamId,
+    type: 'oidc',
+    displayName: { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
+    issuer: new URL(config.testDirectory.path, config.issuer).href,
+    clientId: TEST_DIRECTORY_CLIENT_ID,
+    clientSecret: secrets.testDirectory.clientSecret,
+    scope: 'openid profile',
+    testOnly: true,
+  };
+}
+
+function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | undefined>): string | undefined {
+  return env[`UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`] ?? upstream.clientSecret;
+}
+
+/**
+ * Builds the whole bridge as a Koa app. No I/O happens here beyond what the dependencies do;
+ * listening is the caller's business.
+ */
+export function createBridge(deps: AppDependencies, env: Record<string, string | undefined> = process.env): Bridge {
+  const { config, secrets, storage, logger } = deps;
+  const views = createViews();
+  const pages = new PageRenderer(views, logger);
+  const state = storage.state('bridge');
+  const accounts = new AccountStore(
+    state,
+    Math.max(config.ttl.sessionSeconds, config.ttl.grantSeconds, config.ttl.accessTokenSeconds) + 60,
+  );
+
+  const upstreamConfigs: Array<UpstreamConfig & { clientSecret: string }> = [];
+  const missingSecrets: string[] = [];
+  config.upstreams.forEach((upstream, index) => {
+    const clientSecret = upstreamSecret(upstream, env);
+    if (!clientSecret) missingSecrets.push(`upstreams.${index}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`);
+    else upstreamConfigs.push({ ...upstream, clientSecret });
+  });
+  if (missingSecrets.length) throw new ConfigError(missingSecrets);
+  if (config.testDirectory.enabled) upstreamConfigs.unshift(testDirectoryUpstream(config, secrets));
+
+  const connectorOptions = {
+    timeoutMs: config.upstreamHttp.timeoutMs,
+    clockToleranceSeconds: config.upstreamHttp.clockToleranceSeconds,
+    allowHttp: config.env !== 'production',
+  };
+  const upstreams = new UpstreamRegistry(upstreamConfigs.map((u) => new OidcConnector(u, connectorOptions)));
+
+  const clients = config.clients.map((c) => ({ ...c }));
+  if (config.attributeTestService.enabled && !clients.some((c) => c.client_id === ATTRIBUTE_TEST_CLIENT_ID)) {
+    clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret) as (typeof clients)[number]);
+  }
+
+  const provider = createProvider({
+    config,
+    secrets,
+    adapter: storage.adapterFactory('op'),
+    accounts,
+    upstreamIds: upstreams.ids(),
+    clients,
+    pages,
+    logger,
+  });
+
+  const app = new Koa();
+  // Cookies of the provider and of our routes are signed with the same keys.
+  app.keys = secrets.cookieKeys;
+  app.proxy = config.trustProxy;
+  // Koa would print errors to stderr; the error boundary logs them (redacted) instead.
+  app.silent = true;
+
+  const css = stylesheet();
+  const infra = new Router();
+  infra.get('/static/bridge.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = css;
+  });
+  infra.get('/', (ctx) => {
+    ctx.redirect(config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration');
+  });
+
+  app.use(requestLog(logger));
+  app.use(errorBoundary(pages, logger));
+  app.use(securityHeaders({ hsts: config.issuer.startsWith('https://') }));
+  app.use(healthRouter(storage).routes());
+  app.use(infra.routes());
+  // Fail fast while the store is down: nothing below can work without it.
+  app.use(async (ctx, next) => {
+    if (!storage.isAvailable()) {
+      storeUnavailable(ctx, pages);
+      return;
+    }
+    await next();
+  });
+
+  if (config.testDirectory.enabled) {
+    const upstream = testDirectoryUpstream(config, secrets);
+    const directory = createTestDirectory({
+      issuer: upstream.issuer,
+      clients: [
+        {
+          client_id: TEST_DIRECTORY_CLIENT_ID,
+          client_secret: secrets.testDirectory.clientSecret,
+          redirect_uris: [new URL(`/upstream/${upstream.id}/callback`, config.issuer).href],
+        },
+      ],
+      users: deps.testUsers ?? [],
+      jwks: secrets.testDirectory.jwks,
+      cookieKeys: secrets.cookieKeys,
+      adapter: storage.adapterFactory('testdir'),
+      secureCookies: config.issuer.startsWith('https://'),
+    });
+    app.use(mountAt(config.testDirectory.path, directory.middleware));
+  }
+
+  if (config.attributeTestService.enabled) {
+    const router = createAttributeTestRouter({
+      config,
+      clientSecret: secrets.attributeTestService.clientSecret,
+      state,
+      pages,
+      logger,
+    });
+    app.use(router.routes());
+  }
+
+  const interactions = createInteractionRouter({
+    provider,
+    config,
+    subjectSalt: secrets.subjectSalt,
+    upstreams,
+    state,
+    accounts,
+    pages,
+    logger,
+  });
+  app.use(interactions.routes());
+  app.use(subApp(provider.app));
+
+  return { app, provider, upstreams };
+}

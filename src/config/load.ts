@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { configSchema, type BridgeConfig } from './schema.js';
+
+/** Every problem found in the configuration, each with the path of the setting. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export const DEFAULT_CONFIG_FILE = 'config/bridge.json';
+
+type Env = Record<string, string | undefined>;
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`CONFIG_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`CONFIG_FILE: ${path} is not valid JSON (${(err as Error).message})`]);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** Environment variables that override the file, with the setting each one sets. */
+const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) => unknown }> = [
+  { name: 'NODE_ENV', path: ['env'], parse: (v) => v },
+  { name: 'PORT', path: ['port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
+  { name: 'HOST', path: ['host'], parse: (v) => v },
+  { name: 'ISSUER', path: ['issuer'], parse: (v) => v },
+  { name: 'TRUST_PROXY', path: ['trustProxy'], parse: (v) => (v === 'true' ? true : v === 'false' ? false : v) },
+  { name: 'REDIS_URL', path: ['redis', 'url'], parse: (v) => v },
+  { name: 'LOG_LEVEL', path: ['logLevel'], parse: (v) => v },
+  { name: 'JWKS_FILE', path: ['secrets', 'jwksFile'], parse: (v) => v },
+  { name: 'COOKIE_KEYS', path: ['secrets', 'cookieKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
+  { name: 'SUBJECT_SALT', path: ['secrets', 'subjectSalt'], parse: (v) => v },
+];
+
+function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}
+
+/** Rules that only apply in production: development conveniences are refused there. */
+function productionProblems(config: BridgeConfig): string[] {
+  if (config.env !== 'production') return [];
+  const problems: string[] = [];
+  if (!config.issuer.startsWith('https://')) problems.push('issuer: must be https in production');
+  if (!config.secrets.jwksFile) problems.push('secrets.jwksFile: signing keys must be provided in production (generated keys are for development)');
+  if (!config.secrets.cookieKeys?.length) problems.push('secrets.cookieKeys: cookie keys must be provided in production');
+  if (!config.secrets.subjectSalt) problems.push('secrets.subjectSalt: must be provided in production');
+  if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
+  if (config.attributeTestService.enabled) problems.push('attributeTestService.enabled: the attribute test service is not allowed in production');
+  if (config.redis.mode === 'single' && !config.redis.url) problems.push('redis.url: production needs Redis (the in-memory store is for development)');
+  config.upstreams.forEach((upstream, index) => {
+    if (upstream.testOnly) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
+    if (!upstream.issuer.startsWith('https://')) problems.push(`upstreams.${index}.issuer: must be https in production`);
+  });
+  return problems;
+}
+
+function crossFieldProblems(config: BridgeConfig): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  config.upstreams.forEach((upstream, index) => {
+    if (seen.has(upstream.id)) problems.push(`upstreams.${index}.id: duplicate upstream id "${upstream.id}"`);
+    seen.add(upstream.id);
+  });
+  if (config.testDirectory.enabled && seen.has(config.testDirectory.upstreamId)) {
+    problems.push(`testDirectory.upstreamId: "${config.testDirectory.upstreamId}" is also used by an upstream`);
+  }
+  return problems;
+}
+
+/**
+ * Parses a raw configuration object. Throws ConfigError listing every invalid setting at once.
+ */
+export function parseConfig(raw: unknown): BridgeConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  const problems = [...crossFieldProblems(result.data), ...productionProblems(result.data)];
+  if (problems.length) throw new ConfigError(problems);
+  return result.data;
+}
+
+/**
+ * Reads the config file (CONFIG_FILE, or config/bridge.json when present), applies environment
+ * overrides and validates the result.
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): BridgeConfig {
+  const explicitFile = env.CONFIG_FILE;
+  const file = resolve(cwd, explicitFile ?? DEFAULT_CONFIG_FILE);
+  const raw = (explicitFile || existsSync(file) ? readConfigFile(file) : {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(['(root): the configuration file must hold a JSON object']);
+  }
+  for (const override of ENV_OVERRIDES) {
+    const value = env[override.name];
+    if (value !== undefined && value !== '') setPath(raw, override.path, override.parse(value));
+  }
+  return parseConfig(raw);
+}

@@ -1,0 +1,88 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { z } from 'zod';
+import { ConfigError } from './load.js';
+import type { BridgeConfig } from './schema.js';
+
+const privateJwk = z
+  .object({ kty: z.string(), kid: z.string().min(1), d: z.string().min(1) })
+  .loose()
+  .describe('a private JWK with a kid');
+const jwksSchema = z.object({ keys: z.array(privateJwk).min(1) });
+export type PrivateJwks = z.infer<typeof jwksSchema>;
+
+const secretsFileSchema = z.object({
+  jwks: jwksSchema,
+  cookieKeys: z.array(z.string().min(32)).min(1),
+  subjectSalt: z.string().min(32),
+  testDirectory: z.object({ jwks: jwksSchema, clientSecret: z.string().min(32) }),
+  attributeTestService: z.object({ clientSecret: z.string().min(32) }),
+});
+
+/** Key material of one bridge deployment. Never logged. */
+export type BridgeSecrets = z.infer<typeof secretsFileSchema>;
+
+export async function generateSigningKeys(): Promise<PrivateJwks> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+  const jwk = await exportJWK(privateKey);
+  return { keys: [{ ...jwk, kty: jwk.kty ?? 'RSA', d: jwk.d ?? '', kid: randomUUID(), alg: 'RS256', use: 'sig' }] };
+}
+
+const randomSecret = (): string => randomBytes(32).toString('base64url');
+
+/** Fresh secrets for a development deployment (or a test). */
+export async function generateSecrets(): Promise<BridgeSecrets> {
+  return {
+    jwks: await generateSigningKeys(),
+    cookieKeys: [randomSecret()],
+    subjectSalt: randomSecret(),
+    testDirectory: { jwks: await generateSigningKeys(), clientSecret: randomSecret() },
+    attributeTestService: { clientSecret: randomSecret() },
+  };
+}
+
+function readJson(path: string, label: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`${label}: cannot read ${path} as JSON (${(err as Error).message})`]);
+  }
+}
+
+/**
+ * Development keeps generated secrets in a local, git-ignored file so restarts keep sessions valid.
+ * Values given in configuration (JWKS file, cookie keys, subject salt) take precedence.
+ */
+export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()): Promise<BridgeSecrets> {
+  let base: BridgeSecrets;
+  if (config.env === 'production') {
+    // Production has everything explicit (checked by the config loader); the test parts are unused there.
+    base = await generateSecrets();
+  } else {
+    const file = resolve(cwd, config.secrets.file);
+    if (existsSync(file)) {
+      const parsed = secretsFileSchema.safeParse(readJson(file, 'secrets.file'));
+      if (!parsed.success) {
+        throw new ConfigError(parsed.error.issues.map((i) => `secrets.file (${file}) ${i.path.join('.')}: ${i.message}`));
+      }
+      base = parsed.data;
+    } else {
+      base = await generateSecrets();
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(base, null, 2), { mode: 0o600 });
+      chmodSync(file, 0o600);
+    }
+  }
+  if (config.secrets.jwksFile) {
+    const parsed = jwksSchema.safeParse(readJson(resolve(cwd, config.secrets.jwksFile), 'secrets.jwksFile'));
+    if (!parsed.success) {
+      throw new ConfigError(parsed.error.issues.map((i) => `secrets.jwksFile keys.${i.path.join('.')}: ${i.message}`));
+    }
+    base = { ...base, jwks: parsed.data };
+  }
+  if (config.secrets.cookieKeys?.length) base = { ...base, cookieKeys: config.secrets.cookieKeys };
+  if (config.secrets.subjectSalt) base = { ...base, subjectSalt: config.secrets.subjectSalt };
+  return base;
+}

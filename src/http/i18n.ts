@@ -1,0 +1,143 @@
+/** Page languages, in the order a missing translation falls back. */
+export const LOCALES = ['fi', 'sv', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const STRINGS = {
+  'chooser.title': { fi: 'Valitse koulusi', sv: 'Välj din skola', en: 'Choose your school' },
+  'chooser.intro': {
+    fi: 'Palveluun kirjaudutaan oman koulusi käyttäjätunnuksella.',
+    sv: 'Du loggar in i tjänsten med din egen skolas användarkonto.',
+    en: 'Sign in to the service with your own school account.',
+  },
+  'chooser.client': { fi: 'Palvelu', sv: 'Tjänst', en: 'Service' },
+  'chooser.cancel': { fi: 'Peruuta kirjautuminen', sv: 'Avbryt inloggningen', en: 'Cancel sign-in' },
+  'chooser.none': {
+    fi: 'Yhtään käyttäjähakemistoa ei ole käytettävissä.',
+    sv: 'Inga användarkataloger är tillgängliga.',
+    en: 'No user directories are available.',
+  },
+  'error.title': { fi: 'Kirjautuminen ei onnistunut', sv: 'Inloggningen misslyckades', en: 'Sign-in failed' },
+  'error.back': {
+    fi: 'Palaa palveluun ja yritä uudelleen.',
+    sv: 'Gå tillbaka till tjänsten och försök igen.',
+    en: 'Go back to the service and try again.',
+  },
+  'error.continue': { fi: 'Palaa palveluun', sv: 'Tillbaka till tjänsten', en: 'Return to the service' },
+  'error.reference': { fi: 'Tunniste', sv: 'Referens', en: 'Reference' },
+  'error.upstream_denied': {
+    fi: 'Koulusi käyttäjähakemisto ei hyväksynyt kirjautumista.',
+    sv: 'Din skolas användarkatalog godkände inte inloggningen.',
+    en: 'Your school directory did not accept the sign-in.',
+  },
+  'error.upstream_unavailable': {
+    fi: 'Koulusi käyttäjähakemistoon ei juuri nyt saada yhteyttä.',
+    sv: 'Din skolas användarkatalog kan inte nås just nu.',
+    en: 'Your school directory cannot be reached right now.',
+  },
+  'error.upstream_timeout': {
+    fi: 'Koulusi käyttäjähakemisto ei vastannut ajoissa.',
+    sv: 'Din skolas användarkatalog svarade inte i tid.',
+    en: 'Your school directory did not answer in time.',
+  },
+  'error.upstream_invalid_response': {
+    fi: 'Koulusi käyttäjähakemiston vastaus ei ollut kelvollinen, joten kirjautumista ei voitu hyväksyä.',
+    sv: 'Svaret från din skolas användarkatalog var ogiltigt, så inloggningen kunde inte godkännas.',
+    en: 'The answer from your school directory was not valid, so the sign-in could not be accepted.',
+  },
+  'error.upstream_transaction_invalid': {
+    fi: 'Kirjautuminen vanhentui tai se aloitettiin toisessa selaimessa. Aloita kirjautuminen uudelleen palvelusta.',
+    sv: 'Inloggningen har gått ut eller påbörjades i en annan webbläsare. Börja om från tjänsten.',
+    en: 'The sign-in expired or was started in another browser. Start again from the service.',
+  },
+  'error.session_expired': {
+    fi: 'Kirjautumisistunto on vanhentunut. Aloita kirjautuminen uudelleen palvelusta.',
+    sv: 'Inloggningssessionen har gått ut. Börja om från tjänsten.',
+    en: 'The sign-in session has expired. Start again from the service.',
+  },
+  'error.unknown_upstream': {
+    fi: 'Valittua käyttäjähakemistoa ei löydy.',
+    sv: 'Den valda användarkatalogen finns inte.',
+    en: 'The chosen user directory does not exist.',
+  },
+  'error.store_unavailable': {
+    fi: 'Palvelu on tilapäisesti poissa käytöstä. Yritä hetken kuluttua uudelleen.',
+    sv: 'Tjänsten är tillfälligt otillgänglig. Försök igen om en stund.',
+    en: 'The service is temporarily unavailable. Please try again in a moment.',
+  },
+  'error.not_found': { fi: 'Sivua ei löydy.', sv: 'Sidan finns inte.', en: 'Page not found.' },
+  'error.bad_request': {
+    fi: 'Pyyntö ei ollut kelvollinen.',
+    sv: 'Begäran var ogiltig.',
+    en: 'The request was not valid.',
+  },
+  'error.oidc': {
+    fi: 'Palvelun kirjautumispyyntö ei ollut kelvollinen.',
+    sv: 'Tjänstens inloggningsbegäran var ogiltig.',
+    en: "The service's sign-in request was not valid.",
+  },
+  'error.server': {
+    fi: 'Tapahtui odottamaton virhe.',
+    sv: 'Ett oväntat fel inträffade.',
+    en: 'An unexpected error occurred.',
+  },
+  'logout.title': { fi: 'Kirjaudu ulos', sv: 'Logga ut', en: 'Sign out' },
+  'logout.question': {
+    fi: 'Haluatko kirjautua ulos MPASSid-palvelusta?',
+    sv: 'Vill du logga ut från MPASSid?',
+    en: 'Do you want to sign out of MPASSid?',
+  },
+  'logout.yes': { fi: 'Kirjaudu ulos', sv: 'Logga ut', en: 'Sign out' },
+  'logout.no': { fi: 'Pysy kirjautuneena', sv: 'Förbli inloggad', en: 'Stay signed in' },
+  'logout.done': { fi: 'Olet kirjautunut ulos.', sv: 'Du har loggat ut.', en: 'You have signed out.' },
+  'attr.title': { fi: 'Attribuuttien testipalvelu', sv: 'Testtjänst för attribut', en: 'Attribute test service' },
+  'attr.intro': {
+    fi: 'Kirjaudu MPASSidillä nähdäksesi, mitä tietoja palvelu saisi sinusta.',
+    sv: 'Logga in med MPASSid för att se vilka uppgifter en tjänst skulle få om dig.',
+    en: 'Sign in with MPASSid to see what a service would receive about you.',
+  },
+  'attr.signin': { fi: 'Kirjaudu MPASSidillä', sv: 'Logga in med MPASSid', en: 'Sign in with MPASSid' },
+  'attr.claims': { fi: 'Vastaanotetut tiedot', sv: 'Mottagna uppgifter', en: 'Claims received' },
+  'attr.claim': { fi: 'Tieto', sv: 'Uppgift', en: 'Claim' },
+  'attr.value': { fi: 'Arvo', sv: 'Värde', en: 'Value' },
+  'attr.source': { fi: 'Lähde', sv: 'Källa', en: 'Source' },
+  'attr.again': { fi: 'Kirjaudu uudelleen', sv: 'Logga in igen', en: 'Sign in again' },
+  'attr.failed': {
+    fi: 'Kirjautuminen ei onnistunut',
+    sv: 'Inloggningen misslyckades',
+    en: 'Sign-in did not succeed',
+  },
+} as const satisfies Record<string, Record<Locale, string>>;
+
+export type MessageKey = keyof typeof STRINGS;
+
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(STRINGS, key);
+}
+
+export function t(locale: Locale, key: MessageKey): string {
+  return STRINGS[key][locale];
+}
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+/**
+ * Picks the page language: an explicit choice (ui_locales / lang), then the browser's
+ * Accept-Language, then Finnish.
+ */
+export function pickLocale(explicit: string | undefined, acceptLanguage: string | undefined): Locale {
+  for (const candidate of (explicit ?? '').split(/\s+/)) {
+    const base = candidate.toLowerCase().split('-')[0];
+    if (isLocale(base)) return base;
+  }
+  for (const part of (acceptLanguage ?? '').split(',')) {
+    const base = part.trim().split(';')[0]?.toLowerCase().split('-')[0];
+    if (isLocale(base)) return base;
+  }
+  return 'fi';
+}
+
+export function localized(text: { fi: string; sv?: string | undefined; en?: string | undefined }, locale: Locale): string {
+  return text[locale] ?? text.fi;
+}

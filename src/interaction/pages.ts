@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'koa';
+import type { ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
+import { LOCALES, pickLocale, t, type Locale, type MessageKey } from '../http/i18n.js';
+import { renderPage, type Views } from '../http/views.js';
+import type { Logger } from '../observability/logger.js';
+
+const LANGUAGE_LABELS: Record<Locale, string> = { fi: 'Suomeksi', sv: 'På svenska', en: 'In English' };
+
+/** The page language of a request: ui_locales of the OIDC request, then ?lang, then the browser. */
+export function localeOf(ctx: Context, uiLocales?: unknown): Locale {
+  const explicit = typeof ctx.query.lang === 'string'
+    ? ctx.query.lang
+    : typeof uiLocales === 'string'
+      ? uiLocales
+      : typeof ctx.query.ui_locales === 'string'
+        ? ctx.query.ui_locales
+        : undefined;
+  return pickLocale(explicit, ctx.get('accept-language'));
+}
+
+export function languageLinks(ctx: Context): Array<{ locale: Locale; href: string; label: string }> {
+  return LOCALES.map((locale) => {
+    const params = new URLSearchParams(ctx.querystring);
+    params.set('lang', locale);
+    return { locale, href: `${ctx.path}?${params.toString()}`, label: LANGUAGE_LABELS[locale] };
+  });
+}
+
+export interface ErrorPageOptions {
+  status: number;
+  messageKey: MessageKey;
+  showBack?: boolean;
+  reference?: string;
+  /** Extra template data (e.g. a link that hands the error to the service). */
+  extra?: Record<string, unknown>;
+}
+
+/** Every HTML page the bridge itself renders, in fi/sv/en. Messages are fixed texts, never raw input. */
+export class PageRenderer {
+  constructor(
+    private readonly views: Views,
+    private readonly logger: Logger,
+  ) {}
+
+  render(ctx: Context, template: string, locale: Locale, data: Record<string, unknown>, status = 200): void {
+    renderPage(ctx, this.views, template, locale, data, status);
+  }
+
+  error(ctx: Context, locale: Locale, options: ErrorPageOptions): void {
+    this.render(
+      ctx,
+      'error',
+      locale,
+      {
+        message: t(locale, options.messageKey),
+        showBack: options.showBack ?? true,
+        reference: options.reference,
+        ...options.extra,
+      },
+      options.status,
+    );
+  }
+
+  /** oidc-provider's errors that cannot be sent back to the service (unknown client, bad redirect_uri). */
+  oidcError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): void {
+    const locale = localeOf(ctx, ctx.oidc?.params?.ui_locales);
+    const status = ctx.status >= 400 ? ctx.status : 400;
+    const reference = randomUUID();
+    this.logger.info({ reference, error: out.error, status, route: ctx.oidc?.route }, 'oidc error page');
+    const messageKey: MessageKey = status >= 500 ? (status === 503 ? 'error.store_unavailable' : 'error.server') : 'error.oidc';
+    this.error(ctx, locale, { status, messageKey, reference, extra: { detail: error.name } });
+  }
+
+  logout(ctx: KoaContextWithOIDC, form: string): void {
+    this.render(ctx, 'logout', localeOf(ctx, ctx.oidc?.params?.ui_locales), { form, done: false });
+  }
+
+  logoutDone(ctx: KoaContextWithOIDC): void {
+    this.render(ctx, 'logout', localeOf(ctx), { done: true });
+  }
+}

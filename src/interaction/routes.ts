@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import { z } from 'zod';
+import { accountIdFor, type AccountStore } from '../accounts/accounts.js';
+import { passthroughClaims } from '../claims/passthrough.js';
+import type { BridgeConfig } from '../config/schema.js';
+import { localized } from '../http/i18n.js';
+import type { Logger } from '../observability/logger.js';
+import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
+import type { StateStore } from '../storage/types.js';
+import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
+import type { UpstreamConnector, UpstreamTransaction } from '../upstream/types.js';
+import { languageLinks, localeOf, type PageRenderer } from './pages.js';
+
+export interface InteractionDependencies {
+  provider: Provider;
+  config: BridgeConfig;
+  subjectSalt: string;
+  upstreams: UpstreamRegistry;
+  state: StateStore;
+  accounts: AccountStore;
+  pages: PageRenderer;
+  logger: Logger;
+}
+
+/** Kept server-side while the user is at the directory; the browser only holds an opaque handle. */
+interface PendingUpstreamLogin {
+  interactionUid: string;
+  transaction: UpstreamTransaction;
+}
+
+/** What the callback learned, handed to the interaction (which has the interaction cookie). */
+type LoginOutcome =
+  | { ok: true; accountId: string; upstreamId: string; authTime: number }
+  | { ok: false; upstreamId: string; code: UpstreamErrorCode };
+
+const TXN_COOKIE = 'mpass_upstream';
+const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
+const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+const abortReason = z
+  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response'])
+  .catch('user_cancelled');
+
+/** The OIDC error a service receives when a login ends without a user. */
+function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; error_description: string } {
+  switch (reason) {
+    case 'upstream_unavailable':
+    case 'upstream_timeout':
+      return { error: 'temporarily_unavailable', error_description: 'the school directory is not available' };
+    case 'upstream_invalid_response':
+      return { error: 'access_denied', error_description: 'the school directory response was not valid' };
+    case 'upstream_denied':
+      return { error: 'access_denied', error_description: 'the school directory did not authenticate the user' };
+    default:
+      return { error: 'access_denied', error_description: 'the user cancelled the login' };
+  }
+}
+
+export function createInteractionRouter(deps: InteractionDependencies): Router {
+  const { provider, config, upstreams, state, accounts, pages, logger } = deps;
+  const router = new Router();
+  const secureCookie = config.issuer.startsWith('https://');
+  const loginTtl = config.ttl.interactionSeconds;
+
+  const callbackUrl = (upstreamId: string): string => new URL(`/upstream/${upstreamId}/callback`, config.issuer).href;
+
+  /** Reads the interaction of this browser; the path uid must be the cookie's interaction. */
+  async function interactionOf(ctx: Context) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (!uidParam.safeParse(ctx.params.uid).success || details.uid !== ctx.params.uid) {
+      throw new UpstreamError('upstream_transaction_invalid', 'interaction uid does not match this browser');
+    }
+    return details;
+  }
+
+  async function finish(ctx: Context, result: InteractionResults): Promise<void> {
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  }
+
+  /** MPASSid services rely on the federation's own approval, so consent is granted without a page. */
+  async function grantFor(accountId: string, clientId: string, scope: string, existingGrantId?: string): Promise<string> {
+    const existing = existingGrantId ? await provider.Grant.find(existingGrantId) : undefined;
+    const grant = existing && existing.accountId === accountId && existing.clientId === clientId
+      ? existing
+      : new provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(scope.split(' ').filter((s) => s === 'openid' || s === 'profile').join(' '));
+    return grant.save();
+  }
+
+  async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, connector: UpstreamConnector) {
+    const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
+    const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
+    const { url, transaction } = await connector.begin({
+      redirectUri: callbackUrl(connector.id),
+      forceLogin: prompt.includes('login'),
+      ...(maxAge !== undefined ? { maxAge } : {}),
+      uiLocales: localeOf(ctx, params.ui_locales),
+    });
+    const handle = randomBytes(32).toString('base64url');
+    const pending: PendingUpstreamLogin = { interactionUid, transaction };
+    await state.set(`txn:${handle}`, pending, config.ttl.upstreamTransactionSeconds);
+    // Binds the callback to this browser; scoped to this directory's callback path only.
+    ctx.cookies.set(TXN_COOKIE, handle, {
+      path: `/upstream/${connector.id}/callback`,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secureCookie,
+      signed: true,
+      maxAge: config.ttl.upstreamTransactionSeconds * 1000,
+    });
+    ctx.redirect(url.href);
+  }
+
+  router.get('/interaction/:uid', async (ctx) => {
+    const details = await interactionOf(ctx);
+    const { params, prompt } = details;
+    const locale = localeOf(ctx, params.ui_locales);
+
+    if (prompt.name === 'login') {
+      const requested = requestedAuthnSource(params.acr_values);
+      const direct = requested ? upstreams.get(requested) : undefined;
+      if (direct) return startUpstream(ctx, details.uid, params, direct);
+      const client = await provider.Client.find(String(params.client_id));
+      pages.render(ctx, 'chooser', locale, {
+        clientName: client?.clientName,
+        upstreams: upstreams.list().map((u) => ({
+          name: localized(u.displayName, locale),
+          href: `/interaction/${details.uid}/login/${u.id}`,
+        })),
+        cancelHref: `/interaction/${details.uid}/abort`,
+        languageLinks: languageLinks(ctx),
+      });
+      return;
+    }
+
+    if (prompt.name === 'consent' && details.session?.accountId) {
+      const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
+      return finish(ctx, { consent: { grantId } });
+    }
+    throw new UpstreamError('upstream_transaction_invalid', `unexpected prompt ${prompt.name}`);
+  });
+
+  router.get('/interaction/:uid/login/:upstreamId', async (ctx) => {
+    const details = await interactionOf(ctx);
+    const connector = upstreamParam.safeParse(ctx.params.upstreamId).success ? upstreams.get(ctx.params.upstreamId!) : undefined;
+    if (!connector || details.prompt.name !== 'login') {
+      pages.error(ctx, localeOf(ctx, details.params.ui_locales), { status: 404, messageKey: 'error.unknown_upstream' });
+      return;
+    }
+    await startUpstream(ctx, details.uid, details.params, connector);
+  });
+
+  router.get('/interaction/:uid/abort', async (ctx) => {
+    await interactionOf(ctx);
+    await finish(ctx, serviceErrorFor(abortReason.parse(ctx.query.reason)));
+  });
+
+  router.get('/upstream/:upstreamId/callback', async (ctx) => {
+    const locale = localeOf(ctx);
+    const upstreamId = ctx.params.upstreamId!;
+    const connector = upstreamParam.safeParse(upstreamId).success ? upstreams.get(upstreamId) : undefined;
+    if (!connector) {
+      pages.error(ctx, locale, { status: 404, messageKey: 'error.unknown_upstream' });
+      return;
+    }
+    const handle = ctx.cookies.get(TXN_COOKIE, { signed: true });
+    // Single use: a replayed or raced callback finds nothing.
+    const pending = handle ? await state.take<PendingUpstreamLogin>(`txn:${handle}`) : undefined;
+    ctx.cookies.set(TXN_COOKIE, null, { path: `/upstream/${upstreamId}/callback` });
+    if (!pending || pending.transaction.upstreamId !== upstreamId) {
+      logger.info({ upstreamId, reason: handle ? 'unknown transaction' : 'no transaction cookie' }, 'upstream callback refused');
+      pages.error(ctx, locale, { status: 400, messageKey: 'error.upstream_transaction_invalid' });
+      return;
+    }
+    const current = new URL(pending.transaction.redirectUri);
+    current.search = ctx.querystring;
+    let outcome: LoginOutcome;
+    try {
+      const identity = await connector.complete(current, pending.transaction);
+      const accountId = accountIdFor(deps.subjectSalt, identity.upstreamId, identity.subject);
+      await accounts.save({
+        accountId,
+        upstreamId: identity.upstreamId,
+        claims: passthroughClaims(identity, deps.subjectSalt),
+        updatedAt: Math.floor(Date.now() / 1000),
+      });
+      outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime };
+      logger.info({ upstreamId }, 'upstream login succeeded');
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      logger.warn({ upstreamId, code: err.code, err: err.cause ?? err }, 'upstream login failed');
+      outcome = { ok: false, upstreamId, code: err.code };
+    }
+    await state.set(`login:${pending.interactionUid}`, outcome, loginTtl);
+    ctx.redirect(`/interaction/${pending.interactionUid}/complete`);
+  });
+
+  router.get('/interaction/:uid/complete', async (ctx) => {
+    const details = await interactionOf(ctx);
+    const locale = localeOf(ctx, details.params.ui_locales);
+    const outcome = await state.take<LoginOutcome>(`login:${details.uid}`);
+    if (!outcome) {
+      pages.error(ctx, locale, { status: 400, messageKey: 'error.session_expired' });
+      return;
+    }
+    if (!outcome.ok) {
+      const reason = abortReason.parse(outcome.code);
+      pages.error(ctx, locale, {
+        status: outcome.code === 'upstream_timeout' || outcome.code === 'upstream_unavailable' ? 502 : 400,
+        messageKey: `error.${outcome.code}`,
+        showBack: false,
+        extra: { continueHref: `/interaction/${details.uid}/abort?reason=${reason}` },
+      });
+      return;
+    }
+    const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);
+    await finish(ctx, {
+      login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.upstreamId), amr: ['ext'], remember: false },
+      consent: { grantId },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,70 @@
+import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
+import { createBridge } from './app.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { resolveSecrets } from './config/secrets.js';
+import { createLogger } from './observability/logger.js';
+import { createStorage } from './storage/index.js';
+import { loadTestUsers } from './testdirectory/users.js';
+
+/** Process entry: load configuration → build dependencies → listen; stop cleanly on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let secrets;
+  try {
+    secrets = await resolveSecrets(config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const storage = createStorage(config.redis, { onError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'store connection problem') });
+  const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
+  const { app } = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
+
+  const server: Server = createServer(app.callback());
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((done) => server.listen(config.port, config.host, done));
+  logger.info({ issuer: config.issuer, port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
+  if (config.env !== 'production') {
+    process.stdout.write(
+      `\nMPASSid Bridge is running at ${config.issuer}\n` +
+        (config.attributeTestService.enabled ? `  Attribute test service: ${new URL('/attribute-test', config.issuer).href}\n` : '') +
+        `  Discovery: ${new URL('/.well-known/openid-configuration', config.issuer).href}\n` +
+        (config.testDirectory.enabled ? '  Test users: demo_u0001 … (password: the username + "pwd"), listed on the test school login page\n' : '') +
+        `  Store: ${storage.kind === 'memory' ? 'in process memory (set REDIS_URL to use Redis)' : 'Redis'}\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close(() => {
+      void storage.close().finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`MPASSid Bridge failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import Router from '@koa/router';
+import type { Storage } from '../storage/types.js';
+
+/** /healthz: the process answers. /readyz: it can serve logins (the store is reachable). */
+export function healthRouter(storage: Storage): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      await storage.ping();
+      ctx.body = { status: 'ready', store: storage.kind };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', store: storage.kind };
+    }
+  });
+  return router;
+}

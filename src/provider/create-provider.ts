@@ -1,0 +1,126 @@
+import { createHmac } from 'node:crypto';
+import Provider, { type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import type { BridgeConfig } from '../config/schema.js';
+import type { BridgeSecrets } from '../config/secrets.js';
+import type { AccountStore } from '../accounts/accounts.js';
+import { PROFILE_CLAIMS } from '../claims/passthrough.js';
+import type { AdapterFactory } from '../storage/types.js';
+import type { Logger } from '../observability/logger.js';
+import { serializeError } from '../observability/logger.js';
+import { authnSourceAcr } from './acr.js';
+import type { PageRenderer } from '../interaction/pages.js';
+
+export interface ProviderDependencies {
+  config: BridgeConfig;
+  secrets: BridgeSecrets;
+  adapter: AdapterFactory;
+  accounts: AccountStore;
+  upstreamIds: string[];
+  clients: ClientMetadata[];
+  pages: PageRenderer;
+  logger: Logger;
+}
+
+/** Outbound calls of the provider (back-channel logout, client JWKS) never wait longer than this. */
+const OUTBOUND_TIMEOUT_MS = 5_000;
+
+/**
+ * The downstream OpenID Provider: what services see. Everything here is configuration of
+ * oidc-provider; the login itself happens in our interaction routes.
+ */
+export function createProvider(deps: ProviderDependencies): Provider {
+  const { config, secrets, accounts, pages } = deps;
+  const secure = config.issuer.startsWith('https://');
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, signed: true };
+
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    clients: deps.clients,
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+      subject_type: 'pairwise',
+    },
+    // Pairwise by default: services cannot correlate a child across each other.
+    subjectTypes: ['public', 'pairwise'],
+    pairwiseIdentifier(_ctx, accountId, client) {
+      return createHmac('sha256', secrets.subjectSalt)
+        .update(`pairwise\0${client.sectorIdentifier ?? client.clientId}\0${accountId}`)
+        .digest('base64url');
+    },
+    async findAccount(_ctx, sub) {
+      const snapshot = await accounts.find(sub);
+      if (!snapshot) return undefined;
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, ...snapshot.claims };
+        },
+      };
+    },
+    claims: { openid: ['sub'], profile: [...PROFILE_CLAIMS] },
+    scopes: ['openid', 'profile'],
+    // The MPASSid claims belong in the ID token too, not only at userinfo.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    acrValues: deps.upstreamIds.map(authnSourceAcr),
+    features: {
+      devInteractions: { enabled: false },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      resourceIndicators: { enabled: false },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          pages.logout(ctx, form);
+        },
+        async postLogoutSuccessSource(ctx) {
+          pages.logoutDone(ctx);
+        },
+      },
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    cookies: {
+      keys: secrets.cookieKeys,
+      long: cookieOptions,
+      short: cookieOptions,
+      names: { session: 'mpass_session', interaction: 'mpass_interaction', resume: 'mpass_resume' },
+    },
+    ttl: {
+      Session: config.ttl.sessionSeconds,
+      Grant: config.ttl.grantSeconds,
+      Interaction: config.ttl.interactionSeconds,
+      AuthorizationCode: config.ttl.authorizationCodeSeconds,
+      AccessToken: config.ttl.accessTokenSeconds,
+      IdToken: config.ttl.idTokenSeconds,
+    },
+    jwks: secrets.jwks as Configuration['jwks'],
+    clientBasedCORS(_ctx, origin, client) {
+      return client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false;
+    },
+    fetch: (url, options) => globalThis.fetch(url, { ...options, signal: AbortSignal.timeout(OUTBOUND_TIMEOUT_MS) }),
+    fetchResponseBodyLimits: { jwks_uri: 64 * 1024, sector_identifier_uri: 16 * 1024 },
+    async renderError(ctx, out, error) {
+      pages.oidcError(ctx, out, error);
+    },
+  } as Configuration;
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    ctx.state.serverError = err;
+    deps.logger.error({ err: serializeError(err), route: ctx.oidc?.route }, 'provider server error');
+  });
+  for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'backchannel.error']) {
+    (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: unknown, err: Error) => {
+      deps.logger.info({ err: serializeError(err), event }, 'oidc request refused');
+    });
+  }
+  return provider;
+}
