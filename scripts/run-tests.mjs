@@ -3,11 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const jestBin = require.resolve('jest/bin/jest.js');
+// jest's package exports hide bin/; it sits beside build/.
+const jestBin = join(dirname(require.resolve('jest')), '..', 'bin', 'jest.js');
 const resultFile = join(mkdtempSync(join(tmpdir(), 'mpassid-jest-')), 'result.json');
 
 const run = spawnSync(process.execPath, [jestBin, '--json', `--outputFile=${resultFile}`, ...process.argv.slice(2)], {

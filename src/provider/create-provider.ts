@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import Provider, { type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BridgeConfig } from '../config/schema.js';
 import type { BridgeSecrets } from '../config/secrets.js';
 import type { AccountStore } from '../accounts/accounts.js';
@@ -7,7 +7,7 @@ import { PROFILE_CLAIMS } from '../claims/passthrough.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
-import { authnSourceAcr } from './acr.js';
+import { authnSourceAcr, requestedAuthnSource } from './acr.js';
 import type { PageRenderer } from '../interaction/pages.js';
 
 export interface ProviderDependencies {
@@ -19,6 +19,23 @@ export interface ProviderDependencies {
   clients: ClientMetadata[];
   pages: PageRenderer;
   logger: Logger;
+}
+
+/**
+ * The default prompts, plus: a service that names a directory with acr_values gets a user who signed
+ * in at that directory, even when an SSO session from another directory exists.
+ */
+function interactionPolicyFor(upstreamIds: string[]): interactionPolicy.DefaultPolicy {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  policy.get('login')!.checks.add(
+    new Check('authnsource', 'the requested school directory differs from the session', (ctx) => {
+      const requested = requestedAuthnSource(ctx.oidc.params?.acr_values);
+      if (!requested || !upstreamIds.includes(requested) || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      return ctx.oidc.session.acr === authnSourceAcr(requested) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
 }
 
 /** Outbound calls of the provider (back-channel logout, client JWKS) never wait longer than this. */
@@ -84,7 +101,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
         },
       },
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPolicyFor(deps.upstreamIds),
+    },
     cookies: {
       keys: secrets.cookieKeys,
       long: cookieOptions,

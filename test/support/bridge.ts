@@ -1,0 +1,81 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { resolve } from 'node:path';
+import { createBridge, type Bridge } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { BridgeConfig, BridgeConfigInput } from '../../src/config/schema.js';
+import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createStorage } from '../../src/storage/index.js';
+import type { Storage } from '../../src/storage/types.js';
+import { loadTestUsers } from '../../src/testdirectory/users.js';
+
+export interface BridgeHandle {
+  issuer: string;
+  port: number;
+  config: BridgeConfig;
+  secrets: BridgeSecrets;
+  storage: Storage;
+  bridge: Bridge;
+  /** Every log line the bridge wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** The raw log text (for asserting that nothing sensitive was written). */
+  logText(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartBridgeOptions {
+  config?: Omit<BridgeConfigInput, 'issuer' | 'port'>;
+  secrets?: BridgeSecrets;
+  port?: number;
+}
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => done());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Runs a real bridge on a loopback port, built exactly as src/main.ts builds it. Two bridges given
+ * the same secrets and Redis behave as two instances of one deployment.
+ */
+export async function startBridge(options: StartBridgeOptions = {}): Promise<BridgeHandle> {
+  const server = createServer();
+  const port = await listen(server, options.port ?? 0);
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = parseConfig({ env: 'test', logLevel: 'info', ...options.config, issuer, port });
+  const secrets = options.secrets ?? (await generateSecrets());
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const storage = createStorage(config.redis);
+  const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
+  const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
+  server.on('request', bridge.app.callback());
+  return {
+    issuer,
+    port,
+    config,
+    secrets,
+    storage,
+    bridge,
+    get logs() {
+      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    logText: () => lines.join('\n'),
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function tempFile(content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'mpassid-config-')), 'bridge.json');
+  writeFileSync(file, content);
+  return file;
+}
+
+describe('configuration', () => {
+  it('has working defaults for development', () => {
+    const config = parseConfig({});
+    expect(config.env).toBe('development');
+    expect(config.port).toBe(3000);
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(config.redis.url).toBeUndefined();
+    expect(config.testDirectory.enabled).toBe(true);
+    expect(config.ttl.sessionSeconds).toBeLessThanOrEqual(3600);
+  });
+
+  it('reports every invalid setting at once, each with its path', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        port: 'eighty',
+        issuer: 'not a url',
+        redis: { mode: 'cluster', commandTimeoutMs: -1 },
+        upstreams: [{ id: 'Bad Id', displayName: { fi: 'x' }, issuer: 'https://a.example', clientId: 'c' }],
+        unknownSetting: true,
+      }),
+    );
+    const paths = problems.map((p) => p.split(':')[0]);
+    expect(paths).toEqual(expect.arrayContaining(['port', 'issuer', 'redis.commandTimeoutMs', 'upstreams.0.id', '(root)']));
+    expect(problems.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('refuses development defaults in production', () => {
+    const problems = problemsOf(() => parseConfig({ env: 'production', issuer: 'http://bridge.example' }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'issuer: must be https in production',
+        expect.stringMatching(/^secrets\.jwksFile:/),
+        expect.stringMatching(/^secrets\.cookieKeys:/),
+        expect.stringMatching(/^secrets\.subjectSalt:/),
+        expect.stringMatching(/^testDirectory\.enabled:/),
+        expect.stringMatching(/^redis\.url:/),
+      ]),
+    );
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = parseConfig({
+      env: 'production',
+      issuer: 'https://mpassid.example',
+      secrets: { jwksFile: '/run/secrets/jwks.json', cookieKeys: ['k'.repeat(32)], subjectSalt: 's'.repeat(32) },
+      redis: { url: 'redis://redis:6379' },
+      testDirectory: { enabled: false },
+      attributeTestService: { enabled: false },
+    });
+    expect(config.env).toBe('production');
+  });
+
+  it('refuses a test-only directory and an http directory in production', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        env: 'production',
+        issuer: 'https://mpassid.example',
+        upstreams: [{ id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', testOnly: true }],
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining(['upstreams.0.testOnly: test directories are not allowed in production', 'upstreams.0.issuer: must be https in production']),
+    );
+  });
+
+  it('reads the file named by CONFIG_FILE and applies environment overrides', () => {
+    const file = tempFile(JSON.stringify({ port: 4000, logLevel: 'warn' }));
+    const config = loadConfig({ CONFIG_FILE: file, PORT: '4100', REDIS_URL: 'redis://127.0.0.1:7000', ISSUER: 'http://127.0.0.1:4100' });
+    expect(config.port).toBe(4100);
+    expect(config.logLevel).toBe('warn');
+    expect(config.redis.url).toBe('redis://127.0.0.1:7000');
+    expect(config.issuer).toBe('http://127.0.0.1:4100');
+  });
+
+  it('reports a missing or malformed config file readably', () => {
+    expect(problemsOf(() => loadConfig({ CONFIG_FILE: '/nonexistent/bridge.json' }))[0]).toMatch(/^CONFIG_FILE: cannot read/);
+    expect(problemsOf(() => loadConfig({ CONFIG_FILE: tempFile('{ not json') }))[0]).toMatch(/^CONFIG_FILE: .* is not valid JSON/);
+    expect(problemsOf(() => loadConfig({ CONFIG_FILE: tempFile('[1,2]') }))[0]).toMatch(/must hold a JSON object/);
+  });
+
+  it('makes the process exit non-zero and print the paths of invalid settings', () => {
+    const file = tempFile(JSON.stringify({ port: -5, redis: { mode: 'sentinel' } }));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, CONFIG_FILE: file, NODE_ENV: 'development' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('invalid configuration');
+    expect(run.stderr).toContain('port:');
+    expect(run.stderr).toContain('redis.sentinels:');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
