@@ -1,0 +1,138 @@
+import { RegistryUnavailableError, type Organisation, type OrganisationRegistry } from './types.js';
+
+/** Options of {@link CachedRegistry}; every duration in milliseconds. */
+export interface CachedRegistryOptions {
+  /** How long a found organisation is served without asking again. Default 1 h. */
+  ttlMs?: number;
+  /** How long "unknown id" is served without asking again. Default 5 min: short, so a newly founded school appears soon. */
+  negativeTtlMs?: number;
+  /**
+   * While the inner registry is unavailable, an answer up to this old (counted from when it was
+   * fetched) is served instead of the error. Default 24 h.
+   */
+  staleIfErrorMs?: number;
+  /** Most ids kept; the least recently used goes first. Default 10 000. */
+  maxEntries?: number;
+  /** Clock, injectable for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+export const CACHE_DEFAULTS = {
+  ttlMs: 60 * 60 * 1000,
+  negativeTtlMs: 5 * 60 * 1000,
+  staleIfErrorMs: 24 * 60 * 60 * 1000,
+  maxEntries: 10_000,
+} as const;
+
+interface Entry {
+  /** `undefined` records "unknown id" (negative caching). */
+  value: Organisation | undefined;
+  fetchedAt: number;
+}
+
+/**
+ * Caching decorator for any {@link OrganisationRegistry}. The organisation service is slow and
+ * sometimes down, and a login may look up the same school and its parents several times:
+ *
+ * - found organisations are kept `ttlMs`, unknown ids `negativeTtlMs`;
+ * - **stale-if-error**: when the inner registry throws {@link RegistryUnavailableError}, the last
+ *   answer for the id (found or unknown) is served if it is younger than `staleIfErrorMs`, so an
+ *   outage does not break logins at recently seen schools; without one the error propagates;
+ * - other errors (bugs) always propagate and are never hidden behind stale data;
+ * - at most `maxEntries` ids, least recently used evicted first;
+ * - concurrent lookups of one id share a single inner call (single-flight), so a burst of logins at
+ *   one school at 8 am costs one request.
+ *
+ * Keys are the ids as given: a school looked up by code and by OID is two entries.
+ */
+export class CachedRegistry implements OrganisationRegistry {
+  private readonly ttlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly staleIfErrorMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  /** Insertion order is recency order: a hit moves its entry to the end. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<Organisation | undefined>>();
+
+  constructor(
+    private readonly inner: OrganisationRegistry,
+    options: CachedRegistryOptions = {},
+  ) {
+    this.ttlMs = nonNegative(options.ttlMs ?? CACHE_DEFAULTS.ttlMs, 'ttlMs');
+    this.negativeTtlMs = nonNegative(options.negativeTtlMs ?? CACHE_DEFAULTS.negativeTtlMs, 'negativeTtlMs');
+    this.staleIfErrorMs = nonNegative(options.staleIfErrorMs ?? CACHE_DEFAULTS.staleIfErrorMs, 'staleIfErrorMs');
+    this.maxEntries = options.maxEntries ?? CACHE_DEFAULTS.maxEntries;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Number of ids currently cached (fresh or stale). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Forgets everything (in-flight lookups still complete and are stored). */
+  clear(): void {
+    this.entries.clear();
+  }
+
+  lookup(id: string): Promise<Organisation | undefined> {
+    const entry = this.entries.get(id);
+    if (entry) {
+      const age = this.now() - entry.fetchedAt;
+      const ttl = entry.value === undefined ? this.negativeTtlMs : this.ttlMs;
+      if (age < ttl) {
+        this.touch(id, entry);
+        return Promise.resolve(entry.value);
+      }
+      // Past both its TTL and its stale-if-error window the entry is useless: drop it now.
+      if (age >= this.staleIfErrorMs) this.entries.delete(id);
+    }
+
+    const pending = this.inFlight.get(id);
+    if (pending) return pending;
+
+    const flight = this.refresh(id).finally(() => {
+      if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
+    });
+    this.inFlight.set(id, flight);
+    return flight;
+  }
+
+  private async refresh(id: string): Promise<Organisation | undefined> {
+    try {
+      const value = await this.inner.lookup(id);
+      this.store(id, { value, fetchedAt: this.now() });
+      return value;
+    } catch (error) {
+      // Read the entry now, not before the call: it is the newest answer we have.
+      const stale = this.entries.get(id);
+      if (error instanceof RegistryUnavailableError && stale && this.now() - stale.fetchedAt < this.staleIfErrorMs) {
+        this.touch(id, stale);
+        return stale.value;
+      }
+      throw error;
+    }
+  }
+
+  private store(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+  }
+
+  private touch(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+  }
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number`);
+  return value;
+}

@@ -1,0 +1,124 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { CachedRegistry } from './cache.js';
+import { OphHttpRegistry } from './http.js';
+import { SnapshotRegistry } from './snapshot.js';
+import type { OrganisationRegistry } from './types.js';
+
+export {
+  ORGANISATION_STATUSES,
+  ORGANISATION_TYPE,
+  OID_PATTERN,
+  SCHOOL_CODE_PATTERN,
+  OFFICE_CODE_PATTERN,
+  RegistryUnavailableError,
+  displayName,
+  hasType,
+  isActive,
+  isValidLookupId,
+} from './types.js';
+export type {
+  Organisation,
+  OrganisationRegistry,
+  OrganisationStatus,
+  RegistryUnavailableReason,
+} from './types.js';
+export { MAX_PARENT_DEPTH, resolveSchool, type ResolvedSchool } from './resolve.js';
+export { SnapshotError, SnapshotRegistry, snapshotFileSchema } from './snapshot.js';
+export { OphHttpRegistry, type OphHttpRegistryOptions } from './http.js';
+export { CACHE_DEFAULTS, CachedRegistry, type CachedRegistryOptions } from './cache.js';
+
+const seconds = () => z.number().int().nonnegative();
+
+/**
+ * Configuration of the organisation registry, a fragment for the bridge's config schema
+ * (plug in as `organisations: organisationRegistrySchema.prefault({})`).
+ */
+export const organisationRegistrySchema = z
+  .object({
+    source: z
+      .enum(['snapshot', 'http'])
+      .default('snapshot')
+      .describe('snapshot: the bundled file `snapshotFile` (development, tests, offline); http: the Opetushallitus organisation service at `baseUrl`'),
+    snapshotFile: z
+      .string()
+      .min(1)
+      .default('config/organisations.json')
+      .describe('Organisation snapshot for source "snapshot" (relative to the working directory); entries use the service\'s own field names'),
+    baseUrl: z
+      .url({ protocol: /^https?$/ })
+      .default('https://virkailija.opintopolku.fi')
+      .describe('Origin of the organisation service for source "http" (test environment: https://virkailija.untuvaopintopolku.fi)'),
+    callerId: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,200}$/, 'visible ASCII characters, no spaces')
+      .default('mpassid-bridge')
+      .describe('Sent as the Caller-Id header: the service asks every caller to name itself'),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(3000)
+      .describe('Timeout of one call to the organisation service; a login waits on it'),
+    cache: z
+      .object({
+        ttlSeconds: seconds().default(3600).describe('How long a found organisation is used without asking again'),
+        negativeTtlSeconds: seconds()
+          .default(300)
+          .describe('How long an unknown school code is remembered as unknown (short, so new schools appear soon)'),
+        staleIfErrorSeconds: seconds()
+          .default(86_400)
+          .describe('While the service is unavailable, answers up to this old are used instead of failing'),
+        maxEntries: z
+          .number()
+          .int()
+          .positive()
+          .default(10_000)
+          .describe('Most ids kept in memory; the least recently used is dropped first'),
+      })
+      .strict()
+      .prefault({})
+      .describe('In-memory cache in front of the registry (always on)'),
+  })
+  .strict()
+  .describe('Organisation registry: checks that school codes are active and finds school and provider names');
+
+export type OrganisationRegistryConfig = z.infer<typeof organisationRegistrySchema>;
+export type OrganisationRegistryConfigInput = z.input<typeof organisationRegistrySchema>;
+
+/** Things the factory needs besides configuration; all optional. */
+export interface OrganisationRegistryDeps {
+  /** Base for a relative `snapshotFile`. Default `process.cwd()`. */
+  cwd?: string;
+  /** `fetch` for the HTTP client (tests). */
+  fetch?: typeof fetch;
+  /** Clock for the cache (tests). */
+  now?: () => number;
+}
+
+/**
+ * Builds the configured registry, always behind a {@link CachedRegistry}. The snapshot is read and
+ * validated here, so a broken file stops the start-up.
+ * @throws {SnapshotError} for an unreadable or invalid snapshot.
+ */
+export function createOrganisationRegistry(
+  config: OrganisationRegistryConfig,
+  deps: OrganisationRegistryDeps = {},
+): OrganisationRegistry {
+  const inner: OrganisationRegistry =
+    config.source === 'http'
+      ? new OphHttpRegistry({
+          baseUrl: config.baseUrl,
+          callerId: config.callerId,
+          timeoutMs: config.timeoutMs,
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        })
+      : SnapshotRegistry.fromFile(resolve(deps.cwd ?? process.cwd(), config.snapshotFile));
+  return new CachedRegistry(inner, {
+    ttlMs: config.cache.ttlSeconds * 1000,
+    negativeTtlMs: config.cache.negativeTtlSeconds * 1000,
+    staleIfErrorMs: config.cache.staleIfErrorSeconds * 1000,
+    maxEntries: config.cache.maxEntries,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+}
