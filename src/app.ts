@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
 import { AccountStore } from './accounts/accounts.js';
 import { ATTRIBUTE_TEST_CLIENT_ID, attributeTestClient, createAttributeTestRouter } from './attributetest/routes.js';
 import { ConfigError } from './config/load.js';
@@ -17,6 +18,10 @@ import { healthRouter } from './observability/health.js';
 import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
 import { createProvider } from './provider/create-provider.js';
+import { ClientPolicies, type ClientPolicy } from './provider/client-policy.js';
+import { ClaimsEvaluator } from './claims/evaluate.js';
+import { RoleVocabulary } from './claims/roles.js';
+import { createOrganisationRegistry, type OrganisationRegistry } from './organisations/index.js';
 import type { Storage } from './storage/types.js';
 import { createTestDirectory } from './testdirectory/index.js';
 import type { TestUser } from './testdirectory/users.js';
@@ -30,6 +35,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Catalogue of the bundled test directory (when it is enabled). */
   testUsers?: TestUser[];
+  /** The organisation registry; built from configuration when absent. */
+  organisations?: OrganisationRegistry;
 }
 
 export interface Bridge {
@@ -89,10 +96,20 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   };
   const upstreams = new UpstreamRegistry(upstreamConfigs.map((u) => new OidcConnector(u, connectorOptions)));
 
-  const clients = config.clients.map((c) => ({ ...c }));
+  const clients: ClientMetadata[] = config.clients.map(({ allowTestLearnerIds: _flag, ...metadata }) => ({ ...metadata }));
+  const policies: Array<[string, ClientPolicy]> = config.clients.map((c) => [c.client_id, { allowTestLearnerIds: c.allowTestLearnerIds }]);
   if (config.attributeTestService.enabled && !clients.some((c) => c.client_id === ATTRIBUTE_TEST_CLIENT_ID)) {
-    clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret) as (typeof clients)[number]);
+    clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret));
+    // The attribute test service exists to show every case, test learner numbers included.
+    policies.push([ATTRIBUTE_TEST_CLIENT_ID, { allowTestLearnerIds: true }]);
   }
+  const clientPolicies = new ClientPolicies(policies);
+  const claims = new ClaimsEvaluator(
+    deps.organisations ?? createOrganisationRegistry(config.organisations),
+    new RoleVocabulary(config.roles),
+    secrets.subjectSalt,
+    logger,
+  );
 
   const provider = createProvider({
     config,
@@ -173,6 +190,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     config,
     subjectSalt: secrets.subjectSalt,
     upstreams,
+    claims,
+    clientPolicies,
     state,
     accounts,
     pages,

@@ -1,11 +1,15 @@
 import { createHmac } from 'node:crypto';
+import type { MpassClaims } from '../claims/claim-names.js';
+import type { LearnerIdKind } from '../claims/formats.js';
 import type { StateStore } from '../storage/types.js';
 
 /** The released claim values of one account, as they stood after its latest login. */
 export interface AccountSnapshot {
   accountId: string;
   upstreamId: string;
-  claims: Record<string, string | string[]>;
+  claims: MpassClaims;
+  /** Test learner numbers are released only to services allowed them. */
+  learnerIdKind: LearnerIdKind;
   updatedAt: number;
 }
 

@@ -67,6 +67,7 @@ function productionProblems(config: BridgeConfig): string[] {
   if (!config.secrets.subjectSalt) problems.push('secrets.subjectSalt: must be provided in production');
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
   if (config.attributeTestService.enabled) problems.push('attributeTestService.enabled: the attribute test service is not allowed in production');
+  if (config.organisations.source !== 'http') problems.push('organisations.source: production reads the organisation service ("http"), not the bundled snapshot');
   if (config.redis.mode === 'single' && !config.redis.url) problems.push('redis.url: production needs Redis (the in-memory store is for development)');
   config.upstreams.forEach((upstream, index) => {
     if (upstream.testOnly) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
@@ -81,6 +82,15 @@ function crossFieldProblems(config: BridgeConfig): string[] {
   config.upstreams.forEach((upstream, index) => {
     if (seen.has(upstream.id)) problems.push(`upstreams.${index}.id: duplicate upstream id "${upstream.id}"`);
     seen.add(upstream.id);
+  });
+  const roleInputs = new Map<string, number>();
+  config.roles.forEach((role, index) => {
+    for (const input of role.inputs) {
+      const key = input.trim().toLocaleLowerCase('fi');
+      const other = roleInputs.get(key);
+      if (other !== undefined && other !== index) problems.push(`roles.${index}.inputs: "${input}" is also an input of roles.${other}`);
+      roleInputs.set(key, index);
+    }
   });
   if (config.testDirectory.enabled && seen.has(config.testDirectory.upstreamId)) {
     problems.push(`testDirectory.upstreamId: "${config.testDirectory.upstreamId}" is also used by an upstream`);

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { attributeMappingSchema } from '../claims/attributes.js';
+import { DEFAULT_ROLES, roleSchema } from '../claims/roles.js';
+import { organisationRegistrySchema } from '../organisations/index.js';
 
 /**
  * The single source of every setting and its default. Each key is described here; the README's
@@ -77,6 +80,12 @@ export const upstreamSchema = z
       .boolean()
       .default(false)
       .describe('A test directory: refused in production'),
+    attributeMapping: attributeMappingSchema.optional(),
+    originalIssuer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Value of urn:mpass.id:originalIssuer for users of this directory (default: its issuer URL)'),
   })
   .strict();
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
@@ -93,6 +102,10 @@ const staticClientSchema = z
       .default('client_secret_basic'),
     application_type: z.enum(['web', 'native']).default('web'),
     backchannel_logout_uri: z.url().optional(),
+    allowTestLearnerIds: z
+      .boolean()
+      .default(false)
+      .describe('Accept test learner numbers (1.2.246.562.98.*) for this client'),
   })
   .strict()
   .describe('A statically configured relying party (services normally register dynamically)');
@@ -188,6 +201,12 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    roles: z
+      .array(roleSchema)
+      .min(1)
+      .default(DEFAULT_ROLES)
+      .describe('Role vocabulary: accepted directory values and what services receive (spec §6)'),
+    organisations: organisationRegistrySchema.prefault({}),
     clients: z.array(staticClientSchema).default([]).describe('Statically configured relying parties'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -49,6 +49,18 @@ const STRINGS = {
     sv: 'Inloggningen har gått ut eller påbörjades i en annan webbläsare. Börja om från tjänsten.',
     en: 'The sign-in expired or was started in another browser. Start again from the service.',
   },
+  'error.attributes_blocked': {
+    fi: 'Koulusi käyttäjähakemisto ei välittänyt kirjautumiseen vaadittavia tietoja, joten kirjautuminen estettiin. Puuttuva tai virheellinen tieto:',
+    sv: 'Din skolas användarkatalog lämnade inte de uppgifter som krävs för inloggning, så inloggningen förhindrades. Uppgift som saknas eller är felaktig:',
+    en: 'Your school directory did not provide the information required to sign in, so the sign-in was blocked. Missing or invalid information:',
+  },
+  'blocked.username_missing': { fi: 'käyttäjän yksilöintitunnus', sv: 'användarens unika identifierare', en: "the user's unique identifier" },
+  'blocked.learner_id_missing': { fi: 'oppijanumero', sv: 'elevnummer', en: 'the national learner number' },
+  'blocked.learner_id_invalid': {
+    fi: 'kelvollinen oppijanumero',
+    sv: 'ett giltigt elevnummer',
+    en: 'a valid national learner number',
+  },
   'error.session_expired': {
     fi: 'Kirjautumisistunto on vanhentunut. Aloita kirjautuminen uudelleen palvelusta.',
     sv: 'Inloggningssessionen har gått ut. Börja om från tjänsten.',

@@ -5,9 +5,11 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 import { accountIdFor, type AccountStore } from '../accounts/accounts.js';
-import { passthroughClaims } from '../claims/passthrough.js';
+import type { ClaimsEvaluator } from '../claims/evaluate.js';
+import type { BlockReason } from '../claims/validation-table.js';
+import type { ClientPolicies } from '../provider/client-policy.js';
 import type { BridgeConfig } from '../config/schema.js';
-import { localized } from '../http/i18n.js';
+import { localized, t } from '../http/i18n.js';
 import type { Logger } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
 import type { StateStore } from '../storage/types.js';
@@ -21,6 +23,8 @@ export interface InteractionDependencies {
   config: BridgeConfig;
   subjectSalt: string;
   upstreams: UpstreamRegistry;
+  claims: ClaimsEvaluator;
+  clientPolicies: ClientPolicies;
   state: StateStore;
   accounts: AccountStore;
   pages: PageRenderer;
@@ -36,13 +40,14 @@ interface PendingUpstreamLogin {
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
 type LoginOutcome =
   | { ok: true; accountId: string; upstreamId: string; authTime: number }
-  | { ok: false; upstreamId: string; code: UpstreamErrorCode };
+  | { ok: false; upstreamId: string; code: UpstreamErrorCode }
+  | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason };
 
 const TXN_COOKIE = 'mpass_upstream';
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
 const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const abortReason = z
-  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response'])
+  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked'])
   .catch('user_cancelled');
 
 /** The OIDC error a service receives when a login ends without a user. */
@@ -53,6 +58,8 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
       return { error: 'temporarily_unavailable', error_description: 'the school directory is not available' };
     case 'upstream_invalid_response':
       return { error: 'access_denied', error_description: 'the school directory response was not valid' };
+    case 'attributes_blocked':
+      return { error: 'access_denied', error_description: 'the school directory did not provide the required user information' };
     case 'upstream_denied':
       return { error: 'access_denied', error_description: 'the school directory did not authenticate the user' };
     default:
@@ -61,7 +68,7 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
 }
 
 export function createInteractionRouter(deps: InteractionDependencies): Router {
-  const { provider, config, upstreams, state, accounts, pages, logger } = deps;
+  const { provider, config, upstreams, state, accounts, pages, logger, clientPolicies } = deps;
   const router = new Router();
   const secureCookie = config.issuer.startsWith('https://');
   const loginTtl = config.ttl.interactionSeconds;
@@ -117,6 +124,28 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     ctx.redirect(url.href);
   }
 
+  /** A test learner number reaches only the services flagged to allow it. */
+  async function clientMayReceive(accountId: string, clientId: string): Promise<boolean> {
+    const snapshot = await accounts.find(accountId);
+    if (!snapshot) return false;
+    return snapshot.learnerIdKind !== 'test' || clientPolicies.allowsTestLearnerIds(clientId);
+  }
+
+  /** Explains the failure to the user; the button hands the matching OIDC error to the service. */
+  function showFailure(ctx: Context, uid: string, locale: ReturnType<typeof localeOf>, outcome: Exclude<LoginOutcome, { ok: true }>): void {
+    const reason = abortReason.parse(outcome.code);
+    const blocked = outcome.code === 'attributes_blocked';
+    pages.error(ctx, locale, {
+      status: outcome.code === 'upstream_timeout' || outcome.code === 'upstream_unavailable' ? 502 : 400,
+      messageKey: `error.${outcome.code}`,
+      showBack: false,
+      extra: {
+        continueHref: `/interaction/${uid}/abort?reason=${reason}`,
+        ...(blocked ? { missing: t(locale, `blocked.${outcome.reason}`) } : {}),
+      },
+    });
+  }
+
   router.get('/interaction/:uid', async (ctx) => {
     const details = await interactionOf(ctx);
     const { params, prompt } = details;
@@ -140,6 +169,10 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     }
 
     if (prompt.name === 'consent' && details.session?.accountId) {
+      if (!(await clientMayReceive(details.session.accountId, String(params.client_id)))) {
+        showFailure(ctx, details.uid, locale, { ok: false, upstreamId: '', code: 'attributes_blocked', reason: 'learner_id_invalid' });
+        return;
+      }
       const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
       return finish(ctx, { consent: { grantId } });
     }
@@ -183,15 +216,21 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     let outcome: LoginOutcome;
     try {
       const identity = await connector.complete(current, pending.transaction);
-      const accountId = accountIdFor(deps.subjectSalt, identity.upstreamId, identity.subject);
-      await accounts.save({
-        accountId,
-        upstreamId: identity.upstreamId,
-        claims: passthroughClaims(identity, deps.subjectSalt),
-        updatedAt: Math.floor(Date.now() / 1000),
-      });
-      outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime };
-      logger.info({ upstreamId }, 'upstream login succeeded');
+      const evaluated = await deps.claims.evaluate(identity, connector.profile);
+      if (!evaluated.ok) {
+        outcome = { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason };
+      } else {
+        const accountId = accountIdFor(deps.subjectSalt, identity.upstreamId, identity.subject);
+        await accounts.save({
+          accountId,
+          upstreamId: identity.upstreamId,
+          claims: evaluated.claims,
+          learnerIdKind: evaluated.learnerIdKind,
+          updatedAt: Math.floor(Date.now() / 1000),
+        });
+        outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime };
+        logger.info({ upstreamId }, 'upstream login succeeded');
+      }
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       logger.warn({ upstreamId, code: err.code, err: err.cause ?? err }, 'upstream login failed');
@@ -210,13 +249,11 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       return;
     }
     if (!outcome.ok) {
-      const reason = abortReason.parse(outcome.code);
-      pages.error(ctx, locale, {
-        status: outcome.code === 'upstream_timeout' || outcome.code === 'upstream_unavailable' ? 502 : 400,
-        messageKey: `error.${outcome.code}`,
-        showBack: false,
-        extra: { continueHref: `/interaction/${details.uid}/abort?reason=${reason}` },
-      });
+      showFailure(ctx, details.uid, locale, outcome);
+      return;
+    }
+    if (!(await clientMayReceive(outcome.accountId, String(details.params.client_id)))) {
+      showFailure(ctx, details.uid, locale, { ok: false, upstreamId: outcome.upstreamId, code: 'attributes_blocked', reason: 'learner_id_invalid' });
       return;
     }
     const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);

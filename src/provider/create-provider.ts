@@ -3,7 +3,7 @@ import Provider, { interactionPolicy, type Configuration, type ClientMetadata, t
 import type { BridgeConfig } from '../config/schema.js';
 import type { BridgeSecrets } from '../config/secrets.js';
 import type { AccountStore } from '../accounts/accounts.js';
-import { PROFILE_CLAIMS } from '../claims/passthrough.js';
+import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';

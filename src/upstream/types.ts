@@ -1,3 +1,4 @@
+import type { UpstreamClaimsProfile } from '../claims/evaluate.js';
 import type { LocalizedText } from '../config/schema.js';
 
 /**
@@ -39,6 +40,8 @@ export interface UpstreamConnector {
   readonly id: string;
   readonly displayName: LocalizedText;
   readonly testOnly: boolean;
+  /** How this directory's claims are read by the claims step. */
+  readonly profile: UpstreamClaimsProfile;
   begin(options: BeginOptions): Promise<{ url: URL; transaction: UpstreamTransaction }>;
   /** Validates the callback (state, code, ID token, nonce, issuer, audience) and returns the identity. */
   complete(callbackUrl: URL, transaction: UpstreamTransaction): Promise<UpstreamIdentity>;

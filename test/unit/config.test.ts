@@ -57,6 +57,7 @@ describe('configuration', () => {
         expect.stringMatching(/^secrets\.subjectSalt:/),
         expect.stringMatching(/^testDirectory\.enabled:/),
         expect.stringMatching(/^redis\.url:/),
+        expect.stringMatching(/^organisations\.source:/),
       ]),
     );
   });
@@ -69,6 +70,7 @@ describe('configuration', () => {
       redis: { url: 'redis://redis:6379' },
       testDirectory: { enabled: false },
       attributeTestService: { enabled: false },
+      organisations: { source: 'http' },
     });
     expect(config.env).toBe('production');
   });
@@ -84,6 +86,13 @@ describe('configuration', () => {
     expect(problems).toEqual(
       expect.arrayContaining(['upstreams.0.testOnly: test directories are not allowed in production', 'upstreams.0.issuer: must be https in production']),
     );
+  });
+
+  it('refuses a role vocabulary where one input means two roles', () => {
+    const problems = problemsOf(() =>
+      parseConfig({ roles: [{ code: '1', text: 'Oppilas', inputs: ['oppilas'] }, { code: '2', text: 'Opettaja', inputs: ['Oppilas'] }] }),
+    );
+    expect(problems).toEqual(['roles.1.inputs: "Oppilas" is also an input of roles.0']);
   });
 
   it('reads the file named by CONFIG_FILE and applies environment overrides', () => {

@@ -4,7 +4,7 @@ import { pickLocale } from '../../src/http/i18n.js';
 import { authnSourceAcr, requestedAuthnSource } from '../../src/provider/acr.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { accountIdFor } from '../../src/accounts/accounts.js';
-import { mpassUid, passthroughClaims } from '../../src/claims/passthrough.js';
+import { mpassUid } from '../../src/claims/pipeline.js';
 
 describe('page language', () => {
   it('prefers the explicit choice, then the browser, then Finnish', () => {
@@ -40,10 +40,6 @@ describe('identifiers', () => {
     const salt = 'x'.repeat(32);
     expect(mpassUid(salt, 'a', 'demo')).toMatch(/^MPASSOID\.[0-9a-f]{40}$/);
     expect(mpassUid(salt, 'a', 'demo')).not.toBe(mpassUid(salt, 'b', 'demo'));
-  });
-  it('passes names through and leaves out empty ones', () => {
-    const identity = { upstreamId: 'a', issuer: 'https://i', subject: 'demo', authTime: 1, attributes: { given_name: ' Aino ', family_name: '' } };
-    expect(passthroughClaims(identity, 'x'.repeat(32))).toEqual({ given_name: 'Aino', 'urn:mpass.id:uid': mpassUid('x'.repeat(32), 'a', 'demo') });
   });
 });
 

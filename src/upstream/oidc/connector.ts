@@ -1,4 +1,6 @@
 import * as client from 'openid-client';
+import { resolveMapping } from '../../claims/attributes.js';
+import type { UpstreamClaimsProfile } from '../../claims/evaluate.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import { UpstreamError, type UpstreamErrorCode } from '../errors.js';
 import type { BeginOptions, UpstreamConnector, UpstreamIdentity, UpstreamTransaction } from '../types.js';
@@ -51,6 +53,7 @@ export class OidcConnector implements UpstreamConnector {
   readonly id: string;
   readonly displayName: UpstreamConfig['displayName'];
   readonly testOnly: boolean;
+  readonly profile: UpstreamClaimsProfile;
   private configuration: Promise<client.Configuration> | undefined;
   private discoveryFailedAt = 0;
 
@@ -61,6 +64,7 @@ export class OidcConnector implements UpstreamConnector {
     this.id = config.id;
     this.displayName = config.displayName;
     this.testOnly = config.testOnly;
+    this.profile = { mapping: resolveMapping(config.attributeMapping), originalIssuer: config.originalIssuer ?? config.issuer };
   }
 
   private discover(): Promise<client.Configuration> {
