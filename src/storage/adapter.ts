@@ -1,0 +1,140 @@
+import { errors } from 'oidc-provider';
+import type { Backend } from './backend.js';
+import type { Adapter, AdapterFactory, AdapterPayload, StateStore } from './types.js';
+
+/**
+ * oidc-provider's adapter contract over a Backend. Key layout under `<prefix><namespace>:`:
+ *   `<Model>:<id>`            the model's record (payload + consumption mark)
+ *   `sessionUid:<uid>`        Session uid → id (findByUid)
+ *   `userCode:<code>`         user code → id (findByUserCode)
+ *   `grant:<grantId>`         set of the record keys issued under a grant (revokeByGrantId)
+ *   `revokedGrant:<grantId>`  tombstone: tokens of a revoked grant are not found, even ones saved later
+ *   `state:<key>`             the bridge's own state (StateStore)
+ */
+
+const GRANTABLE = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
+/** Long enough to outlive any token of the grant (refresh tokens are not issued by default). */
+const REVOKED_GRANT_TTL_SECONDS = 24 * 60 * 60;
+
+const epoch = (): number => Math.floor(Date.now() / 1000);
+
+class Keys {
+  constructor(private readonly base: string) {}
+  record = (model: string, id: string): string => `${this.base}${model}:${id}`;
+  sessionUid = (uid: string): string => `${this.base}sessionUid:${uid}`;
+  userCode = (code: string): string => `${this.base}userCode:${code}`;
+  grant = (grantId: string): string => `${this.base}grant:${grantId}`;
+  revokedGrant = (grantId: string): string => `${this.base}revokedGrant:${grantId}`;
+  state = (key: string): string => `${this.base}state:${key}`;
+}
+
+/** Deletes every token of a grant and the grant itself, and remembers that it is revoked. */
+async function revokeGrant(backend: Backend, keys: Keys, grantId: string): Promise<void> {
+  await backend.setValue(keys.revokedGrant(grantId), '1', REVOKED_GRANT_TTL_SECONDS);
+  const members = await backend.members(keys.grant(grantId));
+  await Promise.all([...members.map((key) => backend.delete(key)), backend.delete(keys.grant(grantId)), backend.delete(keys.record('Grant', grantId))]);
+}
+
+class BackendAdapter implements Adapter {
+  constructor(
+    private readonly backend: Backend,
+    private readonly keys: Keys,
+    private readonly model: string,
+  ) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const ttl = typeof expiresIn === 'number' && expiresIn > 0 ? Math.ceil(expiresIn) : undefined;
+    const key = this.keys.record(this.model, id);
+    await this.backend.putRecord(key, JSON.stringify(payload), ttl);
+    if (this.model === 'Session' && payload.uid) await this.backend.setValue(this.keys.sessionUid(payload.uid), id, ttl);
+    if (payload.userCode) await this.backend.setValue(this.keys.userCode(payload.userCode), id, ttl);
+    if (GRANTABLE.has(this.model) && payload.grantId) await this.backend.addMember(this.keys.grant(payload.grantId), key, ttl);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const record = await this.backend.getRecord(this.keys.record(this.model, id));
+    if (!record) return undefined;
+    const payload = JSON.parse(record.payload) as AdapterPayload;
+    const grantId = this.model === 'Grant' ? id : payload.grantId;
+    if (grantId && (await this.backend.getValue(this.keys.revokedGrant(grantId))) !== undefined) return undefined;
+    return record.consumed === undefined ? payload : { ...payload, consumed: record.consumed };
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    const id = await this.backend.getValue(this.keys.sessionUid(uid));
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    const id = await this.backend.getValue(this.keys.userCode(userCode));
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.backend.delete(this.keys.record(this.model, id));
+  }
+
+  /**
+   * Atomic: of two concurrent redemptions exactly one consumes. The loser, like any replay, revokes
+   * the whole grant (tokens the winner obtains afterwards included) and gets invalid_grant.
+   */
+  async consume(id: string): Promise<void> {
+    const key = this.keys.record(this.model, id);
+    const outcome = await this.backend.consumeRecord(key, epoch());
+    if (outcome === 'ok') return;
+    if (outcome === 'already') {
+      const record = await this.backend.getRecord(key);
+      const grantId = record ? (JSON.parse(record.payload) as AdapterPayload).grantId : undefined;
+      if (grantId) await revokeGrant(this.backend, this.keys, grantId);
+    }
+    throw new errors.InvalidGrant(`${this.model === 'AuthorizationCode' ? 'authorization code' : 'grant'} already consumed`);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    const members = await this.backend.members(this.keys.grant(grantId));
+    const prefix = this.keys.record(this.model, '');
+    await Promise.all(members.filter((key) => key.startsWith(prefix)).map((key) => this.backend.delete(key)));
+  }
+}
+
+class BackendStateStore implements StateStore {
+  constructor(
+    private readonly backend: Backend,
+    private readonly keys: Keys,
+  ) {}
+
+  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    await this.backend.setValue(this.keys.state(key), JSON.stringify(value), ttlSeconds);
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const raw = await this.backend.getValue(this.keys.state(key));
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async take<T>(key: string): Promise<T | undefined> {
+    const raw = await this.backend.takeValue(this.keys.state(key));
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.backend.delete(this.keys.state(key));
+  }
+}
+
+export function adapterFactoryOver(backend: Backend, base: string): AdapterFactory {
+  const keys = new Keys(base);
+  return (model: string) => new BackendAdapter(backend, keys, model);
+}
+
+export function stateStoreOver(backend: Backend, base: string): StateStore {
+  return new BackendStateStore(backend, new Keys(base));
+}

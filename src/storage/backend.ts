@@ -1,0 +1,26 @@
+/**
+ * The few operations the stores need, each on exactly one key (so the same code runs on one Redis,
+ * Sentinel or Redis Cluster, and in process memory). Values are strings; TTLs in seconds
+ * (undefined: no expiry).
+ */
+export interface Backend {
+  /** A record: a JSON payload plus a consumption mark that can be set exactly once. */
+  putRecord(key: string, payload: string, ttlSeconds?: number): Promise<void>;
+  getRecord(key: string): Promise<{ payload: string; consumed?: number } | undefined>;
+  /** Sets the consumption mark if unset: `ok` for the one caller that set it, `already` for all others. */
+  consumeRecord(key: string, at: number): Promise<'ok' | 'already' | 'missing'>;
+
+  setValue(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  getValue(key: string): Promise<string | undefined>;
+  /** Reads and deletes in one step: of concurrent callers, one gets the value. */
+  takeValue(key: string): Promise<string | undefined>;
+  delete(key: string): Promise<void>;
+
+  /** Adds to a set; the set lives at least as long as its longest-lived member. */
+  addMember(key: string, member: string, ttlSeconds?: number): Promise<void>;
+  members(key: string): Promise<string[]>;
+
+  isAvailable(): boolean;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,119 @@
+import { adapterFactoryOver, stateStoreOver } from './adapter.js';
+import type { Backend } from './backend.js';
+import type { Storage } from './types.js';
+
+interface Entry {
+  value: string | Set<string> | { payload: string; consumed?: number };
+  expiresAt: number; // ms epoch; Infinity = no expiry
+}
+
+const SWEEP_INTERVAL_MS = 30_000;
+
+/**
+ * Process memory with the same semantics as Redis (expiry, single-key atomic operations: JavaScript
+ * runs each synchronously). For the embedded default: state is lost when the process stops.
+ */
+class MemoryBackend implements Backend {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor() {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private static expiry(ttlSeconds?: number): number {
+    return ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000;
+  }
+
+  async putRecord(key: string, payload: string, ttlSeconds?: number): Promise<void> {
+    this.entries.set(key, { value: { payload }, expiresAt: MemoryBackend.expiry(ttlSeconds) });
+  }
+
+  async getRecord(key: string): Promise<{ payload: string; consumed?: number } | undefined> {
+    const value = this.live(key)?.value;
+    return value && typeof value === 'object' && !(value instanceof Set) ? { ...value } : undefined;
+  }
+
+  async consumeRecord(key: string, at: number): Promise<'ok' | 'already' | 'missing'> {
+    const value = this.live(key)?.value;
+    if (!value || typeof value !== 'object' || value instanceof Set) return 'missing';
+    if (value.consumed !== undefined) return 'already';
+    value.consumed = at;
+    return 'ok';
+  }
+
+  async setValue(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    this.entries.set(key, { value, expiresAt: MemoryBackend.expiry(ttlSeconds) });
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const value = this.live(key)?.value;
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  async takeValue(key: string): Promise<string | undefined> {
+    const value = this.live(key)?.value;
+    if (typeof value !== 'string') return undefined;
+    this.entries.delete(key);
+    return value;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
+  async addMember(key: string, member: string, ttlSeconds?: number): Promise<void> {
+    const entry = this.live(key);
+    const expiresAt = MemoryBackend.expiry(ttlSeconds);
+    if (entry && entry.value instanceof Set) {
+      entry.value.add(member);
+      entry.expiresAt = Math.max(entry.expiresAt, expiresAt);
+    } else {
+      this.entries.set(key, { value: new Set([member]), expiresAt });
+    }
+  }
+
+  async members(key: string): Promise<string[]> {
+    const value = this.live(key)?.value;
+    return value instanceof Set ? [...value] : [];
+  }
+
+  isAvailable(): boolean {
+    return true;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.entries.clear();
+  }
+}
+
+export function createMemoryStorage(keyPrefix = 'mpassid:'): Storage {
+  const backend = new MemoryBackend();
+  return {
+    kind: 'memory',
+    adapterFactory: (namespace) => adapterFactoryOver(backend, `${keyPrefix}${namespace}:`),
+    state: (namespace) => stateStoreOver(backend, `${keyPrefix}${namespace}:`),
+    isAvailable: () => backend.isAvailable(),
+    ping: () => backend.ping(),
+    close: () => backend.close(),
+  };
+}

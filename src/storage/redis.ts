@@ -1,0 +1,179 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/schema.js';
+import { adapterFactoryOver, stateStoreOver } from './adapter.js';
+import type { Backend } from './backend.js';
+import { StoreUnavailableError, type Storage } from './types.js';
+
+/*
+ * Every command and script below touches exactly one key, so the layout works unchanged on Redis
+ * Cluster (no cross-slot operations, no hash tags needed). Key layout: see adapter.ts.
+ */
+
+const PUT_RECORD = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+// Compare-and-set of the consumption mark; never creates a record that does not exist.
+const CONSUME_RECORD = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
+
+// The set lives as long as its longest-lived member.
+const ADD_MEMBER = `
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+local current = redis.call('TTL', KEYS[1])
+if ttl <= 0 then
+  if current >= 0 then redis.call('PERSIST', KEYS[1]) end
+elseif current >= 0 and current < ttl then
+  redis.call('EXPIRE', KEYS[1], ttl)
+elseif current == -1 and redis.call('SCARD', KEYS[1]) == 1 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+return 1`;
+
+interface ScriptCommands {
+  putRecord(key: string, payload: string, ttl: number): Promise<number>;
+  consumeRecord(key: string, at: number): Promise<number>;
+  addMember(key: string, member: string, ttl: number): Promise<number>;
+}
+type Client = (Redis | Cluster) & ScriptCommands;
+
+function connect(config: RedisConfig): Redis | Cluster {
+  // Fail fast, never hang: no offline queue, a bounded time per command, reconnect forever in the
+  // background so the bridge recovers by itself when Redis returns.
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    commandTimeout: config.commandTimeoutMs,
+    connectTimeout: config.connectTimeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times: number) => Math.min(times * 100, 1000),
+    enableReadyCheck: true,
+    lazyConnect: false,
+  };
+  const credentials: RedisOptions = {
+    ...(config.username ? { username: config.username } : {}),
+    ...(config.password ? { password: config.password } : {}),
+    ...(config.tls ? { tls: {} } : {}),
+  };
+  if (config.mode === 'cluster') {
+    return new Cluster(config.nodes ?? [], {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+      redisOptions: { ...common, ...credentials },
+    });
+  }
+  if (config.mode === 'sentinel') {
+    return new Redis({ ...common, ...credentials, sentinels: config.sentinels ?? [], name: config.sentinelName ?? 'mymaster' });
+  }
+  return new Redis(config.url ?? 'redis://127.0.0.1:6379', common);
+}
+
+class RedisBackend implements Backend {
+  private readonly client: Client;
+
+  constructor(config: RedisConfig, onError: (err: Error) => void) {
+    const client = connect(config);
+    client.defineCommand('putRecord', { numberOfKeys: 1, lua: PUT_RECORD });
+    client.defineCommand('consumeRecord', { numberOfKeys: 1, lua: CONSUME_RECORD });
+    client.defineCommand('addMember', { numberOfKeys: 1, lua: ADD_MEMBER });
+    // Without a listener ioredis reports connection errors on stderr; they go to our logger instead.
+    client.on('error', onError);
+    this.client = client as Client;
+  }
+
+  /** Every failure of the store is an outage to the caller (503), with the cause kept for the log. */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      throw new StoreUnavailableError('the session store is unavailable', { cause: err });
+    }
+  }
+
+  putRecord(key: string, payload: string, ttlSeconds?: number): Promise<void> {
+    return this.run(async () => {
+      await this.client.putRecord(key, payload, ttlSeconds ?? 0);
+    });
+  }
+
+  getRecord(key: string): Promise<{ payload: string; consumed?: number } | undefined> {
+    return this.run(async () => {
+      const hash = await this.client.hgetall(key);
+      if (hash.payload === undefined) return undefined;
+      return hash.consumed === undefined ? { payload: hash.payload } : { payload: hash.payload, consumed: Number(hash.consumed) };
+    });
+  }
+
+  consumeRecord(key: string, at: number): Promise<'ok' | 'already' | 'missing'> {
+    return this.run(async () => {
+      const result = await this.client.consumeRecord(key, at);
+      return result === 1 ? 'ok' : result === 0 ? 'already' : 'missing';
+    });
+  }
+
+  setValue(key: string, value: string, ttlSeconds?: number): Promise<void> {
+    return this.run(async () => {
+      if (ttlSeconds === undefined) await this.client.set(key, value);
+      else await this.client.set(key, value, 'EX', ttlSeconds);
+    });
+  }
+
+  getValue(key: string): Promise<string | undefined> {
+    return this.run(async () => (await this.client.get(key)) ?? undefined);
+  }
+
+  takeValue(key: string): Promise<string | undefined> {
+    return this.run(async () => (await this.client.getdel(key)) ?? undefined);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.run(async () => {
+      await this.client.del(key);
+    });
+  }
+
+  addMember(key: string, member: string, ttlSeconds?: number): Promise<void> {
+    return this.run(async () => {
+      await this.client.addMember(key, member, ttlSeconds ?? 0);
+    });
+  }
+
+  members(key: string): Promise<string[]> {
+    return this.run(() => this.client.smembers(key));
+  }
+
+  isAvailable(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
+
+export interface RedisStorageOptions {
+  onError?: (err: Error) => void;
+}
+
+export function createRedisStorage(config: RedisConfig, options: RedisStorageOptions = {}): Storage {
+  const backend = new RedisBackend(config, options.onError ?? (() => {}));
+  return {
+    kind: 'redis',
+    adapterFactory: (namespace) => adapterFactoryOver(backend, `${config.keyPrefix}${namespace}:`),
+    state: (namespace) => stateStoreOver(backend, `${config.keyPrefix}${namespace}:`),
+    isAvailable: () => backend.isAvailable(),
+    ping: () => backend.ping(),
+    close: () => backend.close(),
+  };
+}
