@@ -82,6 +82,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     // The MPASSid claims belong in the ID token too, not only at userinfo.
     conformIdTokenClaims: false,
     responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     pkce: { required: () => true },
     acrValues: deps.upstreamIds.map(authnSourceAcr),
     features: {

@@ -1,0 +1,182 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { resolve } from 'node:path';
+import Koa from 'koa';
+import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { mountAt } from '../../src/http/mount.js';
+import { createTestDirectory } from '../../src/testdirectory/index.js';
+import { loadTestUsers, type TestUser } from '../../src/testdirectory/users.js';
+import { freePort } from './ports.js';
+
+/** Ways a school directory can misbehave; each one is the real IdP's answer, altered. */
+export type Fault =
+  | 'none'
+  | 'authorization-error'
+  | 'token-500'
+  | 'slow-token'
+  | 'unsigned-id-token'
+  | 'wrong-issuer'
+  | 'wrong-audience'
+  | 'wrong-nonce'
+  | 'expired-id-token'
+  | 'foreign-key'
+  | 'no-id-token'
+  | 'discovery-500';
+
+export interface UpstreamIdpHandle {
+  issuer: string;
+  port: number;
+  clientId: string;
+  clientSecret: string;
+  users: TestUser[];
+  setFault(fault: Fault, options?: { slowMs?: number }): void;
+  /** Closes the server and every open connection: the directory is down. */
+  stop(): Promise<void>;
+  /** Serves again on the same port. */
+  start(): Promise<void>;
+}
+
+const MOUNT = '/test-directory';
+
+async function rsaJwk(kid: string): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+}
+
+/**
+ * A standalone copy of the bundled test directory on its own loopback port: a real OpenID Provider,
+ * with a switch in front that alters its answers to play a misbehaving directory.
+ */
+export async function startUpstreamIdp(options: { redirectUris: string[]; users?: TestUser[]; clientId?: string; clientSecret?: string }): Promise<UpstreamIdpHandle> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}${MOUNT}`;
+  const clientId = options.clientId ?? 'mpassid-bridge';
+  const clientSecret = options.clientSecret ?? 'upstream-client-secret-0123456789abcdef';
+  const users = options.users ?? loadTestUsers(resolve('config/test-users.json'));
+  const signingKey = await rsaJwk('upstream-key');
+  const foreignKey = await rsaJwk('upstream-key');
+  const cookieKeys = ['upstream-cookie-key-0123456789abcdef0123'];
+  const directory = createTestDirectory({
+    issuer,
+    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris }],
+    users,
+    jwks: { keys: [signingKey] },
+    cookieKeys,
+  });
+
+  let fault: Fault = 'none';
+  let slowMs = 8000;
+  const pendingTimers = new Set<NodeJS.Timeout>();
+
+  const resign = async (token: string, change: (claims: Record<string, unknown>) => void, key: JWK = signingKey): Promise<string> => {
+    const claims = { ...decodeJwt(token) } as Record<string, unknown>;
+    change(claims);
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'upstream-key' }).sign(await importJWK(key, 'RS256'));
+  };
+
+  const app = new Koa();
+  app.keys = cookieKeys;
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    const path = ctx.path;
+    if (fault === 'discovery-500' && path.endsWith('/.well-known/openid-configuration')) {
+      ctx.status = 500;
+      ctx.body = 'unavailable';
+      return;
+    }
+    if (fault === 'authorization-error' && path === `${MOUNT}/auth`) {
+      const target = new URL(String(ctx.query.redirect_uri));
+      target.search = new URLSearchParams({ error: 'access_denied', error_description: 'not allowed', state: String(ctx.query.state ?? ''), iss: issuer }).toString();
+      ctx.redirect(target.href);
+      return;
+    }
+    if (path !== `${MOUNT}/token`) return next();
+    if (fault === 'token-500') {
+      ctx.status = 500;
+      ctx.body = { error: 'server_error' };
+      return;
+    }
+    if (fault === 'slow-token') {
+      await new Promise<void>((done) => {
+        const timer = setTimeout(() => {
+          pendingTimers.delete(timer);
+          done();
+        }, slowMs);
+        pendingTimers.add(timer);
+      });
+    }
+    await next();
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (!body || typeof body.id_token !== 'string') return;
+    const idToken = body.id_token;
+    switch (fault) {
+      case 'unsigned-id-token': {
+        const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+        body.id_token = `${encode({ alg: 'none' })}.${encode(decodeJwt(idToken))}.`;
+        break;
+      }
+      case 'wrong-issuer':
+        body.id_token = await resign(idToken, (c) => (c.iss = 'https://attacker.example'));
+        break;
+      case 'wrong-audience':
+        body.id_token = await resign(idToken, (c) => (c.aud = 'someone-else'));
+        break;
+      case 'wrong-nonce':
+        body.id_token = await resign(idToken, (c) => (c.nonce = 'not-the-nonce'));
+        break;
+      case 'expired-id-token':
+        body.id_token = await resign(idToken, (c) => {
+          c.iat = Math.floor(Date.now() / 1000) - 7200;
+          c.exp = Math.floor(Date.now() / 1000) - 3600;
+        });
+        break;
+      case 'foreign-key':
+        body.id_token = await resign(idToken, () => {}, foreignKey);
+        break;
+      case 'no-id-token':
+        delete body.id_token;
+        break;
+      default:
+        break;
+    }
+  });
+  app.use(mountAt(MOUNT, directory.middleware));
+
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  const start = async (): Promise<void> => {
+    const s = createServer(app.callback());
+    s.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((done, fail) => {
+      s.once('error', fail);
+      s.listen(port, '127.0.0.1', () => done());
+    });
+    server = s;
+  };
+  await start();
+
+  return {
+    issuer,
+    port,
+    clientId,
+    clientSecret,
+    users,
+    setFault(next, opts) {
+      fault = next;
+      if (opts?.slowMs !== undefined) slowMs = opts.slowMs;
+    },
+    async stop() {
+      for (const timer of pendingTimers) clearTimeout(timer);
+      pendingTimers.clear();
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((done) => s.close(() => done()));
+    },
+    start,
+  };
+}
