@@ -59,6 +59,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
       subject_type: 'pairwise',
+      // auth_time in every ID token: services of shared classroom devices check how fresh a login is.
+      require_auth_time: true,
     },
     // Pairwise by default: services cannot correlate a child across each other.
     subjectTypes: ['public', 'pairwise'],

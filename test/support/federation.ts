@@ -1,0 +1,78 @@
+import { expect } from '@jest/globals';
+import type { BridgeConfigInput } from '../../src/config/schema.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
+import { startBridge, type BridgeHandle } from './bridge.js';
+import { freePort } from './ports.js';
+import { RelyingParty, type AuthorizationRequest } from './relying-party.js';
+import { startUpstreamIdp, type UpstreamIdpHandle } from './upstream-idp.js';
+import { linksWithText, UserAgent, type Page } from './user-agent.js';
+
+/** The service's redirect URI: nobody serves it; the user agent stops there and hands over the URL. */
+export const RP_REDIRECT = 'http://127.0.0.1:9/callback';
+export const RP_CLIENT = { client_id: 'learning-service', client_secret: 'learning-service-secret-0123456789', redirect_uris: [RP_REDIRECT] };
+export const UPSTREAM_ID = 'school-a';
+
+export interface Federation {
+  bridge: BridgeHandle;
+  upstream: UpstreamIdpHandle;
+  rp: RelyingParty;
+  stop(): Promise<void>;
+}
+
+/**
+ * A bridge federating to a standalone directory (a real OpenID Provider on its own port) with a
+ * service registered: every part real, on loopback.
+ */
+export async function startFederation(options: { config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>; secrets?: BridgeSecrets; upstream?: UpstreamIdpHandle; bridgePort?: number } = {}): Promise<Federation> {
+  const port = options.bridgePort ?? (await freePort());
+  const upstream = options.upstream ?? (await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
+  const bridge = await startBridge({
+    port,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
+    config: {
+      clients: [RP_CLIENT],
+      ...options.config,
+      upstreams: [
+        {
+          id: UPSTREAM_ID,
+          displayName: { fi: 'Koulu A', sv: 'Skola A', en: 'School A' },
+          issuer: upstream.issuer,
+          clientId: upstream.clientId,
+          clientSecret: upstream.clientSecret,
+        },
+      ],
+    } as BridgeConfigInput,
+  });
+  const rp = await RelyingParty.discover({ issuer: bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+  return {
+    bridge,
+    upstream,
+    rp,
+    async stop() {
+      await bridge.stop();
+      if (!options.upstream) await upstream.stop();
+    },
+  };
+}
+
+/** Signs in at the directory's login form (the page the user agent is on). */
+export async function signInAtDirectory(agent: UserAgent, page: Page, username: string): Promise<Page> {
+  expect(page.body).toContain('name="username"');
+  return agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: RP_REDIRECT });
+}
+
+/** From the chooser, picks the directory whose name contains `name`. */
+export async function choose(agent: UserAgent, chooser: Page, name: string): Promise<Page> {
+  const [link] = linksWithText(chooser, name);
+  expect(link).toBeDefined();
+  return agent.navigate(link!, { stopAt: RP_REDIRECT });
+}
+
+/** A whole login through the deep link; returns the URL the service receives. */
+export async function deepLinkLogin(fed: Federation, agent: UserAgent, username: string, extra: Record<string, string> = {}): Promise<{ request: AuthorizationRequest; callback: string }> {
+  const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ...extra });
+  const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+  const done = await signInAtDirectory(agent, login, username);
+  expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
+  return { request, callback: done.url };
+}
