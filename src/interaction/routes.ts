@@ -103,12 +103,21 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, connector: UpstreamConnector) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
-    const { url, transaction } = await connector.begin({
-      redirectUri: callbackUrl(connector.id),
-      forceLogin: prompt.includes('login'),
-      ...(maxAge !== undefined ? { maxAge } : {}),
-      uiLocales: localeOf(ctx, params.ui_locales),
-    });
+    let begun: Awaited<ReturnType<UpstreamConnector['begin']>>;
+    try {
+      begun = await connector.begin({
+        redirectUri: callbackUrl(connector.id),
+        forceLogin: prompt.includes('login'),
+        ...(maxAge !== undefined ? { maxAge } : {}),
+        uiLocales: localeOf(ctx, params.ui_locales),
+      });
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      logger.warn({ upstreamId: connector.id, code: err.code, err: err.cause ?? err }, 'upstream login could not start');
+      showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales), { ok: false, upstreamId: connector.id, code: err.code });
+      return;
+    }
+    const { url, transaction } = begun;
     const handle = randomBytes(32).toString('base64url');
     const pending: PendingUpstreamLogin = { interactionUid, transaction };
     await state.set(`txn:${handle}`, pending, config.ttl.upstreamTransactionSeconds);

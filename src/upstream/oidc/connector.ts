@@ -27,7 +27,7 @@ export function classifyUpstreamFailure(err: unknown): UpstreamErrorCode {
   if (err instanceof client.AuthorizationResponseError) return 'upstream_denied';
   const chain: unknown[] = [];
   for (let e: unknown = err; e && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e);
-  if (chain.some((e) => e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError'))) {
+  if (chain.some((e) => e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError' || (e as { code?: unknown }).code === 'OAUTH_TIMEOUT'))) {
     return 'upstream_timeout';
   }
   if (err instanceof client.ResponseBodyError) return err.status >= 500 ? 'upstream_unavailable' : 'upstream_invalid_response';
@@ -80,7 +80,12 @@ export class OidcConnector implements UpstreamConnector {
         this.config.clientId,
         { [client.clockTolerance]: this.options.clockToleranceSeconds },
         client.ClientSecretBasic(this.config.clientSecret),
-        { timeout, execute: insecure ? [client.allowInsecureRequests] : [] },
+        {
+          timeout,
+          // Directory ID tokens are verified against its JWKS even though they come straight from its
+          // token endpoint: a forged or re-signed token is refused, not trusted for arriving over TLS.
+          execute: insecure ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
+        },
       )
       .then((configuration) => {
         configuration.timeout = timeout;
