@@ -37,6 +37,8 @@ export async function startBareProvider(options: {
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false }, resourceIndicators: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // The bridge's default lifetimes (explicit, as in the bridge, so oidc-provider prints no notices).
+    ttl: { Session: 3600, Grant: 3600, Interaction: 600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
     async findAccount(_ctx, sub) {
       return { accountId: sub, claims: async () => ({ sub, given_name: 'Bench', family_name: 'User' }) };
     },
@@ -56,7 +58,7 @@ export async function startBareProvider(options: {
   app.keys = options.cookieKeys;
   app.silent = true;
   app.use(router.routes());
-  app.use(subApp(provider.app));
+  app.use(subApp(provider));
   server.on('request', app.callback());
   return {
     issuer,

@@ -4,7 +4,7 @@ import { createBridge } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { resolveSecrets } from './config/secrets.js';
 import { createLogger } from './observability/logger.js';
-import { createStorage } from './storage/index.js';
+import { createStorage, waitUntilAvailable } from './storage/index.js';
 import { loadTestUsers } from './testdirectory/users.js';
 
 /** Process entry: load configuration → build dependencies → listen; stop cleanly on SIGTERM/SIGINT. */
@@ -30,7 +30,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const storage = createStorage(config.redis, { onError: (err) => logger.warn({ err: { type: err.name, message: err.message } }, 'store connection problem') });
+  const storage = createStorage(config.redis, { onError: (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'store connection problem') });
+  if (!(await waitUntilAvailable(storage, config.redis.connectTimeoutMs * 2))) {
+    logger.warn('Redis is not reachable yet: answering 503 until it is');
+  }
   const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
   const { app } = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
 

@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { BridgeConfig, BridgeConfigInput } from '../../src/config/schema.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createStorage } from '../../src/storage/index.js';
+import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/types.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 
@@ -29,6 +29,8 @@ export interface StartBridgeOptions {
   config?: Omit<BridgeConfigInput, 'issuer' | 'port'>;
   secrets?: BridgeSecrets;
   port?: number;
+  /** Another instance's issuer: this process then serves the same deployment on its own port. */
+  issuer?: string;
 }
 
 async function listen(server: Server, port: number): Promise<number> {
@@ -46,7 +48,7 @@ async function listen(server: Server, port: number): Promise<number> {
 export async function startBridge(options: StartBridgeOptions = {}): Promise<BridgeHandle> {
   const server = createServer();
   const port = await listen(server, options.port ?? 0);
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   const config = parseConfig({ env: 'test', logLevel: 'info', ...options.config, issuer, port });
   const secrets = options.secrets ?? (await generateSecrets());
   const lines: string[] = [];
@@ -58,6 +60,7 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   });
   const logger = createLogger(config.logLevel, sink);
   const storage = createStorage(config.redis);
+  await waitUntilAvailable(storage, 5000);
   const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
   const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
   server.on('request', bridge.app.callback());

@@ -23,11 +23,12 @@ export interface Federation {
  * A bridge federating to a standalone directory (a real OpenID Provider on its own port) with a
  * service registered: every part real, on loopback.
  */
-export async function startFederation(options: { config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>; secrets?: BridgeSecrets; upstream?: UpstreamIdpHandle; bridgePort?: number } = {}): Promise<Federation> {
+export async function startFederation(options: { config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>; secrets?: BridgeSecrets; upstream?: UpstreamIdpHandle; bridgePort?: number; issuer?: string } = {}): Promise<Federation> {
   const port = options.bridgePort ?? (await freePort());
   const upstream = options.upstream ?? (await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
   const bridge = await startBridge({
     port,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
     config: {
       clients: [RP_CLIENT],

@@ -1,5 +1,5 @@
 /**
- * A minimal browser for protocol tests: keeps cookies per host, follows redirects one hop at a time
+ * A minimal browser for protocol tests: keeps cookies per host name (as browsers do: not per port), follows redirects one hop at a time
  * (so a test can stop at a service's redirect URI), submits forms. Real HTTP over loopback.
  */
 export interface Page {
@@ -22,7 +22,7 @@ export class UserAgent {
   constructor(private readonly acceptLanguage = 'fi') {}
 
   private cookieHeader(url: URL): string {
-    const cookies = this.jar.get(url.host);
+    const cookies = this.jar.get(url.hostname);
     if (!cookies) return '';
     return [...cookies.entries()]
       .filter(([, c]) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
@@ -38,10 +38,10 @@ export class UserAgent {
       const value = pair!.slice(eq + 1);
       const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='));
       const expired = attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || attributes.some((a) => /^max-age=0$/i.test(a));
-      const cookies = this.jar.get(url.host) ?? new Map<string, StoredCookie>();
+      const cookies = this.jar.get(url.hostname) ?? new Map<string, StoredCookie>();
       if (expired || value === '') cookies.delete(name);
       else cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) : '/' });
-      this.jar.set(url.host, cookies);
+      this.jar.set(url.hostname, cookies);
     }
   }
 

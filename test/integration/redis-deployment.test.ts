@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { UserAgent } from '../support/user-agent.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Rewrites a URL of instance A to reach instance B of the same deployment (a load balancer's job). */
+const via = (url: string, from: Federation, to: Federation) => url.replace(`:${from.bridge.port}/`, `:${to.bridge.port}/`);
+
+describe('a deployment of several bridge processes sharing Redis', () => {
+  let redis: RedisServerHandle;
+  let secrets: BridgeSecrets;
+  let a: Federation;
+  let b: Federation;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    secrets = await generateSecrets();
+    const config = { redis: { url: redis.url, commandTimeoutMs: 500 } };
+    a = await startFederation({ config, secrets });
+    b = await startFederation({ config, secrets, upstream: a.upstream, issuer: a.bridge.issuer });
+  });
+
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    await redis?.stop();
+  });
+
+  it('keeps the whole state in Redis', () => {
+    expect(a.bridge.storage.kind).toBe('redis');
+    expect(b.bridge.storage.kind).toBe('redis');
+  });
+
+  it('finishes on instance B a login started on instance A', async () => {
+    const agent = new UserAgent();
+    const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+    expect(login.url.startsWith(a.upstream.issuer)).toBe(true);
+    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${a.bridge.issuer}/upstream/` });
+    // The directory's callback, and everything after it, is served by B.
+    const done = await agent.navigate(via(atCallback.url, a, b), { stopAt: RP_REDIRECT });
+    expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
+    expect(agent.history.some((p) => p.url.includes(`:${b.bridge.port}/interaction/`))).toBe(true);
+    const tokens = await b.rp.redeem(done.url, request);
+    expect(tokens.claims()!['given_name']).toBe('Aino');
+    // The token minted through B is good at A's userinfo.
+    expect((await a.rp.userinfo(tokens.access_token, tokens.claims()!.sub))['given_name']).toBe('Aino');
+  });
+
+  it('loses no session when a bridge process restarts', async () => {
+    const agent = new UserAgent();
+    const first = await deepLinkLogin(a, agent, 'demo_u0002');
+    const sub = (await a.rp.redeem(first.callback, first.request)).claims()!.sub;
+    const port = a.bridge.port;
+    await a.bridge.stop();
+    a = await startFederation({ config: { redis: { url: redis.url, commandTimeoutMs: 500 } }, secrets, upstream: a.upstream, bridgePort: port });
+    const request = await a.rp.authorizationRequest({ prompt: 'none' });
+    const done = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+    expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
+    expect((await a.rp.redeem(done.url, request)).claims()!.sub).toBe(sub);
+  });
+
+  it('answers 503 at once while Redis is down, and recovers by itself', async () => {
+    await redis.stop();
+    try {
+      for (let i = 0; i < 100 && a.bridge.storage.isAvailable(); i += 1) await sleep(50);
+      const agent = new UserAgent('en');
+      const request = await a.rp.authorizationRequest();
+      const page = await agent.request(request.url.href);
+      expect(page.status).toBe(503);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(page.body).toContain('temporarily unavailable');
+      expect(page.headers.get('retry-after')).toBe('5');
+
+      const token = await fetch(`${a.bridge.issuer}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x' }) });
+      expect(token.status).toBe(503);
+      expect(await token.json()).toMatchObject({ error: 'temporarily_unavailable' });
+
+      expect((await fetch(`${a.bridge.issuer}/readyz`)).status).toBe(503);
+      expect((await fetch(`${a.bridge.issuer}/healthz`)).status).toBe(200);
+    } finally {
+      await redis.restart();
+    }
+    let ready = false;
+    for (let i = 0; i < 100 && !ready; i += 1) {
+      ready = (await fetch(`${a.bridge.issuer}/readyz`)).status === 200;
+      if (!ready) await sleep(100);
+    }
+    expect(ready).toBe(true);
+    const agent = new UserAgent();
+    const { request, callback } = await deepLinkLogin(a, agent, 'demo_u0001');
+    expect((await a.rp.redeem(callback, request)).claims()!['given_name']).toBe('Aino');
+  });
+
+  it('fails a login whose store disappears mid-way with a 503 page, not a hang or a 500', async () => {
+    const agent = new UserAgent('en');
+    const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+    await redis.stop();
+    try {
+      for (let i = 0; i < 100 && a.bridge.storage.isAvailable(); i += 1) await sleep(50);
+      const page = await signInAtDirectory(agent, login, 'demo_u0001');
+      expect(page.status).toBe(503);
+      expect(page.body).toContain('temporarily unavailable');
+    } finally {
+      await redis.restart();
+    }
+  });
+});
