@@ -1,7 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
@@ -14,7 +11,10 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** Debian's Chromium, headless, with everything that would reach outside the machine switched off. */
+/**
+ * Debian's Chromium, headless, with everything that would reach outside the machine switched off.
+ * Playwright gives each launch a fresh, empty profile.
+ */
 export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
@@ -28,7 +28,6 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'mpassid-chromium-'))}`,
     ],
   });
 }
