@@ -4,6 +4,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import Provider, { type Configuration } from 'oidc-provider';
 import { subApp } from '../src/http/compose.js';
+import { cookieSigner } from '../src/http/cookie-signer.js';
 import type { PrivateJwks } from '../src/config/secrets.js';
 import type { AdapterFactory } from '../src/storage/types.js';
 
@@ -29,7 +30,7 @@ export async function startBareProvider(options: {
     adapter: options.adapter,
     clients: [{ ...options.client, grant_types: ['authorization_code'], response_types: ['code'] }],
     jwks: options.jwks as Configuration['jwks'],
-    cookies: { keys: options.cookieKeys },
+    cookies: { keys: cookieSigner(options.cookieKeys) as unknown as string[] },
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: ['openid', 'profile'],
@@ -55,7 +56,7 @@ export async function startBareProvider(options: {
     ctx.redirect(to);
   });
   const app = new Koa();
-  app.keys = options.cookieKeys;
+  app.keys = cookieSigner(options.cookieKeys) as unknown as Koa['keys'];
   app.silent = true;
   app.use(router.routes());
   app.use(subApp(provider));

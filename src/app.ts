@@ -8,6 +8,7 @@ import { ConfigError } from './config/load.js';
 import type { BridgeConfig, UpstreamConfig } from './config/schema.js';
 import type { BridgeSecrets } from './config/secrets.js';
 import { subApp } from './http/compose.js';
+import { cookieSigner } from './http/cookie-signer.js';
 import { errorBoundary, storeUnavailable } from './http/errors.js';
 import { mountAt } from './http/mount.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -124,7 +125,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
 
   const app = new Koa();
   // Cookies of the provider and of our routes are signed with the same keys.
-  app.keys = secrets.cookieKeys;
+  app.keys = cookieSigner(secrets.cookieKeys) as unknown as Koa['keys'];
   app.proxy = config.trustProxy;
   // Koa would print errors to stderr; the error boundary logs them (redacted) instead.
   app.silent = true;
@@ -198,7 +199,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     logger,
   });
   app.use(interactions.routes());
-  app.use(subApp(provider.app));
+  app.use(subApp(provider));
 
   return { app, provider, upstreams };
 }

@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
 import { z } from 'zod';
 import { accountIdFor, type AccountStore } from '../accounts/accounts.js';
 import type { ClaimsEvaluator } from '../claims/evaluate.js';
+import type { LearnerIdKind } from '../claims/formats.js';
 import type { BlockReason } from '../claims/validation-table.js';
 import type { ClientPolicies } from '../provider/client-policy.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { localized, t } from '../http/i18n.js';
 import type { Logger } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
+import { finishInteraction } from '../provider/finish-interaction.js';
 import type { StateStore } from '../storage/types.js';
 import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
@@ -39,7 +40,7 @@ interface PendingUpstreamLogin {
 
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
 type LoginOutcome =
-  | { ok: true; accountId: string; upstreamId: string; authTime: number }
+  | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
   | { ok: false; upstreamId: string; code: UpstreamErrorCode }
   | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason };
 
@@ -82,12 +83,6 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       throw new UpstreamError('upstream_transaction_invalid', 'interaction uid does not match this browser');
     }
     return details;
-  }
-
-  async function finish(ctx: Context, result: InteractionResults): Promise<void> {
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(redirectTo);
   }
 
   /** MPASSid services rely on the federation's own approval, so consent is granted without a page. */
@@ -183,7 +178,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
         return;
       }
       const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
-      return finish(ctx, { consent: { grantId } });
+      return finishInteraction(ctx, details, { consent: { grantId } });
     }
     throw new UpstreamError('upstream_transaction_invalid', `unexpected prompt ${prompt.name}`);
   });
@@ -199,8 +194,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   });
 
   router.get('/interaction/:uid/abort', async (ctx) => {
-    await interactionOf(ctx);
-    await finish(ctx, serviceErrorFor(abortReason.parse(ctx.query.reason)));
+    const details = await interactionOf(ctx);
+    await finishInteraction(ctx, details, serviceErrorFor(abortReason.parse(ctx.query.reason)));
   });
 
   router.get('/upstream/:upstreamId/callback', async (ctx) => {
@@ -237,7 +232,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
           learnerIdKind: evaluated.learnerIdKind,
           updatedAt: Math.floor(Date.now() / 1000),
         });
-        outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime };
+        outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind };
         logger.info({ upstreamId }, 'upstream login succeeded');
       }
     } catch (err) {
@@ -261,12 +256,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       showFailure(ctx, details.uid, locale, outcome);
       return;
     }
-    if (!(await clientMayReceive(outcome.accountId, String(details.params.client_id)))) {
+    if (outcome.learnerIdKind === 'test' && !clientPolicies.allowsTestLearnerIds(String(details.params.client_id))) {
       showFailure(ctx, details.uid, locale, { ok: false, upstreamId: outcome.upstreamId, code: 'attributes_blocked', reason: 'learner_id_invalid' });
       return;
     }
     const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);
-    await finish(ctx, {
+    await finishInteraction(ctx, details, {
       login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.upstreamId), amr: ['ext'], remember: false },
       consent: { grantId },
     });

@@ -8,6 +8,7 @@ import type { AdapterFactory } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from './acr.js';
+import { cookieSigner } from '../http/cookie-signer.js';
 import type { PageRenderer } from '../interaction/pages.js';
 
 export interface ProviderDependencies {
@@ -109,7 +110,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       policy: interactionPolicyFor(deps.upstreamIds),
     },
     cookies: {
-      keys: secrets.cookieKeys,
+      keys: cookieSigner(secrets.cookieKeys) as unknown as string[],
       long: cookieOptions,
       short: cookieOptions,
       names: { session: 'mpass_session', interaction: 'mpass_interaction', resume: 'mpass_resume' },

@@ -2,8 +2,10 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import Provider, { type Configuration } from 'oidc-provider';
+import { finishInteraction } from '../provider/finish-interaction.js';
 import { z } from 'zod';
 import { subApp } from '../http/compose.js';
+import { cookieSigner } from '../http/cookie-signer.js';
 import { readForm, FormError } from '../http/form.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { createViews } from '../http/views.js';
@@ -17,8 +19,8 @@ export interface TestDirectoryOptions {
   users: TestUser[];
   jwks: { keys: Array<Record<string, unknown>> };
   cookieKeys: string[];
-  /** Shared store (so a login can move between bridge processes); oidc-provider's memory otherwise. */
-  adapter?: AdapterFactory;
+  /** The store (shared when the bridge uses Redis, so a login can move between processes). */
+  adapter: AdapterFactory;
   secureCookies?: boolean;
 }
 
@@ -65,7 +67,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
   const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: options.secureCookies ?? false, signed: true };
 
   const configuration: Configuration = {
-    ...(options.adapter ? { adapter: options.adapter } : {}),
+    adapter: options.adapter,
     clients: options.clients.map((c) => ({
       ...c,
       grant_types: ['authorization_code'],
@@ -74,7 +76,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     })),
     jwks: options.jwks as Configuration['jwks'],
     cookies: {
-      keys: options.cookieKeys,
+      keys: cookieSigner(options.cookieKeys) as unknown as string[],
       long: cookie,
       short: cookie,
       names: { session: 'testdir_session', interaction: 'testdir_interaction', resume: 'testdir_resume' },
@@ -123,9 +125,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
       return;
     }
     if (parsed.data.action === 'cancel') {
-      const to = await provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'the user cancelled' });
-      ctx.status = 303;
-      ctx.redirect(to);
+      await finishInteraction(ctx, details, { error: 'access_denied', error_description: 'the user cancelled' });
       return;
     }
     const username = (parsed.data.username ?? '').trim();
@@ -137,13 +137,11 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     const grant = new provider.Grant({ accountId: user.username, clientId: String(details.params.client_id) });
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
     const grantId = await grant.save();
-    const to = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.username }, consent: { grantId } }, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(to);
+    await finishInteraction(ctx, details, { login: { accountId: user.username }, consent: { grantId } });
   });
 
   const app = new Koa();
-  app.keys = options.cookieKeys;
+  app.keys = cookieSigner(options.cookieKeys) as unknown as Koa['keys'];
   app.silent = true;
   app.use(securityHeaders({ hsts: options.secureCookies ?? false }));
   app.use(async (ctx, next) => {
@@ -156,6 +154,6 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     }
   });
   app.use(router.routes());
-  app.use(subApp(provider.app));
+  app.use(subApp(provider));
   return { provider, middleware: subApp(app) };
 }

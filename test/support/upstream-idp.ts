@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import Koa from 'koa';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { mountAt } from '../../src/http/mount.js';
+import { createMemoryStorage } from '../../src/storage/memory.js';
+import { cookieSigner } from '../../src/http/cookie-signer.js';
 import { createTestDirectory } from '../../src/testdirectory/index.js';
 import { loadTestUsers, type TestUser } from '../../src/testdirectory/users.js';
 import { freePort } from './ports.js';
@@ -62,6 +64,7 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
     users,
     jwks: { keys: [signingKey] },
     cookieKeys,
+    adapter: createMemoryStorage().adapterFactory('upstream'),
   });
 
   let fault: Fault = 'none';
@@ -75,7 +78,7 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
   };
 
   const app = new Koa();
-  app.keys = cookieKeys;
+  app.keys = cookieSigner(cookieKeys) as unknown as Koa['keys'];
   app.silent = true;
   app.use(async (ctx, next) => {
     const path = ctx.path;
