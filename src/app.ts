@@ -179,6 +179,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     const router = createAttributeTestRouter({
       config,
       clientSecret: secrets.attributeTestService.clientSecret,
+      accounts,
       state,
       pages,
       logger,

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { MpassClaims } from '../claims/claim-names.js';
 import type { LearnerIdKind } from '../claims/formats.js';
+import type { RuleReport } from '../claims/pipeline.js';
 import type { StateStore } from '../storage/types.js';
 
 /** The released claim values of one account, as they stood after its latest login. */
@@ -10,6 +11,8 @@ export interface AccountSnapshot {
   claims: MpassClaims;
   /** Test learner numbers are released only to services allowed them. */
   learnerIdKind: LearnerIdKind;
+  /** How each rule of the validation table went (rule ids and outcomes, no values). */
+  report: RuleReport[];
   updatedAt: number;
 }
 

@@ -7,6 +7,11 @@ import { localeOf, type PageRenderer } from '../interaction/pages.js';
 import type { Logger } from '../observability/logger.js';
 import type { StateStore } from '../storage/types.js';
 import { classifyUpstreamFailure } from '../upstream/oidc/connector.js';
+import type { AccountStore } from '../accounts/accounts.js';
+import { PROFILE_CLAIMS } from '../claims/claim-names.js';
+import { VALIDATION_TABLE } from '../claims/validation-table.js';
+
+const RULE_TEXT = new Map(VALIDATION_TABLE.map((rule) => [rule.id, rule.rule]));
 
 /**
  * The built-in attribute test service: a relying party of the bridge itself, like MPASSid's user-data
@@ -39,6 +44,8 @@ interface PendingLogin {
 
 export interface AttributeTestDependencies {
   config: BridgeConfig;
+  /** The validation report of the login is read from the account (the service's sub is public). */
+  accounts: AccountStore;
   clientSecret: string;
   state: StateStore;
   pages: PageRenderer;
@@ -49,15 +56,21 @@ interface ClaimRow {
   name: string;
   values: string[];
   source: string;
+  /** received, or not delivered (an MPASSid claim the bridge withheld). */
+  delivered: boolean;
 }
 
+/** Every claim received, plus every MPASSid claim that was not delivered, in one table. */
 function claimRows(idToken: Record<string, unknown>, userinfo: Record<string, unknown>): ClaimRow[] {
-  const names = [...new Set([...Object.keys(idToken), ...Object.keys(userinfo)])].sort();
+  const names = [...new Set([...PROFILE_CLAIMS, ...Object.keys(idToken), ...Object.keys(userinfo)])].sort();
   return names.map((name) => {
-    const value = name in userinfo ? userinfo[name] : idToken[name];
+    const inIdToken = name in idToken;
+    const inUserinfo = name in userinfo;
+    if (!inIdToken && !inUserinfo) return { name, values: [], source: '', delivered: false };
+    const value = inUserinfo ? userinfo[name] : idToken[name];
     const values = Array.isArray(value) ? value.map(String) : [typeof value === 'string' ? value : JSON.stringify(value)];
-    const source = [name in idToken ? 'ID token' : '', name in userinfo ? 'userinfo' : ''].filter(Boolean).join(' + ');
-    return { name, values, source };
+    const source = [inIdToken ? 'ID token' : '', inUserinfo ? 'userinfo' : ''].filter(Boolean).join(' + ');
+    return { name, values, source, delivered: true };
   });
 }
 
@@ -129,7 +142,9 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
       });
       const idToken = (tokens.claims() ?? {}) as Record<string, unknown>;
       const userinfo = await client.fetchUserInfo(cfg, tokens.access_token, String(idToken.sub));
-      pages.render(ctx, 'attribute-test', locale, { rows: claimRows(idToken, userinfo), error: undefined });
+      const account = await deps.accounts.find(String(idToken.sub));
+      const rules = (account?.report ?? []).map((r) => ({ ...r, text: RULE_TEXT.get(r.id) ?? '' }));
+      pages.render(ctx, 'attribute-test', locale, { rows: claimRows(idToken, userinfo), rules, error: undefined });
     } catch (err) {
       const code = err instanceof client.AuthorizationResponseError ? err.error : classifyUpstreamFailure(err);
       logger.info({ code }, 'attribute test login did not succeed');

@@ -112,6 +112,13 @@ const STRINGS = {
   'attr.claim': { fi: 'Tieto', sv: 'Uppgift', en: 'Claim' },
   'attr.value': { fi: 'Arvo', sv: 'Värde', en: 'Value' },
   'attr.source': { fi: 'Lähde', sv: 'Källa', en: 'Source' },
+  'attr.status': { fi: 'Tila', sv: 'Status', en: 'Status' },
+  'attr.delivered': { fi: 'Välitetty', sv: 'Levererad', en: 'Delivered' },
+  'attr.notDelivered': { fi: 'Ei välitetty', sv: 'Inte levererad', en: 'Not delivered' },
+  'attr.rules': { fi: 'Attribuuttien tarkistus', sv: 'Kontroll av attribut', en: 'Attribute checks' },
+  'attr.rule': { fi: 'Sääntö', sv: 'Regel', en: 'Rule' },
+  'attr.outcome': { fi: 'Tulos', sv: 'Resultat', en: 'Outcome' },
+  'attr.effect': { fi: 'Vaikutus', sv: 'Effekt', en: 'Effect' },
   'attr.again': { fi: 'Kirjaudu uudelleen', sv: 'Logga in igen', en: 'Sign in again' },
   'attr.failed': {
     fi: 'Kirjautuminen ei onnistunut',

@@ -18,8 +18,9 @@ export function mountAt(prefix: string, middleware: Middleware): Middleware {
     if (path !== trimmed && !path.startsWith(`${trimmed}/`)) return next();
     const previousMountPath = ctx.mountPath;
     ctx.path = path.slice(trimmed.length) || '/';
-    // oidc-provider builds its absolute URLs from the mount path (as with koa-mount).
-    ctx.mountPath = trimmed;
+    // oidc-provider builds its absolute URLs from ctx.mountPath (it would otherwise drop the prefix
+    // from every endpoint in discovery); nested mounts add up.
+    ctx.mountPath = `${previousMountPath ?? ''}${trimmed}`;
     let calledNext = false;
     try {
       await middleware(ctx, async () => {

@@ -230,6 +230,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
           upstreamId: identity.upstreamId,
           claims: evaluated.claims,
           learnerIdKind: evaluated.learnerIdKind,
+          report: evaluated.report,
           updatedAt: Math.floor(Date.now() / 1000),
         });
         outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind };

@@ -1,14 +1,15 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import Provider, { type Configuration } from 'oidc-provider';
-import { finishInteraction } from '../provider/finish-interaction.js';
 import { z } from 'zod';
 import { subApp } from '../http/compose.js';
 import { cookieSigner } from '../http/cookie-signer.js';
-import { readForm, FormError } from '../http/form.js';
-import { securityHeaders } from '../http/security-headers.js';
-import { createViews } from '../http/views.js';
+import { readForm } from '../http/form.js';
+import { createViews, VIEWS_DIR } from '../http/views.js';
+import { finishInteraction } from '../provider/finish-interaction.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { TestUser } from './users.js';
 
@@ -17,10 +18,12 @@ export interface TestDirectoryOptions {
   issuer: string;
   clients: Array<{ client_id: string; client_secret: string; redirect_uris: string[] }>;
   users: TestUser[];
+  /** Private signing JWKs (RS256). */
   jwks: { keys: Array<Record<string, unknown>> };
   cookieKeys: string[];
-  /** The store (shared when the bridge uses Redis, so a login can move between processes). */
-  adapter: AdapterFactory;
+  /** Shared store (so a login can move between bridge processes); oidc-provider's memory otherwise. */
+  adapter?: AdapterFactory;
+  /** True when the issuer is https: cookies get the Secure flag and pages an HSTS header. */
   secureCookies?: boolean;
 }
 
@@ -30,8 +33,8 @@ export interface TestDirectory {
   middleware: Middleware;
 }
 
-/** The raw claims a directory user carries, all released under `profile`. */
-const DIRECTORY_CLAIMS = [
+/** The raw claims a directory user carries, all released under `profile` (the bridge maps them). */
+export const DIRECTORY_CLAIMS = [
   'given_name',
   'family_name',
   'nickname',
@@ -43,17 +46,63 @@ const DIRECTORY_CLAIMS = [
   'learning_materials_charges',
 ] as const;
 
-const loginForm = z.object({
-  action: z.enum(['login', 'cancel']),
-  username: z.string().max(200).optional(),
-  password: z.string().max(200).optional(),
-});
+/** The directory is a separate site from the bridge: its own, stricter policy (no scripts at all). */
+export const DIRECTORY_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+const uidParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+const loginForm = z
+  .object({
+    action: z.enum(['login', 'cancel']),
+    username: z.string().max(200).optional(),
+    password: z.string().max(200).optional(),
+  })
+  .strict();
 
-/** Constant-time comparison that does not reveal the length of the stored password. */
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** Compares fixed-length digests so neither the content nor the length of the password leaks through timing. */
 function passwordMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** An error oidc-provider or our form reader raised on purpose: its status and text are meant for the user. */
+function clientError(err: unknown): { status: number; error: string; description: string } | undefined {
+  const e = err as { status?: unknown; expose?: unknown; error?: unknown; error_description?: unknown; message?: unknown };
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500 || e.expose !== true) return undefined;
+  const description = typeof e.error_description === 'string' ? e.error_description : String(e.message ?? '');
+  return { status: e.status, error: typeof e.error === 'string' ? e.error : 'invalid_request', description };
+}
+
+function directoryHeaders(hsts: boolean): Middleware {
+  return async (ctx, next) => {
+    ctx.set('Content-Security-Policy', DIRECTORY_CSP);
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    if (hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    try {
+      await next();
+    } finally {
+      if (ctx.response.is('html')) ctx.set('Cache-Control', 'no-store');
+    }
+  };
+}
+
+function errorPage(render: (error: string, description: string) => string): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      // Never a stack trace: known client errors keep their status, anything else is a plain 500.
+      const known = clientError(err);
+      ctx.status = known?.status ?? 500;
+      ctx.type = 'html';
+      ctx.body = render(
+        known?.error ?? 'server_error',
+        known ? `${known.description}. Start the sign-in again from the service.` : 'The test directory could not complete the request.',
+      );
+    }
+  };
 }
 
 /**
@@ -64,10 +113,14 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
   const mountPath = new URL(options.issuer).pathname.replace(/\/+$/, '');
   const users = new Map(options.users.map((u) => [u.username, u]));
   const views = createViews();
+  const stylesheet = readFileSync(resolve(VIEWS_DIR, 'static/testdirectory.css'), 'utf8');
+  const stylesheetPath = `${mountPath}/static/testdirectory.css`;
+  const renderError = (error: string, description?: string): string =>
+    views.render('testdirectory/error', { error, description, stylesheet: stylesheetPath });
   const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: options.secureCookies ?? false, signed: true };
 
   const configuration: Configuration = {
-    adapter: options.adapter,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
     clients: options.clients.map((c) => ({
       ...c,
       grant_types: ['authorization_code'],
@@ -79,13 +132,14 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
       keys: cookieSigner(options.cookieKeys) as unknown as string[],
       long: cookie,
       short: cookie,
+      // The bridge serves its own provider on the same host: distinct names keep the two sessions apart.
       names: { session: 'testdir_session', interaction: 'testdir_interaction', resume: 'testdir_resume' },
     },
     responseTypes: ['code'],
     pkce: { required: () => true },
     scopes: ['openid', 'profile'],
     claims: { openid: ['sub'], profile: [...DIRECTORY_CLAIMS] },
-    // Like many school directories, everything is in the ID token; no userinfo call is needed.
+    // Like many school directories, everything is in the ID token; the bridge needs no userinfo call.
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false }, resourceIndicators: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
@@ -97,63 +151,105 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = views.render('testdirectory/error', { error: out.error, description: out.error_description });
+      ctx.body = renderError(out.error, out.error_description);
     },
-  } as Configuration;
+  };
   const provider = new Provider(options.issuer, configuration);
 
-  const render = (ctx: Context, data: { uid: string; error?: string; username?: string }, status = 200): void => {
+  type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+  /** Auto-consent: extends the session's grant (or a new one) by whatever the request still misses. */
+  async function grantFor(details: Details, accountId: string): Promise<string> {
+    const clientId = String(details.params.client_id);
+    const existing =
+      details.grantId && details.session?.accountId === accountId ? await provider.Grant.find(details.grantId) : undefined;
+    const grant = existing ?? new provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope);
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    return grant.save();
+  }
+
+  async function finishConsent(ctx: Context, details: Details): Promise<void> {
+    // The session already names the account, so the result needs only the consent part.
+    const grantId = await grantFor(details, details.session!.accountId);
+    await finishInteraction(ctx, details, { consent: { grantId } });
+  }
+
+  const renderLogin = (ctx: Context, uid: string, extra: { error?: string; username?: string }, status = 200): void => {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = views.render('testdirectory/login', {
-      ...data,
-      action: `${mountPath}/interaction/${data.uid}`,
+      ...extra,
+      action: `${mountPath}/interaction/${uid}`,
+      stylesheet: stylesheetPath,
       users: options.users.map((u) => ({ username: u.username, description: u.description.en })),
     });
   };
 
   const router = new Router();
+  router.get('/static/testdirectory.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
   router.get('/interaction/:uid', async (ctx) => {
+    if (!uidParam.safeParse(ctx.params.uid).success) ctx.throw(400, 'unknown sign-in', { expose: true });
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    render(ctx, { uid: details.uid });
+    // Someone already signed in here who only needs a wider grant: no page, as there is no consent screen.
+    if (details.prompt.name === 'consent' && details.session) return finishConsent(ctx, details);
+    renderLogin(ctx, details.uid, {});
   });
   router.post('/interaction/:uid', async (ctx) => {
+    if (!uidParam.safeParse(ctx.params.uid).success) ctx.throw(400, 'unknown sign-in', { expose: true });
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const parsed = loginForm.safeParse(await readForm(ctx));
     if (!parsed.success) {
-      render(ctx, { uid: details.uid, error: 'The form was not valid.' }, 400);
+      renderLogin(ctx, details.uid, { error: 'The form was not valid. / Lomake ei kelpaa.' }, 400);
       return;
     }
     if (parsed.data.action === 'cancel') {
-      await finishInteraction(ctx, details, { error: 'access_denied', error_description: 'the user cancelled' });
+      await finishInteraction(ctx, details, { error: 'access_denied', error_description: 'the user cancelled the sign-in' });
       return;
     }
+    if (details.prompt.name === 'consent' && details.session) return finishConsent(ctx, details);
     const username = (parsed.data.username ?? '').trim();
     const user = users.get(username);
-    if (!user || !passwordMatches(parsed.data.password ?? '', user.password)) {
-      render(ctx, { uid: details.uid, error: 'Wrong username or password.', username }, 401);
+    // Always compare (against a decoy for unknown names) so a wrong name costs the same as a wrong password.
+    const ok = passwordMatches(parsed.data.password ?? '', user?.password ?? '\u0000no such user') && user !== undefined;
+    if (!ok) {
+      renderLogin(ctx, details.uid, { error: 'Wrong username or password. / Väärä käyttäjätunnus tai salasana.', username }, 401);
       return;
     }
-    const grant = new provider.Grant({ accountId: user.username, clientId: String(details.params.client_id) });
-    grant.addOIDCScope(String(details.params.scope ?? 'openid'));
-    const grantId = await grant.save();
+    // Login and consent in one step: the grant covers the requested scopes, so no second round trip.
+    const grantId = await grantFor(details, user.username);
     await finishInteraction(ctx, details, { login: { accountId: user.username }, consent: { grantId } });
   });
 
   const app = new Koa();
-  app.keys = cookieSigner(options.cookieKeys) as unknown as Koa['keys'];
-  app.silent = true;
-  app.use(securityHeaders({ hsts: options.secureCookies ?? false }));
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      ctx.status = err instanceof FormError ? err.status : 400;
-      ctx.type = 'html';
-      ctx.body = views.render('testdirectory/error', { error: 'invalid_request', description: 'The sign-in could not continue. Start again from the service.' });
-    }
-  });
+  app.use(directoryHeaders(options.secureCookies ?? false));
+  app.use(errorPage(renderError));
   app.use(router.routes());
   app.use(subApp(provider));
-  return { provider, middleware: subApp(app) };
+  const stack = subApp(app);
+
+  // oidc-provider reads some cookies through the host's ctx.cookies (keyed with the host app's keys):
+  // while the directory handles a request it gets cookies keyed with its own keys, so it works the same
+  // wherever it is mounted; the host's come back for anything the directory hands on.
+  const middleware: Middleware = async (ctx, next) => {
+    const hostCookies = ctx.cookies;
+    const cookies = provider.createContext(ctx.req, ctx.res).cookies;
+    cookies.secure = ctx.secure;
+    ctx.cookies = cookies;
+    try {
+      await stack(ctx, async () => {
+        ctx.cookies = hostCookies;
+        await next();
+      });
+    } finally {
+      ctx.cookies = hostCookies;
+    }
+  };
+  return { provider, middleware };
 }

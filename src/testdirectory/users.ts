@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-const claimValue = z.union([z.string(), z.array(z.string())]);
+// One value, or several (as an array or a `;`-separated string): the forms real directories send.
+const claimValue = z.union([z.string(), z.array(z.string())], { error: 'must be a string or an array of strings' });
 
 /** Raw claims a school directory releases; any may be absent or malformed (that is what tests show). */
 const claimsSchema = z

@@ -36,7 +36,7 @@ describe('a person signing in with a browser', () => {
 
     await page.fill('input[name="username"]', 'demo_u0001');
     await page.fill('input[name="password"]', 'demo_u0001pwd');
-    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('button[type="submit"][value="login"], button[type="submit"]:not([value="cancel"])')]);
+    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('button[value="login"]')]);
 
     // Every claim the service received is listed.
     const claims = await page.locator('tr[data-claim]').evaluateAll((rows) =>
@@ -45,6 +45,11 @@ describe('a person signing in with a browser', () => {
     expect(claims).toEqual(expect.arrayContaining(['sub', 'given_name', 'family_name', 'urn:mpass.id:uid', 'iss', 'aud']));
     const uid = await page.locator('tr[data-claim="urn:mpass.id:uid"] .value').first().textContent();
     expect(uid).toMatch(/^MPASSOID\.[0-9a-f]{40}$/);
+    // A complete pupil: every MPASSid claim delivered, every rule passed.
+    await expect(page.locator('tr[data-status="not-delivered"]').count()).resolves.toBe(0);
+    const outcomes = await page.locator('tr[data-rule]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-outcome')));
+    expect(outcomes.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(outcomes)).toEqual(new Set(['ok']));
 
     // Every HTML page on the way carried the anti-framing and privacy headers.
     const pages = htmlResponses.map((r) => new URL(r.url()).pathname);
@@ -56,6 +61,35 @@ describe('a person signing in with a browser', () => {
       expect(headers['referrer-policy']).toBe('no-referrer');
       expect(headers['cache-control']).toContain('no-store');
     }
+    await context.close();
+  });
+
+  it('shows which claims were withheld and the rule that withheld them', async () => {
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    await page.goto(`${bridge.issuer}/attribute-test/login?upstream=test-school`);
+    await page.waitForURL(/\/test-directory\//);
+    await page.fill('input[name="username"]', 'demo_u0012');
+    await page.fill('input[name="password"]', 'demo_u0012pwd');
+    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('button[value="login"]')]);
+    await expect(page.locator('tr[data-claim="urn:mpass.id:role"]').getAttribute('data-status')).resolves.toBe('not-delivered');
+    await expect(page.locator('tr[data-claim="urn:mpass.id:learningMaterialsCharge"]').getAttribute('data-status')).resolves.toBe('delivered');
+    await expect(page.locator('tr[data-rule="roles"]').getAttribute('data-outcome')).resolves.toBe('invalid');
+    expect(await page.locator('tr[data-rule="roles"]').textContent()).toContain('urn:mpass.id:role');
+    await context.close();
+  });
+
+  it('explains a blocked login on a readable page', async () => {
+    const context = await browser.newContext({ locale: 'sv-FI' });
+    const page = await context.newPage();
+    await page.goto(`${bridge.issuer}/attribute-test/login?upstream=test-school`);
+    await page.waitForURL(/\/test-directory\//);
+    await page.fill('input[name="username"]', 'demo_u0008');
+    await page.fill('input[name="password"]', 'demo_u0008pwd');
+    await Promise.all([page.waitForURL(/\/complete$/), page.click('button[value="login"]')]);
+    expect(await page.locator('p.error-message').textContent()).toContain('elevnummer');
+    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('a.button')]);
+    expect(await page.locator('p.error-message').textContent()).toContain('access_denied');
     await context.close();
   });
 });

@@ -5,7 +5,6 @@ import Koa from 'koa';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { mountAt } from '../../src/http/mount.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
-import { cookieSigner } from '../../src/http/cookie-signer.js';
 import { createTestDirectory } from '../../src/testdirectory/index.js';
 import { loadTestUsers, type TestUser } from '../../src/testdirectory/users.js';
 import { freePort } from './ports.js';
@@ -40,16 +39,41 @@ export interface UpstreamIdpHandle {
 
 const MOUNT = '/test-directory';
 
+/** Resolves true after `ms`, or false as soon as `signal` aborts (the timer is cleared either way). */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((done) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      done(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      done(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 async function rsaJwk(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+}
+
+export interface UpstreamIdpOptions {
+  /** Redirect URIs of the one registered client (the bridge's callback); a dummy one by default. */
+  redirectUris?: string[];
+  /** The catalogue; config/test-users.json by default. */
+  users?: TestUser[];
+  clientId?: string;
+  clientSecret?: string;
 }
 
 /**
  * A standalone copy of the bundled test directory on its own loopback port: a real OpenID Provider,
  * with a switch in front that alters its answers to play a misbehaving directory.
  */
-export async function startUpstreamIdp(options: { redirectUris: string[]; users?: TestUser[]; clientId?: string; clientSecret?: string }): Promise<UpstreamIdpHandle> {
+export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promise<UpstreamIdpHandle> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}${MOUNT}`;
   const clientId = options.clientId ?? 'mpassid-bridge';
@@ -60,7 +84,7 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
   const cookieKeys = ['upstream-cookie-key-0123456789abcdef0123'];
   const directory = createTestDirectory({
     issuer,
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris }],
+    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris ?? ['http://127.0.0.1:9/callback'] }],
     users,
     jwks: { keys: [signingKey] },
     cookieKeys,
@@ -69,7 +93,8 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
 
   let fault: Fault = 'none';
   let slowMs = 8000;
-  const pendingTimers = new Set<NodeJS.Timeout>();
+  // Aborted by stop(): a token request held by 'slow-token' must not keep a timer (or the test) alive.
+  let serving = new AbortController();
 
   const resign = async (token: string, change: (claims: Record<string, unknown>) => void, key: JWK = signingKey): Promise<string> => {
     const claims = { ...decodeJwt(token) } as Record<string, unknown>;
@@ -77,8 +102,8 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
     return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'upstream-key' }).sign(await importJWK(key, 'RS256'));
   };
 
+  // No app.keys: the directory signs its cookies with its own keys wherever it is mounted.
   const app = new Koa();
-  app.keys = cookieSigner(cookieKeys) as unknown as Koa['keys'];
   app.silent = true;
   app.use(async (ctx, next) => {
     const path = ctx.path;
@@ -88,7 +113,13 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
       return;
     }
     if (fault === 'authorization-error' && path === `${MOUNT}/auth`) {
-      const target = new URL(String(ctx.query.redirect_uri));
+      const redirectUri = ctx.query.redirect_uri;
+      if (typeof redirectUri !== 'string' || !URL.canParse(redirectUri)) {
+        ctx.status = 400;
+        ctx.body = 'redirect_uri missing';
+        return;
+      }
+      const target = new URL(redirectUri);
       target.search = new URLSearchParams({ error: 'access_denied', error_description: 'not allowed', state: String(ctx.query.state ?? ''), iss: issuer }).toString();
       ctx.redirect(target.href);
       return;
@@ -100,13 +131,8 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
       return;
     }
     if (fault === 'slow-token') {
-      await new Promise<void>((done) => {
-        const timer = setTimeout(() => {
-          pendingTimers.delete(timer);
-          done();
-        }, slowMs);
-        pendingTimers.add(timer);
-      });
+      const finished = await sleep(slowMs, serving.signal);
+      if (!finished) return; // the server stopped meanwhile; its sockets are gone
     }
     await next();
     const body = ctx.body as Record<string, unknown> | undefined;
@@ -148,6 +174,8 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   const start = async (): Promise<void> => {
+    if (server) return;
+    serving = new AbortController();
     const s = createServer(app.callback());
     s.on('connection', (socket) => {
       sockets.add(socket);
@@ -169,11 +197,10 @@ export async function startUpstreamIdp(options: { redirectUris: string[]; users?
     users,
     setFault(next, opts) {
       fault = next;
-      if (opts?.slowMs !== undefined) slowMs = opts.slowMs;
+      slowMs = opts?.slowMs ?? 8000;
     },
     async stop() {
-      for (const timer of pendingTimers) clearTimeout(timer);
-      pendingTimers.clear();
+      serving.abort();
       const s = server;
       server = undefined;
       if (!s) return;

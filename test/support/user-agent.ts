@@ -1,12 +1,21 @@
 /**
- * A minimal browser for protocol tests: keeps cookies per host name (as browsers do: not per port), follows redirects one hop at a time
- * (so a test can stop at a service's redirect URI), submits forms. Real HTTP over loopback.
+ * A minimal browser for protocol tests: keeps cookies per host name (as browsers do: not per port),
+ * follows redirects one hop at a time (so a test can stop at a service's redirect URI, which nobody
+ * serves), submits forms. Real HTTP over loopback with the platform fetch.
  */
 export interface Page {
   url: string;
+  /** The HTTP status; 0 for a redirect target the agent was told not to follow (see `stopAt`). */
   status: number;
   headers: Headers;
   body: string;
+}
+
+export interface FollowOptions {
+  /** Stop, without requesting it, at the first redirect whose target starts with this prefix. */
+  stopAt?: string;
+  /** Redirects followed at most (default 20). */
+  maxHops?: number;
 }
 
 interface StoredCookie {
@@ -16,31 +25,38 @@ interface StoredCookie {
 
 export class UserAgent {
   private readonly jar = new Map<string, Map<string, StoredCookie>>();
-  /** Every page (non-redirect response) and redirect seen, for header assertions. */
+  /** Every response seen (pages and redirects), in order, for header assertions. */
   readonly history: Page[] = [];
 
   constructor(private readonly acceptLanguage = 'fi') {}
 
+  /** The cookies this agent would send to `url`, by name (for assertions). */
+  cookiesFor(url: string): Record<string, string> {
+    const target = new URL(url);
+    return Object.fromEntries([...(this.jar.get(target.hostname) ?? new Map<string, StoredCookie>())]
+      .filter(([, c]) => pathMatches(target.pathname, c.path))
+      .map(([name, c]) => [name, c.value]));
+  }
+
   private cookieHeader(url: URL): string {
-    const cookies = this.jar.get(url.hostname);
-    if (!cookies) return '';
-    return [...cookies.entries()]
-      .filter(([, c]) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
-      .map(([name, c]) => `${name}=${c.value}`)
+    return Object.entries(this.cookiesFor(url.href))
+      .map(([name, value]) => `${name}=${value}`)
       .join('; ');
   }
 
   private storeCookies(url: URL, headers: Headers): void {
     for (const line of headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';').map((p) => p.trim());
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      const value = pair!.slice(eq + 1);
+      const [pair = '', ...attributes] = line.split(';').map((p) => p.trim());
+      const eq = pair.indexOf('=');
+      if (eq < 1) continue;
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
       const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='));
-      const expired = attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || attributes.some((a) => /^max-age=0$/i.test(a));
+      const expired =
+        attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || attributes.some((a) => /^max-age=(0|-\d+)$/i.test(a));
       const cookies = this.jar.get(url.hostname) ?? new Map<string, StoredCookie>();
       if (expired || value === '') cookies.delete(name);
-      else cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) : '/' });
+      else cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) || '/' : '/' });
       this.jar.set(url.hostname, cookies);
     }
   }
@@ -64,10 +80,11 @@ export class UserAgent {
   }
 
   /**
-   * Follows redirects from `url` until a page that is not a redirect, or until a Location starting with
-   * `stopAt` (a service's redirect URI, which nobody serves in these tests) is reached.
+   * Requests `url` (a POST when `form` is given) and follows redirects until a page that is not a
+   * redirect, or until a Location starting with `stopAt` is reached: then the returned page has that
+   * URL and status 0.
    */
-  async navigate(url: string, options: { stopAt?: string; form?: Record<string, string>; maxHops?: number } = {}): Promise<Page> {
+  async navigate(url: string, options: FollowOptions & { form?: Record<string, string> } = {}): Promise<Page> {
     let page = await this.request(url, options.form ? { form: options.form } : {});
     for (let hop = 0; hop < (options.maxHops ?? 20); hop += 1) {
       const location = page.headers.get('location');
@@ -81,33 +98,138 @@ export class UserAgent {
     throw new Error(`too many redirects from ${url}`);
   }
 
+  /** GET, following redirects (see `navigate`). */
+  get(url: string, options: FollowOptions = {}): Promise<Page> {
+    return this.navigate(url, options);
+  }
+
+  /** POSTs an urlencoded form, following the redirects that answer it (see `navigate`). */
+  postForm(url: string, fields: Record<string, string>, options: FollowOptions = {}): Promise<Page> {
+    return this.navigate(url, { ...options, form: fields });
+  }
+
   /** Submits the first form on the page with these fields (hidden inputs kept), following redirects. */
-  async submit(page: Page, fields: Record<string, string>, options: { stopAt?: string } = {}): Promise<Page> {
+  async submit(page: Page, fields: Record<string, string>, options: FollowOptions = {}): Promise<Page> {
     const form = parseForm(page);
-    return this.navigate(form.action, { ...options, form: { ...form.fields, ...fields } });
+    return this.postForm(form.action, { ...form.fields, ...fields }, options);
   }
 }
 
+export interface HtmlForm {
+  /** Absolute URL the form submits to (the page's own URL when the form has no action). */
+  action: string;
+  method: string;
+  /** What a browser would send without user input: named inputs (checked ones only for checkboxes and radios), textareas, selects. */
+  fields: Record<string, string>;
+  /** Only the hidden inputs. */
+  hidden: Record<string, string>;
+  /** Submit buttons (`<button>` and `<input type=submit>`), with their visible text. */
+  buttons: Array<{ name?: string; value: string; text: string }>;
+}
+
+/** Every form on the page, in document order. */
+export function extractForms(page: Pick<Page, 'url' | 'body'>): HtmlForm[] {
+  return scanForms(page).map((f) => f.form);
+}
+
+function scanForms(page: Pick<Page, 'url' | 'body'>): Array<{ form: HtmlForm; explicitAction: boolean }> {
+  return [...page.body.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)].map(([, tagAttributes = '', inner = '']) => {
+    const attrs = attributes(tagAttributes);
+    const fields: Record<string, string> = {};
+    const hidden: Record<string, string> = {};
+    const buttons: HtmlForm['buttons'] = [];
+    for (const [, inputAttributes = ''] of inner.matchAll(/<input\b([^>]*)>/gi)) {
+      const input = attributes(inputAttributes);
+      const type = (input.type ?? 'text').toLowerCase();
+      const value = input.value ?? (type === 'checkbox' || type === 'radio' ? 'on' : '');
+      if (type === 'submit') {
+        buttons.push({ ...(input.name !== undefined ? { name: input.name } : {}), value, text: value });
+        continue;
+      }
+      if (input.name === undefined || ['button', 'reset', 'image', 'file'].includes(type)) continue;
+      if ((type === 'checkbox' || type === 'radio') && input.checked === undefined) continue;
+      if (type === 'hidden') hidden[input.name] = value;
+      fields[input.name] = value;
+    }
+    for (const [, textareaAttributes = '', text = ''] of inner.matchAll(/<textarea\b([^>]*)>([\s\S]*?)<\/textarea>/gi)) {
+      const name = attributes(textareaAttributes).name;
+      if (name !== undefined) fields[name] = decodeEntities(text);
+    }
+    for (const [, selectAttributes = '', options = ''] of inner.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/gi)) {
+      const name = attributes(selectAttributes).name;
+      const all = [...options.matchAll(/<option\b([^>]*)>([\s\S]*?)(?=<option\b|$)/gi)].map(([, a = '', text = '']) => ({ attrs: attributes(a), text }));
+      const chosen = all.find((o) => o.attrs.selected !== undefined) ?? all[0];
+      if (name !== undefined && chosen) fields[name] = chosen.attrs.value ?? textOf(chosen.text);
+    }
+    for (const [, buttonAttributes = '', text = ''] of inner.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)) {
+      const button = attributes(buttonAttributes);
+      if ((button.type ?? 'submit').toLowerCase() !== 'submit') continue;
+      buttons.push({ ...(button.name !== undefined ? { name: button.name } : {}), value: button.value ?? '', text: textOf(text) });
+    }
+    const form: HtmlForm = {
+      action: new URL(attrs.action ?? '', page.url).href,
+      method: (attrs.method ?? 'get').toLowerCase(),
+      fields,
+      hidden,
+      buttons,
+    };
+    return { form, explicitAction: attrs.action !== undefined };
+  });
+}
+
+/** One form: the first, the n-th, or the first whose action contains the given text. */
+export function extractForm(page: Pick<Page, 'url' | 'body'>, which: number | string = 0): HtmlForm {
+  const forms = extractForms(page);
+  const form = typeof which === 'number' ? forms[which] : forms.find((f) => f.action.includes(which));
+  if (!form) throw new Error(`no form ${JSON.stringify(which)} on ${page.url}`);
+  return form;
+}
+
+/** The first form with an explicit action, and its hidden inputs: what `submit` posts. */
 export function parseForm(page: Page): { action: string; fields: Record<string, string> } {
-  const formTag = /<form[^>]*action="([^"]*)"[^>]*>/i.exec(page.body);
-  if (!formTag) throw new Error(`no form on ${page.url}`);
-  const action = new URL(decodeEntities(formTag[1]!), page.url).href;
-  const fields: Record<string, string> = {};
-  for (const match of page.body.matchAll(/<input[^>]*type="hidden"[^>]*>/gi)) {
-    const name = /name="([^"]*)"/.exec(match[0])?.[1];
-    const value = /value="([^"]*)"/.exec(match[0])?.[1] ?? '';
-    if (name) fields[name] = decodeEntities(value);
-  }
-  return { action, fields };
-}
-
-function decodeEntities(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '=');
+  const withAction = scanForms(page).find((f) => f.explicitAction)?.form;
+  if (!withAction) throw new Error(`no form on ${page.url}`);
+  return { action: withAction.action, fields: withAction.hidden };
 }
 
 /** All links of a page whose text contains `text`. */
 export function linksWithText(page: Page, text: string): string[] {
-  return [...page.body.matchAll(/<a[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi)]
-    .filter((m) => m[2]!.includes(text))
-    .map((m) => new URL(decodeEntities(m[1]!), page.url).href);
+  return [...page.body.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)]
+    .filter(([, , inner = '']) => inner.includes(text) || textOf(inner).includes(text))
+    .map(([, a = '']) => attributes(a).href)
+    .filter((href): href is string => href !== undefined)
+    .map((href) => new URL(href, page.url).href);
+}
+
+/** The visible text of an HTML fragment: tags dropped, entities decoded, white space collapsed. */
+export function textOf(html: string): string {
+  return decodeEntities(html.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+}
+
+/** RFC 6265 path matching: the same path, or below it. */
+function pathMatches(requestPath: string, cookiePath: string): boolean {
+  if (cookiePath === '/' || requestPath === cookiePath) return true;
+  return requestPath.startsWith(cookiePath.endsWith('/') ? cookiePath : `${cookiePath}/`);
+}
+
+/** Attributes of a start tag (double-, single- or un-quoted; a bare attribute has the value ''). */
+function attributes(tagBody: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [, name = '', dq, sq, bare] of tagBody.matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
+    const key = name.toLowerCase();
+    if (!(key in out)) out[key] = decodeEntities(dq ?? sq ?? bare ?? '');
+  }
+  return out;
+}
+
+const NAMED: Record<string, string> = { amp: '&', quot: '"', apos: "'", lt: '<', gt: '>', nbsp: '\u00a0' };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, entity: string) => {
+    if (entity[0] === '#') {
+      const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
+      return Number.isFinite(code) ? String.fromCodePoint(code) : whole;
+    }
+    return NAMED[entity.toLowerCase()] ?? whole;
+  });
 }
