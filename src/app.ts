@@ -5,7 +5,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import { AccountStore } from './accounts/accounts.js';
 import { ATTRIBUTE_TEST_CLIENT_ID, attributeTestClient, createAttributeTestRouter } from './attributetest/routes.js';
 import { ConfigError } from './config/load.js';
-import type { BridgeConfig, UpstreamConfig } from './config/schema.js';
+import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from './config/schema.js';
 import type { BridgeSecrets } from './config/secrets.js';
 import { subApp } from './http/compose.js';
 import { cookieSigner } from './http/cookie-signer.js';
@@ -51,14 +51,14 @@ export const TEST_DIRECTORY_CLIENT_ID = 'mpassid-bridge';
 
 function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): UpstreamConfig & { clientSecret: string } {
   return {
-    id: config.testDirectory.upstreamId,
-    type: 'oidc',
-    displayName: { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
-    issuer: new URL(config.testDirectory.path, config.issuer).href,
-    clientId: TEST_DIRECTORY_CLIENT_ID,
+    ...upstreamSchema.parse({
+      id: config.testDirectory.upstreamId,
+      displayName: { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
+      issuer: new URL(config.testDirectory.path, config.issuer).href,
+      clientId: TEST_DIRECTORY_CLIENT_ID,
+      testOnly: true,
+    }),
     clientSecret: secrets.testDirectory.clientSecret,
-    scope: 'openid profile',
-    testOnly: true,
   };
 }
 

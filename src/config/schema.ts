@@ -76,6 +76,14 @@ export const upstreamSchema = z
       .optional()
       .describe('Client secret at the directory (env UPSTREAM_<ID>_CLIENT_SECRET overrides; for the bundled test directory it is generated)'),
     scope: z.string().default('openid profile').describe('Scopes requested from the directory'),
+    tokenEndpointAuthMethod: z
+      .enum(['client_secret_basic', 'client_secret_post'])
+      .default('client_secret_basic')
+      .describe('How the bridge authenticates at the directory token endpoint'),
+    userinfo: z
+      .boolean()
+      .default(false)
+      .describe('Also read the userinfo endpoint (for directories that put attributes only there); its values are added to the ID token claims'),
     testOnly: z
       .boolean()
       .default(false)

@@ -16,7 +16,9 @@ import type { TestUser } from './users.js';
 export interface TestDirectoryOptions {
   /** Absolute issuer URL including the mount path, e.g. http://localhost:3000/test-directory. */
   issuer: string;
-  clients: Array<{ client_id: string; client_secret: string; redirect_uris: string[] }>;
+  clients: Array<{ client_id: string; client_secret: string; redirect_uris: string[]; token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' }>;
+  /** false: the user's claims only at userinfo, as some directories do (default true: in the ID token too). */
+  claimsInIdToken?: boolean;
   users: TestUser[];
   /** Private signing JWKs (RS256). */
   jwks: { keys: Array<Record<string, unknown>> };
@@ -125,7 +127,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
       ...c,
       grant_types: ['authorization_code'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: c.token_endpoint_auth_method ?? 'client_secret_basic',
     })),
     jwks: options.jwks as Configuration['jwks'],
     cookies: {
@@ -140,7 +142,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     scopes: ['openid', 'profile'],
     claims: { openid: ['sub'], profile: [...DIRECTORY_CLAIMS] },
     // Like many school directories, everything is in the ID token; the bridge needs no userinfo call.
-    conformIdTokenClaims: false,
+    conformIdTokenClaims: options.claimsInIdToken === false,
     features: { devInteractions: { enabled: false }, resourceIndicators: { enabled: false } },
     interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     ttl: { Session: 3600, Grant: 3600, Interaction: 600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },

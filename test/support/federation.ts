@@ -23,7 +23,17 @@ export interface Federation {
  * A bridge federating to a standalone directory (a real OpenID Provider on its own port) with a
  * service registered: every part real, on loopback.
  */
-export async function startFederation(options: { config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>; secrets?: BridgeSecrets; upstream?: UpstreamIdpHandle; bridgePort?: number; issuer?: string } = {}): Promise<Federation> {
+export interface FederationOptions {
+  config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>;
+  secrets?: BridgeSecrets;
+  upstream?: UpstreamIdpHandle;
+  /** Settings of the directory's entry in the bridge's `upstreams` (mapping, auth method, ...). */
+  upstreamConfig?: Record<string, unknown>;
+  bridgePort?: number;
+  issuer?: string;
+}
+
+export async function startFederation(options: FederationOptions = {}): Promise<Federation> {
   const port = options.bridgePort ?? (await freePort());
   const upstream = options.upstream ?? (await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
   const bridge = await startBridge({
@@ -40,6 +50,7 @@ export async function startFederation(options: { config?: Omit<BridgeConfigInput
           issuer: upstream.issuer,
           clientId: upstream.clientId,
           clientSecret: upstream.clientSecret,
+          ...options.upstreamConfig,
         },
       ],
     } as BridgeConfigInput,

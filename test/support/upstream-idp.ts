@@ -67,6 +67,9 @@ export interface UpstreamIdpOptions {
   users?: TestUser[];
   clientId?: string;
   clientSecret?: string;
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** false: the users' claims only at userinfo. */
+  claimsInIdToken?: boolean;
 }
 
 /**
@@ -84,7 +87,8 @@ export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promis
   const cookieKeys = ['upstream-cookie-key-0123456789abcdef0123'];
   const directory = createTestDirectory({
     issuer,
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris ?? ['http://127.0.0.1:9/callback'] }],
+    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris ?? ['http://127.0.0.1:9/callback'], ...(options.tokenEndpointAuthMethod ? { token_endpoint_auth_method: options.tokenEndpointAuthMethod } : {}) }],
+    ...(options.claimsInIdToken === false ? { claimsInIdToken: false } : {}),
     users,
     jwks: { keys: [signingKey] },
     cookieKeys,

@@ -79,7 +79,9 @@ export class OidcConnector implements UpstreamConnector {
         new URL(this.config.issuer),
         this.config.clientId,
         { [client.clockTolerance]: this.options.clockToleranceSeconds },
-        client.ClientSecretBasic(this.config.clientSecret),
+        this.config.tokenEndpointAuthMethod === 'client_secret_post'
+          ? client.ClientSecretPost(this.config.clientSecret)
+          : client.ClientSecretBasic(this.config.clientSecret),
         {
           timeout,
           // Directory ID tokens are verified against its JWKS even though they come straight from its
@@ -135,6 +137,7 @@ export class OidcConnector implements UpstreamConnector {
     }
     const configuration = await this.discover();
     let claims: client.IDToken;
+    let userinfo: Record<string, unknown> = {};
     try {
       const tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {
         pkceCodeVerifier: transaction.codeVerifier,
@@ -146,6 +149,8 @@ export class OidcConnector implements UpstreamConnector {
       const idTokenClaims = tokens.claims();
       if (!idTokenClaims) throw new UpstreamError('upstream_invalid_response', 'no ID token in the token response');
       claims = idTokenClaims;
+      // openid-client checks that userinfo describes the same subject as the ID token.
+      if (this.config.userinfo) userinfo = await client.fetchUserInfo(configuration, tokens.access_token, idTokenClaims.sub);
     } catch (err) {
       throw toUpstreamError(err, 'directory token exchange');
     }
@@ -157,7 +162,7 @@ export class OidcConnector implements UpstreamConnector {
       throw new UpstreamError('upstream_invalid_response', 'the directory did not re-authenticate the user as asked');
     }
     const attributes: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(claims)) {
+    for (const [name, value] of Object.entries({ ...userinfo, ...claims })) {
       if (!PROTOCOL_CLAIMS.has(name)) attributes[name] = value;
     }
     return { upstreamId: this.id, issuer: claims.iss, subject: claims.sub, authTime, attributes };
