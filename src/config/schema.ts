@@ -110,6 +110,10 @@ const staticClientSchema = z
       .default('client_secret_basic'),
     application_type: z.enum(['web', 'native']).default('web'),
     backchannel_logout_uri: z.url().optional(),
+    subject_type: z
+      .enum(['pairwise', 'public'])
+      .default('pairwise')
+      .describe('pairwise (default): a sub of its own for this service; public: the same sub as other public services'),
     allowTestLearnerIds: z
       .boolean()
       .default(false)
