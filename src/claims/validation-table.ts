@@ -89,6 +89,24 @@ function perSchool(input: RuleInput, verdict: (index: number) => Status): Verdic
 }
 
 /**
+ * A per-school list (roles, charges): each school's aligned value must pass `isValid`. Without schools,
+ * every value must.
+ */
+function perSchoolValues(attribute: SourceAttribute, isValid: (value: string) => boolean): (input: RuleInput) => Verdict {
+  return (input) => {
+    const absent = presence(input.values, attribute);
+    if (absent) return { status: absent, perSchool: input.schoolIds.map(() => absent) };
+    const list = valuesOf(input.values, attribute)!;
+    if (input.schoolIds.length === 0) return { status: list.every(isValid) ? 'ok' : 'invalid' };
+    return perSchool(input, (i) => {
+      const value = alignedValue(list, input.schoolIds.length, i);
+      if (value === undefined) return 'missing';
+      return isValid(value) ? 'ok' : 'invalid';
+    });
+  };
+}
+
+/**
  * The validation table of spec §4, applied in this order before any token is minted. One row per
  * attribute (and one for the multi-school alignment); `onFailure` says what the row costs.
  */
@@ -145,19 +163,7 @@ export const VALIDATION_TABLE: readonly Rule[] = [
     attribute: 'roles',
     mandatory: false,
     rule: 'present, and a value of the role vocabulary (case-insensitive, fi/sv/en)',
-    check: (input) => {
-      const absent = presence(input.values, 'roles');
-      if (absent) return { status: absent, perSchool: input.schoolIds.map(() => absent) };
-      const list = valuesOf(input.values, 'roles');
-      if (input.schoolIds.length === 0) {
-        return { status: list!.every((r) => input.roles.resolve(r)) ? 'ok' : 'invalid' };
-      }
-      return perSchool(input, (i) => {
-        const role = alignedValue(list, input.schoolIds.length, i);
-        if (role === undefined) return 'missing';
-        return input.roles.resolve(role) ? 'ok' : 'invalid';
-      });
-    },
+    check: (input) => perSchoolValues('roles', (role) => input.roles.resolve(role) !== undefined)(input),
     onFailure: { kind: 'drop', claims: [...SCHOOL_DEPENDENT, CLAIM.schoolCode] },
   },
   {
@@ -173,17 +179,7 @@ export const VALIDATION_TABLE: readonly Rule[] = [
     attribute: 'learningMaterialsCharges',
     mandatory: false,
     rule: 'exactly 0 (free) or 1 (charged)',
-    check: (input) => {
-      const absent = presence(input.values, 'learningMaterialsCharges');
-      if (absent) return { status: absent, perSchool: input.schoolIds.map(() => absent) };
-      const list = valuesOf(input.values, 'learningMaterialsCharges');
-      if (input.schoolIds.length === 0) return { status: list!.every((c) => CHARGE.test(c)) ? 'ok' : 'invalid' };
-      return perSchool(input, (i) => {
-        const charge = alignedValue(list, input.schoolIds.length, i);
-        if (charge === undefined) return 'missing';
-        return CHARGE.test(charge) ? 'ok' : 'invalid';
-      });
-    },
+    check: perSchoolValues('learningMaterialsCharges', (charge) => CHARGE.test(charge)),
     onFailure: { kind: 'drop', claims: [CLAIM.learningMaterialsCharge] },
   },
   ...(['surname', 'firstName', 'nickname', 'groups'] as const).map(
