@@ -78,7 +78,7 @@ export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()):
   if (config.secrets.jwksFile) {
     const parsed = jwksSchema.safeParse(readJson(resolve(cwd, config.secrets.jwksFile), 'secrets.jwksFile'));
     if (!parsed.success) {
-      throw new ConfigError(parsed.error.issues.map((i) => `secrets.jwksFile keys.${i.path.join('.')}: ${i.message}`));
+      throw new ConfigError(parsed.error.issues.map((i) => `secrets.jwksFile ${i.path.join('.')}: ${i.message}`));
     }
     base = { ...base, jwks: parsed.data };
   }

@@ -95,6 +95,19 @@ describe('configuration', () => {
     expect(problems).toEqual(['roles.1.inputs: "Oppilas" is also an input of roles.0']);
   });
 
+  it('catches attribute mapping mistakes at start-up', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        upstreams: [
+          { id: 'school', displayName: { fi: 'Koulu' }, issuer: 'https://a.example', clientId: 'c', attributeMapping: { learnerNumber: 'x', roles: [] } },
+        ],
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^upstreams\.0\.attributeMapping:.*learnerNumber/), expect.stringMatching(/^upstreams\.0\.attributeMapping\.roles/)]),
+    );
+  });
+
   it('reads the file named by CONFIG_FILE and applies environment overrides', () => {
     const file = tempFile(JSON.stringify({ port: 4000, logLevel: 'warn' }));
     const config = loadConfig({ CONFIG_FILE: file, PORT: '4100', REDIS_URL: 'redis://127.0.0.1:7000', ISSUER: 'http://127.0.0.1:4100' });
