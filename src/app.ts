@@ -19,7 +19,10 @@ import { healthRouter } from './observability/health.js';
 import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
 import { createProvider } from './provider/create-provider.js';
-import { ClientPolicies, type ClientPolicy } from './provider/client-policy.js';
+import { ClientRegistry, type StaticClientPolicy } from './provider/client-policy.js';
+import { createAdminApi } from './admin/api.js';
+import { clientGate, registrationHooks } from './registration/gate.js';
+import { InitialAccessTokens } from './registration/initial-access.js';
 import { ClaimsEvaluator } from './claims/evaluate.js';
 import { RoleVocabulary } from './claims/roles.js';
 import { createOrganisationRegistry, type OrganisationRegistry } from './organisations/index.js';
@@ -44,6 +47,8 @@ export interface Bridge {
   app: Koa;
   provider: Provider;
   upstreams: UpstreamRegistry;
+  /** Lifecycle and operator settings of the services. */
+  registry: ClientRegistry;
 }
 
 /** The client id under which the bridge signs in at its own bundled test directory. */
@@ -97,14 +102,19 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   };
   const upstreams = new UpstreamRegistry(upstreamConfigs.map((u) => new OidcConnector(u, connectorOptions)));
 
-  const clients: ClientMetadata[] = config.clients.map(({ allowTestLearnerIds: _flag, ...metadata }) => ({ ...metadata }));
-  const policies: Array<[string, ClientPolicy]> = config.clients.map((c) => [c.client_id, { allowTestLearnerIds: c.allowTestLearnerIds }]);
+  const clients: ClientMetadata[] = config.clients.map(({ allowTestLearnerIds: _flag, releasedClaims: _claims, ...metadata }) => ({ ...metadata }));
+  const policies: Array<[string, StaticClientPolicy]> = config.clients.map((c) => [
+    c.client_id,
+    { allowTestLearnerIds: c.allowTestLearnerIds, releasedClaims: c.releasedClaims },
+  ]);
   if (config.attributeTestService.enabled && !clients.some((c) => c.client_id === ATTRIBUTE_TEST_CLIENT_ID)) {
     clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret));
     // The attribute test service exists to show every case, test learner numbers included.
     policies.push([ATTRIBUTE_TEST_CLIENT_ID, { allowTestLearnerIds: true }]);
   }
-  const clientPolicies = new ClientPolicies(policies);
+  // Statically configured clients count as approved; registered ones are stored (see client-policy.ts).
+  const registry = new ClientRegistry(storage.durable('registry'), policies);
+  const initialAccessTokens = new InitialAccessTokens(storage.durable('registry'));
   const claims = new ClaimsEvaluator(
     deps.organisations ?? createOrganisationRegistry(config.organisations),
     new RoleVocabulary(config.roles),
@@ -121,6 +131,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     clients,
     pages,
     logger,
+    registry,
+    initialAccessTokens,
   });
 
   const app = new Koa();
@@ -193,14 +205,17 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     subjectSalt: secrets.subjectSalt,
     upstreams,
     claims,
-    clientPolicies,
+    clientPolicies: registry,
     state,
     accounts,
     pages,
     logger,
   });
   app.use(interactions.routes());
+  app.use(createAdminApi({ config, provider, registry, initialAccessTokens, logger }));
+  app.use(clientGate(registry, config.environment, pages, logger));
+  app.use(registrationHooks(registry));
   app.use(subApp(provider));
 
-  return { app, provider, upstreams };
+  return { app, provider, upstreams, registry };
 }

@@ -42,6 +42,7 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 /** Environment variables that override the file, with the setting each one sets. */
 const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) => unknown }> = [
   { name: 'NODE_ENV', path: ['env'], parse: (v) => v },
+  { name: 'MPASSID_ENVIRONMENT', path: ['environment'], parse: (v) => v },
   { name: 'PORT', path: ['port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
   { name: 'HOST', path: ['host'], parse: (v) => v },
   { name: 'ISSUER', path: ['issuer'], parse: (v) => v },
@@ -94,6 +95,9 @@ function crossFieldProblems(config: BridgeConfig): string[] {
   });
   if (config.testDirectory.enabled && seen.has(config.testDirectory.upstreamId)) {
     problems.push(`testDirectory.upstreamId: "${config.testDirectory.upstreamId}" is also used by an upstream`);
+  }
+  if (config.environment === 'production' && config.testDirectory.enabled) {
+    problems.push('testDirectory.enabled: the bundled test directory is not allowed in the production environment');
   }
   return problems;
 }

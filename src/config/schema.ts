@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { attributeMappingSchema } from '../claims/attributes.js';
+import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { DEFAULT_ROLES, roleSchema } from '../claims/roles.js';
 import { organisationRegistrySchema } from '../organisations/index.js';
 
@@ -118,6 +119,10 @@ const staticClientSchema = z
       .boolean()
       .default(false)
       .describe('Accept test learner numbers (1.2.246.562.98.*) for this client'),
+    releasedClaims: z
+      .array(z.enum(PROFILE_CLAIMS as [string, ...string[]]))
+      .optional()
+      .describe('MPASSid claims released to this client (default: every profile claim)'),
   })
   .strict()
   .describe('A statically configured relying party (services normally register dynamically)');
@@ -129,6 +134,12 @@ export const configSchema = z
       .enum(['development', 'test', 'production'])
       .default('development')
       .describe('NODE_ENV. production refuses development defaults'),
+    environment: z
+      .enum(['test', 'demo', 'production'])
+      .default('test')
+      .describe(
+        'MPASSid environment this deployment serves (env MPASSID_ENVIRONMENT): test admits every registered service that is not rejected or suspended; demo only services published to demo; production only approved ones. Independent of NODE_ENV',
+      ),
     port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env PORT)'),
     host: z.string().default('0.0.0.0').describe('Listen address (env HOST)'),
     issuer: z
@@ -220,6 +231,24 @@ export const configSchema = z
       .describe('Role vocabulary: accepted directory values and what services receive (spec §6)'),
     organisations: organisationRegistrySchema.prefault({}),
     clients: z.array(staticClientSchema).default([]).describe('Statically configured relying parties'),
+    admin: z
+      .object({
+        operators: z
+          .array(
+            z
+              .object({
+                username: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits and . _ @ -'),
+                passwordHash: z
+                  .string()
+                  .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/, 'scrypt$N$r$p$salt$hash (make one with `npm run admin -- hash-password`)'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('Operators of the admin API at /admin/api (HTTP Basic). None: the admin API is disabled (404)'),
+      })
+      .strict()
+      .prefault({}),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')

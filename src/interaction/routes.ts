@@ -7,7 +7,7 @@ import { accountIdFor, type AccountStore } from '../accounts/accounts.js';
 import type { ClaimsEvaluator } from '../claims/evaluate.js';
 import type { LearnerIdKind } from '../claims/formats.js';
 import type { BlockReason } from '../claims/validation-table.js';
-import type { ClientPolicies } from '../provider/client-policy.js';
+import type { ClientRegistry } from '../provider/client-policy.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { localized, t } from '../http/i18n.js';
 import type { Logger } from '../observability/logger.js';
@@ -25,7 +25,7 @@ export interface InteractionDependencies {
   subjectSalt: string;
   upstreams: UpstreamRegistry;
   claims: ClaimsEvaluator;
-  clientPolicies: ClientPolicies;
+  clientPolicies: ClientRegistry;
   state: StateStore;
   accounts: AccountStore;
   pages: PageRenderer;
@@ -132,7 +132,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function clientMayReceive(accountId: string, clientId: string): Promise<boolean> {
     const snapshot = await accounts.find(accountId);
     if (!snapshot) return false;
-    return snapshot.learnerIdKind !== 'test' || clientPolicies.allowsTestLearnerIds(clientId);
+    return snapshot.learnerIdKind !== 'test' || (await clientPolicies.allowsTestLearnerIds(clientId));
   }
 
   /** Explains the failure to the user; the button hands the matching OIDC error to the service. */
@@ -257,7 +257,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       showFailure(ctx, details.uid, locale, outcome);
       return;
     }
-    if (outcome.learnerIdKind === 'test' && !clientPolicies.allowsTestLearnerIds(String(details.params.client_id))) {
+    if (outcome.learnerIdKind === 'test' && !(await clientPolicies.allowsTestLearnerIds(String(details.params.client_id)))) {
       showFailure(ctx, details.uid, locale, { ok: false, upstreamId: outcome.upstreamId, code: 'attributes_blocked', reason: 'learner_id_invalid' });
       return;
     }

@@ -1,23 +1,274 @@
-/** What an operator decides per service, beyond its OIDC metadata. Never settable by the service. */
-export interface ClientPolicy {
+import { PROFILE_CLAIMS } from '../claims/claim-names.js';
+import type { DurableStore } from '../storage/types.js';
+
+/**
+ * What the operators decide about each service, kept apart from its OIDC metadata (which the
+ * service itself manages through RFC 7592). Nothing here is settable by the service.
+ *
+ * Key layout in the DurableStore (namespace `registry`):
+ *   `client:<client_id>`  the lifecycle record (JSON)
+ *   `clients`             set of every registered client_id (for listing)
+ *   `audit`               append-only list of operator actions (RPUSH / LRANGE)
+ *
+ * Updates are read-modify-write of one record. Operators acting on the same service at the same
+ * instant could overwrite each other's change; the audit log still records both actions.
+ */
+
+export type Environment = 'test' | 'demo' | 'production';
+export type ClientStatus = 'pending' | 'approved' | 'rejected';
+/** The listing state: `suspended` overrides the review status while it lasts. */
+export type ClientState = ClientStatus | 'suspended';
+
+export interface OperatorSettings {
   /** Test learner numbers (1.2.246.562.98.*) may be released to it. */
   allowTestLearnerIds: boolean;
+  /** MPASSid claims the service may receive; null: every profile claim. */
+  releasedClaims: string[] | null;
+  /** Refresh tokens may be allowed for it (an RFC 7592 update may then add the grant type). */
+  refreshTokens: boolean;
 }
 
-const DEFAULT_POLICY: ClientPolicy = { allowTestLearnerIds: false };
+export interface HistoryEntry {
+  at: string;
+  operator: string;
+  action: string;
+  from: LifecycleView;
+  to: LifecycleView;
+  reason?: string;
+}
 
-export class ClientPolicies {
-  private readonly byClient: Map<string, ClientPolicy>;
+/** The part of a lifecycle record an action changes (what the audit log shows before → after). */
+export interface LifecycleView {
+  status: ClientStatus;
+  suspended: boolean;
+  publishedToDemo: boolean;
+  settings: OperatorSettings;
+}
 
-  constructor(entries: Iterable<[string, ClientPolicy]> = []) {
-    this.byClient = new Map(entries);
+export interface ClientLifecycle extends LifecycleView {
+  clientId: string;
+  /** Statically configured (config.clients): approved, not managed through the admin API. */
+  static: boolean;
+  registeredAt?: string;
+  deletedAt?: string;
+  history: HistoryEntry[];
+}
+
+export interface AuditEntry {
+  at: string;
+  operator: string;
+  action: string;
+  clientId?: string;
+  before?: LifecycleView;
+  after?: LifecycleView;
+  reason?: string;
+  detail?: Record<string, unknown>;
+}
+
+export type LifecycleAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'publish-to-demo' | 'unpublish-from-demo';
+export const LIFECYCLE_ACTIONS: readonly LifecycleAction[] = ['approve', 'reject', 'suspend', 'reinstate', 'publish-to-demo', 'unpublish-from-demo'];
+
+export const DEFAULT_SETTINGS: OperatorSettings = { allowTestLearnerIds: false, releasedClaims: null, refreshTokens: false };
+
+/** A refused operator action (e.g. approving a suspended service); the admin API answers 409. */
+export class LifecycleError extends Error {
+  override readonly name = 'LifecycleError';
+  constructor(
+    readonly code: 'not_found' | 'invalid_transition' | 'static_client',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface StaticClientPolicy {
+  allowTestLearnerIds: boolean;
+  releasedClaims?: string[] | undefined;
+  refreshTokens?: boolean;
+}
+
+const HISTORY_LIMIT = 200;
+
+const view = (record: LifecycleView): LifecycleView => ({
+  status: record.status,
+  suspended: record.suspended,
+  publishedToDemo: record.publishedToDemo,
+  settings: { ...record.settings, releasedClaims: record.settings.releasedClaims ? [...record.settings.releasedClaims] : null },
+});
+
+export function stateOf(record: LifecycleView): ClientState {
+  return record.suspended ? 'suspended' : record.status;
+}
+
+/** Whether a service with this lifecycle may sign users in, in this environment. */
+export function allowedIn(record: LifecycleView, environment: Environment): boolean {
+  if (record.suspended || record.status === 'rejected') return false;
+  if (environment === 'test') return true;
+  if (environment === 'demo') return record.publishedToDemo;
+  return record.status === 'approved';
+}
+
+function transition(record: LifecycleView, action: LifecycleAction): LifecycleView | string {
+  const next = view(record);
+  switch (action) {
+    case 'approve':
+      if (record.status === 'approved') return 'the service is already approved';
+      next.status = 'approved';
+      return next;
+    case 'reject':
+      if (record.status === 'rejected') return 'the service is already rejected';
+      next.status = 'rejected';
+      next.publishedToDemo = false;
+      return next;
+    case 'suspend':
+      if (record.suspended) return 'the service is already suspended';
+      next.suspended = true;
+      return next;
+    case 'reinstate':
+      if (!record.suspended) return 'the service is not suspended';
+      next.suspended = false;
+      return next;
+    case 'publish-to-demo':
+      if (record.status === 'rejected') return 'a rejected service cannot be published';
+      if (record.publishedToDemo) return 'the service is already published to demo';
+      next.publishedToDemo = true;
+      return next;
+    case 'unpublish-from-demo':
+      if (!record.publishedToDemo) return 'the service is not published to demo';
+      next.publishedToDemo = false;
+      return next;
+  }
+}
+
+/**
+ * The registry of services: lifecycle state and operator settings per client_id, plus the audit log.
+ * Statically configured clients count as approved (in every environment) and are not stored.
+ */
+export class ClientRegistry {
+  private readonly statics: Map<string, StaticClientPolicy>;
+
+  constructor(
+    private readonly store: DurableStore,
+    statics: Iterable<[string, StaticClientPolicy]> = [],
+  ) {
+    this.statics = new Map(statics);
   }
 
-  policyOf(clientId: string): ClientPolicy {
-    return this.byClient.get(clientId) ?? DEFAULT_POLICY;
+  private staticRecord(clientId: string, policy: StaticClientPolicy): ClientLifecycle {
+    return {
+      clientId,
+      static: true,
+      status: 'approved',
+      suspended: false,
+      publishedToDemo: true,
+      settings: {
+        allowTestLearnerIds: policy.allowTestLearnerIds,
+        releasedClaims: policy.releasedClaims ? [...policy.releasedClaims] : null,
+        refreshTokens: policy.refreshTokens ?? false,
+      },
+      history: [],
+    };
   }
 
-  allowsTestLearnerIds(clientId: string): boolean {
-    return this.policyOf(clientId).allowTestLearnerIds;
+  async get(clientId: string): Promise<ClientLifecycle | undefined> {
+    const policy = this.statics.get(clientId);
+    if (policy) return this.staticRecord(clientId, policy);
+    return this.store.get<ClientLifecycle>(`client:${clientId}`);
+  }
+
+  /** The record, or what a client without one is treated as: a pending service with default settings. */
+  private async effective(clientId: string): Promise<LifecycleView> {
+    return (await this.get(clientId)) ?? { status: 'pending', suspended: false, publishedToDemo: false, settings: DEFAULT_SETTINGS };
+  }
+
+  async isAllowed(clientId: string, environment: Environment): Promise<boolean> {
+    return allowedIn(await this.effective(clientId), environment);
+  }
+
+  async allowsTestLearnerIds(clientId: string): Promise<boolean> {
+    return (await this.effective(clientId)).settings.allowTestLearnerIds;
+  }
+
+  /** The claim names the service may receive (`sub` always). */
+  async releasedClaims(clientId: string): Promise<readonly string[]> {
+    return (await this.effective(clientId)).settings.releasedClaims ?? PROFILE_CLAIMS;
+  }
+
+  /** A newly registered service: pending review. */
+  async registered(clientId: string): Promise<void> {
+    if ((await this.get(clientId)) !== undefined) return;
+    const record: ClientLifecycle = {
+      clientId,
+      static: false,
+      status: 'pending',
+      suspended: false,
+      publishedToDemo: false,
+      settings: { ...DEFAULT_SETTINGS },
+      registeredAt: new Date().toISOString(),
+      history: [],
+    };
+    await this.store.put(`client:${clientId}`, record);
+    await this.store.addMember('clients', clientId);
+  }
+
+  /** The service deleted its registration (RFC 7592): the record stays for the audit trail. */
+  async deleted(clientId: string): Promise<void> {
+    const record = await this.store.get<ClientLifecycle>(`client:${clientId}`);
+    if (!record) return;
+    await this.store.put(`client:${clientId}`, { ...record, deletedAt: new Date().toISOString() });
+  }
+
+  /** Every registered service, pending ones first, then by registration time. */
+  async list(state?: ClientState): Promise<ClientLifecycle[]> {
+    const ids = await this.store.members('clients');
+    const records = (await Promise.all(ids.map((id) => this.store.get<ClientLifecycle>(`client:${id}`)))).filter(
+      (r): r is ClientLifecycle => r !== undefined && !r.deletedAt,
+    );
+    const order: Record<ClientState, number> = { pending: 0, approved: 1, suspended: 2, rejected: 3 };
+    return records
+      .filter((r) => !state || stateOf(r) === state)
+      .sort((a, b) => order[stateOf(a)] - order[stateOf(b)] || (a.registeredAt ?? '').localeCompare(b.registeredAt ?? ''));
+  }
+
+  private async mutable(clientId: string): Promise<ClientLifecycle> {
+    if (this.statics.has(clientId)) throw new LifecycleError('static_client', 'the service is configured statically; change the configuration instead');
+    const record = await this.store.get<ClientLifecycle>(`client:${clientId}`);
+    if (!record || record.deletedAt) throw new LifecycleError('not_found', 'no such registered service');
+    return record;
+  }
+
+  private async commit(record: ClientLifecycle, after: LifecycleView, operator: string, action: string, reason?: string): Promise<AuditEntry> {
+    const entry: HistoryEntry = { at: new Date().toISOString(), operator, action, from: view(record), to: view(after), ...(reason ? { reason } : {}) };
+    const next: ClientLifecycle = { ...record, ...view(after), history: [...record.history, entry].slice(-HISTORY_LIMIT) };
+    await this.store.put(`client:${record.clientId}`, next);
+    const audit: AuditEntry = { at: entry.at, operator, action, clientId: record.clientId, before: entry.from, after: entry.to, ...(reason ? { reason } : {}) };
+    await this.store.append('audit', audit);
+    return audit;
+  }
+
+  async act(clientId: string, action: LifecycleAction, operator: string, reason?: string): Promise<AuditEntry> {
+    const record = await this.mutable(clientId);
+    const after = transition(record, action);
+    if (typeof after === 'string') throw new LifecycleError('invalid_transition', after);
+    return this.commit(record, after, operator, action, reason);
+  }
+
+  async updateSettings(clientId: string, patch: Partial<OperatorSettings>, operator: string, reason?: string): Promise<AuditEntry> {
+    const record = await this.mutable(clientId);
+    const after = view(record);
+    after.settings = { ...after.settings, ...patch };
+    return this.commit(record, after, operator, 'update-settings', reason);
+  }
+
+  /** Operator actions that concern no single service's lifecycle (e.g. issuing an initial access token). */
+  async audit(entry: Omit<AuditEntry, 'at'>): Promise<void> {
+    await this.store.append('audit', { at: new Date().toISOString(), ...entry });
+  }
+
+  /** The audit log, oldest first; `limit` newest entries when given. */
+  async auditLog(options: { clientId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    const entries = await this.store.range<AuditEntry>('audit', 0, -1);
+    const filtered = options.clientId ? entries.filter((e) => e.clientId === options.clientId) : entries;
+    return options.limit ? filtered.slice(-options.limit) : filtered;
   }
 }

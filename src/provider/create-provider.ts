@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import Provider, { interactionPolicy, type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BridgeConfig } from '../config/schema.js';
 import type { BridgeSecrets } from '../config/secrets.js';
 import type { AccountStore } from '../accounts/accounts.js';
@@ -10,6 +10,9 @@ import { serializeError } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from './acr.js';
 import { cookieSigner } from '../http/cookie-signer.js';
 import type { PageRenderer } from '../interaction/pages.js';
+import type { ClientRegistry } from './client-policy.js';
+import { EXTRA_CLIENT_METADATA, enforceRegistrationPolicy } from '../registration/policy.js';
+import { REGISTRATION_POLICY, type InitialAccessTokens } from '../registration/initial-access.js';
 
 export interface ProviderDependencies {
   config: BridgeConfig;
@@ -20,6 +23,9 @@ export interface ProviderDependencies {
   clients: ClientMetadata[];
   pages: PageRenderer;
   logger: Logger;
+  /** Lifecycle and operator settings of every service (which may sign in here, what it receives). */
+  registry: ClientRegistry;
+  initialAccessTokens: InitialAccessTokens;
 }
 
 /**
@@ -47,7 +53,22 @@ const OUTBOUND_TIMEOUT_MS = 5_000;
  * oidc-provider; the login itself happens in our interaction routes.
  */
 export function createProvider(deps: ProviderDependencies): Provider {
-  const { config, secrets, accounts, pages } = deps;
+  const { config, secrets, accounts, pages, registry } = deps;
+  const environment = config.environment;
+
+  /*
+   * Lifecycle enforcement (which services may sign users in, in this deployment's environment):
+   *  - authorization: the client gate (registration/gate.ts) in front of the provider answers /auth
+   *    of a service not allowed here with our error page, never redirecting to the service;
+   *  - tokens, userinfo: findAccount below runs on every token request and every userinfo call, and
+   *    re-reads the service's lifecycle each time: a token request fails with unauthorized_client,
+   *    a userinfo call with invalid_token, from the moment an operator suspends the service;
+   *  - introspection: allowedPolicy answers `active: false` for tokens of such a service.
+   * Nothing is revoked, so reinstating a service makes its unexpired tokens good again.
+   */
+  async function clientAllowed(clientId: string | undefined): Promise<boolean> {
+    return clientId !== undefined && registry.isAllowed(clientId, environment);
+  }
   const secure = config.issuer.startsWith('https://');
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, signed: true };
 
@@ -70,16 +91,25 @@ export function createProvider(deps: ProviderDependencies): Provider {
         .update(`pairwise\0${client.sectorIdentifier ?? client.clientId}\0${accountId}`)
         .digest('base64url');
     },
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub, token) {
+      const clientId = ctx.oidc?.client?.clientId ?? (token as { clientId?: string } | undefined)?.clientId;
+      if (clientId !== undefined && !(await clientAllowed(clientId))) {
+        if (ctx.oidc?.route === 'token') throw new errors.UnauthorizedClient('the service is not enabled in this MPASSid environment');
+        return undefined;
+      }
       const snapshot = await accounts.find(sub);
       if (!snapshot) return undefined;
+      // Claim release narrowing: the service receives `sub` plus only the claims operators release to it.
+      const released = new Set(clientId === undefined ? [] : await registry.releasedClaims(clientId));
+      const claims = Object.fromEntries(Object.entries(snapshot.claims).filter(([name]) => released.has(name)));
       return {
         accountId: sub,
         async claims() {
-          return { sub, ...snapshot.claims };
+          return { sub, ...claims };
         },
       };
     },
+    extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
     claims: { openid: ['sub'], profile: [...PROFILE_CLAIMS] },
     scopes: ['openid', 'profile'],
     // The MPASSid claims belong in the ID token too, not only at userinfo.
@@ -90,7 +120,32 @@ export function createProvider(deps: ProviderDependencies): Provider {
     acrValues: deps.upstreamIds.map(authnSourceAcr),
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        async allowedPolicy(ctx, client, token) {
+          // A public client may introspect only its own tokens (oidc-provider's default rule).
+          if (client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId) return false;
+          // Neither a caller nor a token of a service that is not allowed here (e.g. suspended) is served.
+          return (await clientAllowed(client.clientId)) && clientAllowed(token.clientId);
+        },
+      },
+      registration: {
+        enabled: true,
+        // Only operators issue initial access tokens (admin API); each carries the MPASSid policy.
+        initialAccessToken: true,
+        policies: {
+          async [REGISTRATION_POLICY](ctx: KoaContextWithOIDC, properties: Record<string, unknown>) {
+            const updating = ctx.method === 'PUT';
+            const refreshTokensAllowed = updating
+              ? ((await registry.get(String(properties.client_id)))?.settings.refreshTokens ?? false)
+              : false;
+            enforceRegistrationPolicy(properties, { environment, refreshTokensAllowed });
+            // A use of the initial access token is spent only by a registration that passed the policy.
+            if (!updating) await deps.initialAccessTokens.spend(ctx);
+          },
+        },
+      },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       resourceIndicators: { enabled: false },

@@ -1,6 +1,6 @@
 import { errors } from 'oidc-provider';
 import type { Backend } from './backend.js';
-import type { Adapter, AdapterFactory, AdapterPayload, StateStore } from './types.js';
+import type { Adapter, AdapterFactory, AdapterPayload, DurableStore, StateStore } from './types.js';
 
 /**
  * oidc-provider's adapter contract over a Backend. Key layout under `<prefix><namespace>:`:
@@ -10,6 +10,7 @@ import type { Adapter, AdapterFactory, AdapterPayload, StateStore } from './type
  *   `grant:<grantId>`         set of the record keys issued under a grant (revokeByGrantId)
  *   `revokedGrant:<grantId>`  tombstone: tokens of a revoked grant are not found, even ones saved later
  *   `state:<key>`             the bridge's own state (StateStore)
+ *   `durable:<key>`           long-lived records: client lifecycle, audit log (DurableStore)
  */
 
 const GRANTABLE = new Set([
@@ -34,6 +35,7 @@ class Keys {
   grant = (grantId: string): string => `${this.base}grant:${grantId}`;
   revokedGrant = (grantId: string): string => `${this.base}revokedGrant:${grantId}`;
   state = (key: string): string => `${this.base}state:${key}`;
+  durable = (key: string): string => `${this.base}durable:${key}`;
 }
 
 /** Deletes every token of a grant and the grant itself, and remembers that it is revoked. */
@@ -137,4 +139,49 @@ export function adapterFactoryOver(backend: Backend, base: string): AdapterFacto
 
 export function stateStoreOver(backend: Backend, base: string): StateStore {
   return new BackendStateStore(backend, new Keys(base));
+}
+
+class BackendDurableStore implements DurableStore {
+  constructor(
+    private readonly backend: Backend,
+    private readonly keys: Keys,
+  ) {}
+
+  async put(key: string, value: unknown, ttlSeconds?: number): Promise<void> {
+    await this.backend.setValue(this.keys.durable(key), JSON.stringify(value), ttlSeconds);
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const raw = await this.backend.getValue(this.keys.durable(key));
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async take<T>(key: string): Promise<T | undefined> {
+    const raw = await this.backend.takeValue(this.keys.durable(key));
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.backend.delete(this.keys.durable(key));
+  }
+
+  async addMember(key: string, member: string): Promise<void> {
+    await this.backend.addMember(this.keys.durable(key), member);
+  }
+
+  async members(key: string): Promise<string[]> {
+    return this.backend.members(this.keys.durable(key));
+  }
+
+  async append(key: string, value: unknown): Promise<void> {
+    await this.backend.append(this.keys.durable(key), JSON.stringify(value));
+  }
+
+  async range<T>(key: string, start: number, stop: number): Promise<T[]> {
+    return (await this.backend.range(this.keys.durable(key), start, stop)).map((raw) => JSON.parse(raw) as T);
+  }
+}
+
+export function durableStoreOver(backend: Backend, base: string): DurableStore {
+  return new BackendDurableStore(backend, new Keys(base));
 }

@@ -20,6 +20,11 @@ export interface Backend {
   addMember(key: string, member: string, ttlSeconds?: number): Promise<void>;
   members(key: string): Promise<string[]>;
 
+  /** Appends to the end of a list (RPUSH); lists never expire. */
+  append(key: string, value: string): Promise<void>;
+  /** Elements `start`..`stop` of a list, both inclusive, negative counting from the end (LRANGE). */
+  range(key: string, start: number, stop: number): Promise<string[]>;
+
   isAvailable(): boolean;
   ping(): Promise<void>;
   close(): Promise<void>;

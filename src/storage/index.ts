@@ -3,7 +3,7 @@ import { createMemoryStorage } from './memory.js';
 import { createRedisStorage, type RedisStorageOptions } from './redis.js';
 import type { Storage } from './types.js';
 
-export type { Storage, StateStore, AdapterFactory } from './types.js';
+export type { Storage, StateStore, DurableStore, AdapterFactory } from './types.js';
 export { StoreUnavailableError } from './types.js';
 
 /** Redis when the configuration names a server (URL, sentinels or cluster nodes); otherwise memory. */

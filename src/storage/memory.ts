@@ -1,9 +1,9 @@
-import { adapterFactoryOver, stateStoreOver } from './adapter.js';
+import { adapterFactoryOver, durableStoreOver, stateStoreOver } from './adapter.js';
 import type { Backend } from './backend.js';
 import type { Storage } from './types.js';
 
 interface Entry {
-  value: string | Set<string> | { payload: string; consumed?: number };
+  value: string | Set<string> | string[] | { payload: string; consumed?: number };
   expiresAt: number; // ms epoch; Infinity = no expiry
 }
 
@@ -47,12 +47,12 @@ class MemoryBackend implements Backend {
 
   async getRecord(key: string): Promise<{ payload: string; consumed?: number } | undefined> {
     const value = this.live(key)?.value;
-    return value && typeof value === 'object' && !(value instanceof Set) ? { ...value } : undefined;
+    return value && typeof value === 'object' && !(value instanceof Set) && !Array.isArray(value) ? { ...value } : undefined;
   }
 
   async consumeRecord(key: string, at: number): Promise<'ok' | 'already' | 'missing'> {
     const value = this.live(key)?.value;
-    if (!value || typeof value !== 'object' || value instanceof Set) return 'missing';
+    if (!value || typeof value !== 'object' || value instanceof Set || Array.isArray(value)) return 'missing';
     if (value.consumed !== undefined) return 'already';
     value.consumed = at;
     return 'ok';
@@ -94,6 +94,21 @@ class MemoryBackend implements Backend {
     return value instanceof Set ? [...value] : [];
   }
 
+  async append(key: string, value: string): Promise<void> {
+    const entry = this.live(key);
+    if (entry && Array.isArray(entry.value)) entry.value.push(value);
+    else this.entries.set(key, { value: [value], expiresAt: Infinity });
+  }
+
+  async range(key: string, start: number, stop: number): Promise<string[]> {
+    const value = this.live(key)?.value;
+    if (!Array.isArray(value)) return [];
+    // LRANGE semantics: negative indexes count from the end, `stop` is inclusive, out of range is clamped.
+    const from = Math.max(start < 0 ? value.length + start : start, 0);
+    const to = Math.min(stop < 0 ? value.length + stop : stop, value.length - 1);
+    return from > to ? [] : value.slice(from, to + 1);
+  }
+
   isAvailable(): boolean {
     return true;
   }
@@ -112,6 +127,7 @@ export function createMemoryStorage(keyPrefix = 'mpassid:'): Storage {
     kind: 'memory',
     adapterFactory: (namespace) => adapterFactoryOver(backend, `${keyPrefix}${namespace}:`),
     state: (namespace) => stateStoreOver(backend, `${keyPrefix}${namespace}:`),
+    durable: (namespace) => durableStoreOver(backend, `${keyPrefix}${namespace}:`),
     isAvailable: () => backend.isAvailable(),
     ping: () => backend.ping(),
     close: () => backend.close(),

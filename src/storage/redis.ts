@@ -1,6 +1,6 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/schema.js';
-import { adapterFactoryOver, stateStoreOver } from './adapter.js';
+import { adapterFactoryOver, durableStoreOver, stateStoreOver } from './adapter.js';
 import type { Backend } from './backend.js';
 import { StoreUnavailableError, type Storage } from './types.js';
 
@@ -145,6 +145,16 @@ class RedisBackend implements Backend {
     return this.run(() => this.client.smembers(key));
   }
 
+  append(key: string, value: string): Promise<void> {
+    return this.run(async () => {
+      await this.client.rpush(key, value);
+    });
+  }
+
+  range(key: string, start: number, stop: number): Promise<string[]> {
+    return this.run(() => this.client.lrange(key, start, stop));
+  }
+
   isAvailable(): boolean {
     return this.client.status === 'ready';
   }
@@ -172,6 +182,7 @@ export function createRedisStorage(config: RedisConfig, options: RedisStorageOpt
     kind: 'redis',
     adapterFactory: (namespace) => adapterFactoryOver(backend, `${config.keyPrefix}${namespace}:`),
     state: (namespace) => stateStoreOver(backend, `${config.keyPrefix}${namespace}:`),
+    durable: (namespace) => durableStoreOver(backend, `${config.keyPrefix}${namespace}:`),
     isAvailable: () => backend.isAvailable(),
     ping: () => backend.ping(),
     close: () => backend.close(),

@@ -17,12 +17,33 @@ export interface StateStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * Long-lived records of the bridge (registered services' lifecycle, the audit log). Values are JSON;
+ * nothing expires unless a TTL is given. Every operation touches exactly one key (Redis Cluster safe).
+ */
+export interface DurableStore {
+  put(key: string, value: unknown, ttlSeconds?: number): Promise<void>;
+  get<T>(key: string): Promise<T | undefined>;
+  /** Atomically reads and deletes: of two concurrent callers, exactly one receives the value. */
+  take<T>(key: string): Promise<T | undefined>;
+  delete(key: string): Promise<void>;
+  /** Adds to a set (an index, e.g. of all client ids). */
+  addMember(key: string, member: string): Promise<void>;
+  members(key: string): Promise<string[]>;
+  /** Appends to a list that only grows (RPUSH). */
+  append(key: string, value: unknown): Promise<void>;
+  /** Elements `start`..`stop` of a list, inclusive, negative from the end (LRANGE). */
+  range<T>(key: string, start: number, stop: number): Promise<T[]>;
+}
+
 /** Everything that lives in one backing store (Redis or process memory). */
 export interface Storage {
   readonly kind: 'redis' | 'memory';
   /** Adapter factory for oidc-provider models, under a namespace (one issuer or the test directory). */
   adapterFactory(namespace: string): AdapterFactory;
   state(namespace: string): StateStore;
+  /** Long-lived records under a namespace (`<prefix><namespace>:durable:<key>`). */
+  durable(namespace: string): DurableStore;
   /** True when the store can serve requests right now (Redis connected). */
   isAvailable(): boolean;
   /** Round-trip check for readiness probes; rejects when the store is unreachable. */

@@ -23,6 +23,32 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
     });
     const adapter = (model: string, ns = 'op') => storage.adapterFactory(ns)(model);
 
+    it('appends to lists and reads ranges as LRANGE does', async () => {
+      const durable = storage.durable('conf');
+      const key = `list:${id()}`;
+      expect(await durable.range(key, 0, -1)).toEqual([]);
+      for (const n of [1, 2, 3, 4]) await durable.append(key, { n });
+      expect(await durable.range(key, 0, -1)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+      expect(await durable.range(key, 1, 2)).toEqual([{ n: 2 }, { n: 3 }]);
+      expect(await durable.range(key, -2, -1)).toEqual([{ n: 3 }, { n: 4 }]);
+      expect(await durable.range(key, 2, 100)).toEqual([{ n: 3 }, { n: 4 }]);
+      expect(await durable.range(key, 3, 1)).toEqual([]);
+      // Other namespaces and keys are apart.
+      expect(await storage.durable('other').range(key, 0, -1)).toEqual([]);
+    });
+
+    it('keeps durable records without expiry, takes them once, indexes members', async () => {
+      const durable = storage.durable('conf');
+      const key = id();
+      await durable.put(key, { a: 1 });
+      expect(await durable.get(key)).toEqual({ a: 1 });
+      const [first, second] = await Promise.all([durable.take(key), durable.take(key)]);
+      expect([first, second].filter(Boolean)).toEqual([{ a: 1 }]);
+      await durable.addMember(`idx:${key}`, 'x');
+      await durable.addMember(`idx:${key}`, 'y');
+      expect((await durable.members(`idx:${key}`)).sort()).toEqual(['x', 'y']);
+    });
+
     it('stores and finds a payload, and destroys it', async () => {
       const a = adapter('AccessToken');
       const key = id();

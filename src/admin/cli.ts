@@ -1,0 +1,187 @@
+import { parseArgs } from 'node:util';
+import { hashPassword } from './passwords.js';
+
+/**
+ * Operators' command line over the admin API (`npm run admin -- <command>`). Reads ADMIN_URL (the
+ * bridge's issuer URL), ADMIN_USER and ADMIN_PASSWORD from the environment. Exits non-zero with a
+ * message on stderr when anything fails.
+ */
+
+const USAGE = `usage: npm run admin -- <command> [options]
+
+  hash-password                      read a password on stdin, print its hash for admin.operators
+  issue-token [--expires SECONDS] [--uses N] [--note TEXT]
+                                     issue an initial access token for a service provider
+  list [--state pending|approved|rejected|suspended]
+                                     list registered services (pending first)
+  show <client_id>                   metadata, operator settings and history of a service
+  approve <client_id> [--reason TEXT]
+  reject <client_id> [--reason TEXT]
+  suspend <client_id> [--reason TEXT]
+  reinstate <client_id> [--reason TEXT]
+  publish-to-demo <client_id> [--reason TEXT]
+  unpublish-from-demo <client_id> [--reason TEXT]
+  settings <client_id> [--allow-test-learner-ids true|false] [--released-claims all|claim,claim]
+                       [--refresh-tokens true|false] [--reason TEXT]
+  audit [--client CLIENT_ID] [--limit N]
+
+environment: ADMIN_URL (e.g. https://mpassid.example.fi), ADMIN_USER, ADMIN_PASSWORD`;
+
+const ACTIONS = ['approve', 'reject', 'suspend', 'reinstate', 'publish-to-demo', 'unpublish-from-demo'];
+
+class CliError extends Error {}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new CliError(`${name} is not set`);
+  return value;
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const base = requireEnv('ADMIN_URL').replace(/\/+$/, '');
+  const auth = Buffer.from(`${requireEnv('ADMIN_USER')}:${requireEnv('ADMIN_PASSWORD')}`).toString('base64');
+  let response: Response;
+  try {
+    response = await fetch(`${base}/admin/api${path}`, {
+      method,
+      headers: { authorization: `Basic ${auth}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${base}: ${(err as Error).message}`);
+  }
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    throw new CliError(`unexpected answer from ${base} (HTTP ${response.status}): not JSON`);
+  }
+  if (!response.ok) throw new CliError(`HTTP ${response.status} ${String(json.error ?? '')}: ${String(json.error_description ?? text)}`);
+  return json;
+}
+
+function bool(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new CliError(`--${name} must be true or false`);
+}
+
+function int(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new CliError(`--${name} must be a whole number`);
+  return Number(value);
+}
+
+const describeView = (v: Record<string, unknown> | undefined): string => {
+  if (!v) return '-';
+  const settings = v.settings as Record<string, unknown> | undefined;
+  const claims = settings?.releasedClaims === null ? 'all' : (settings?.releasedClaims as string[] | undefined)?.join(',');
+  return `${String(v.status)}${v.suspended ? ' (suspended)' : ''}${v.publishedToDemo ? ' demo' : ''} testIds=${String(settings?.allowTestLearnerIds)} refresh=${String(settings?.refreshTokens)} claims=${claims}`;
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      expires: { type: 'string' },
+      uses: { type: 'string' },
+      note: { type: 'string' },
+      state: { type: 'string' },
+      reason: { type: 'string' },
+      'allow-test-learner-ids': { type: 'string' },
+      'released-claims': { type: 'string' },
+      'refresh-tokens': { type: 'string' },
+      client: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, clientId] = positionals;
+  if (!command || values.help) {
+    console.log(USAGE);
+    if (!command && !values.help) process.exitCode = 2;
+    return;
+  }
+  const needClient = (): string => {
+    if (!clientId) throw new CliError(`${command} needs a client_id`);
+    return encodeURIComponent(clientId);
+  };
+
+  switch (command) {
+    case 'hash-password': {
+      const password = await readStdin();
+      if (password.length < 12) throw new CliError('the password must be at least 12 characters');
+      console.log(await hashPassword(password));
+      return;
+    }
+    case 'issue-token': {
+      const body = { expiresInSeconds: int(values.expires, 'expires'), uses: int(values.uses, 'uses'), note: values.note };
+      const out = await api('POST', '/initial-access-tokens', JSON.parse(JSON.stringify(body)));
+      console.log(`initial access token: ${String(out.initialAccessToken)}`);
+      console.log(`uses: ${String(out.uses)}, expires: ${String(out.expiresAt)}`);
+      console.log(`registration endpoint: ${String(out.registrationEndpoint)}`);
+      return;
+    }
+    case 'list': {
+      const out = await api('GET', `/clients${values.state ? `?state=${encodeURIComponent(values.state)}` : ''}`);
+      const clients = out.clients as Array<Record<string, unknown>>;
+      if (clients.length === 0) console.log('no services');
+      for (const c of clients) {
+        console.log(`${String(c.state).padEnd(10)} ${String(c.clientId)}  ${String(c.clientName ?? '')}${c.publishedToDemo ? '  [demo]' : ''}  registered ${String(c.registeredAt ?? '-')}`);
+      }
+      return;
+    }
+    case 'show': {
+      const out = await api('GET', `/clients/${needClient()}`);
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
+    case 'settings': {
+      const claims = values['released-claims'];
+      const body = {
+        allowTestLearnerIds: bool(values['allow-test-learner-ids'], 'allow-test-learner-ids'),
+        refreshTokens: bool(values['refresh-tokens'], 'refresh-tokens'),
+        releasedClaims: claims === undefined ? undefined : claims === 'all' ? null : claims.split(',').map((c) => c.trim()).filter(Boolean),
+        reason: values.reason,
+      };
+      const out = await api('PATCH', `/clients/${needClient()}/settings`, JSON.parse(JSON.stringify(body)));
+      console.log(`${clientId}: settings updated`);
+      console.log(`  before: ${describeView(out.before as Record<string, unknown>)}`);
+      console.log(`  after:  ${describeView(out.after as Record<string, unknown>)}`);
+      return;
+    }
+    case 'audit': {
+      const query = new URLSearchParams();
+      if (values.client) query.set('clientId', values.client);
+      if (values.limit) query.set('limit', String(int(values.limit, 'limit')));
+      const out = await api('GET', `/audit${query.size ? `?${query}` : ''}`);
+      for (const e of out.entries as Array<Record<string, unknown>>) {
+        const change = e.before ? `  ${describeView(e.before as Record<string, unknown>)} -> ${describeView(e.after as Record<string, unknown>)}` : '';
+        console.log(`${String(e.at)}  ${String(e.operator)}  ${String(e.action)}  ${String(e.clientId ?? '')}${change}${e.reason ? `  (${String(e.reason)})` : ''}`);
+      }
+      return;
+    }
+    default: {
+      if (!ACTIONS.includes(command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
+      const out = await api('POST', `/clients/${needClient()}/${command}`, values.reason ? { reason: values.reason } : {});
+      console.log(`${clientId}: ${command} done`);
+      console.log(`  before: ${describeView(out.before as Record<string, unknown>)}`);
+      console.log(`  after:  ${describeView(out.after as Record<string, unknown>)}`);
+    }
+  }
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof CliError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : `unexpected error: ${String(err)}`;
+  console.error(`admin: ${message}`);
+  process.exitCode = 1;
+});

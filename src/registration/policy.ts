@@ -1,0 +1,141 @@
+import { errors } from 'oidc-provider';
+import type { Environment } from '../provider/client-policy.js';
+
+/**
+ * The rules a dynamically registered (RFC 7591) or updated (RFC 7592) service's metadata must meet.
+ * They run as oidc-provider registration policies, so every rejection is a proper RFC 7591 error
+ * (`invalid_redirect_uri` / `invalid_client_metadata`) with a readable description.
+ */
+
+/** Keys only operators set (through the admin API); a service sending them is refused. */
+export const OPERATOR_ONLY_KEYS = ['allowTestLearnerIds', 'releasedClaims', 'refreshTokens', 'status', 'publishedToDemo', 'suspended'];
+
+/** Service-description metadata accepted beyond the standard fields. */
+export const EXTRA_CLIENT_METADATA = ['service_description'];
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+const URI_METADATA = ['logo_uri', 'policy_uri', 'tos_uri', 'client_uri'] as const;
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+/** Reverse-domain private-use scheme (RFC 8252 §7.1), e.g. `fi.example.app`. */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/;
+
+export interface RegistrationContext {
+  environment: Environment;
+  /** Whether operators allow refresh tokens for this service (always false at registration). */
+  refreshTokensAllowed: boolean;
+}
+
+const metadataError = (description: string) => new errors.InvalidClientMetadata(description);
+// oidc-provider answers invalid_redirect_uri for descriptions that start with `redirect_uris`.
+const redirectError = (description: string) => new errors.InvalidClientMetadata(`redirect_uris: ${description}`);
+
+function checkRedirectUri(raw: unknown, native: boolean, environment: Environment): URL {
+  if (typeof raw !== 'string' || raw === '') throw redirectError('every redirect URI must be a non-empty string');
+  if (raw.includes('#')) throw redirectError(`redirect URI ${raw} must not contain a fragment`);
+  if (raw.includes('*')) throw redirectError(`redirect URI ${raw} must not contain a wildcard (*): redirect URIs are matched exactly`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw redirectError(`redirect URI ${raw} is not an absolute URI`);
+  }
+  if (url.username || url.password) throw redirectError(`redirect URI ${raw} must not contain a user name or password`);
+  const scheme = url.protocol.slice(0, -1);
+  const loopback = scheme === 'http' && LOOPBACK_HOSTS.has(url.hostname);
+  if (native) {
+    if (loopback) return url;
+    if (PRIVATE_USE_SCHEME.test(scheme)) return url;
+    throw redirectError(
+      `redirect URI ${raw} of a native app must use a private-use scheme in reverse-domain form (e.g. fi.example.app:/callback) or http loopback (http://127.0.0.1:<port>/...)`,
+    );
+  }
+  if (scheme === 'https') return url;
+  if (loopback && environment === 'test') return url;
+  throw redirectError(
+    environment === 'test'
+      ? `redirect URI ${raw} must use https (http is accepted only for loopback addresses)`
+      : `redirect URI ${raw} must use https in the ${environment} environment`,
+  );
+}
+
+/** Checks, and completes with defaults, the metadata of a registration or an RFC 7592 update. */
+export function enforceRegistrationPolicy(properties: Record<string, unknown>, context: RegistrationContext): void {
+  const operatorField = Object.keys(properties).find((key) => key.startsWith('mpassid_') || OPERATOR_ONLY_KEYS.includes(key));
+  if (operatorField) throw metadataError(`${operatorField} is set by the MPASSid operators, not by the service`);
+
+  if (typeof properties.client_name !== 'string' || properties.client_name.trim() === '') {
+    throw metadataError('client_name is required: the name of the service shown to users and operators');
+  }
+  const applicationType = properties.application_type ?? 'web';
+  if (applicationType !== 'web' && applicationType !== 'native') throw metadataError('application_type must be web or native');
+  const native = applicationType === 'native';
+
+  if (!Array.isArray(properties.redirect_uris) || properties.redirect_uris.length === 0) {
+    throw redirectError('at least one exact redirect URI is required');
+  }
+  const redirects = properties.redirect_uris.map((uri) => checkRedirectUri(uri, native, context.environment));
+  if (Array.isArray(properties.post_logout_redirect_uris)) {
+    for (const uri of properties.post_logout_redirect_uris) {
+      try {
+        checkRedirectUri(uri, native, context.environment);
+      } catch (err) {
+        const description = (err as { error_description?: string }).error_description ?? 'invalid';
+        throw metadataError(`post_logout_redirect_uris: ${description.replace(/^redirect_uris: /, '')}`);
+      }
+    }
+  }
+
+  const method = properties.token_endpoint_auth_method ?? (native ? 'none' : 'client_secret_basic');
+  if (typeof method !== 'string' || !AUTH_METHODS.includes(method)) {
+    throw metadataError(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`);
+  }
+  if (method === 'none' && !native) throw metadataError('token_endpoint_auth_method none is only for native apps (application_type native)');
+  if (native && method !== 'none') throw metadataError('a native app is a public client: token_endpoint_auth_method must be none');
+  properties.token_endpoint_auth_method = method;
+  if (method === 'none') {
+    // oidc-provider generated a secret before this policy defaulted the method: a public client has none.
+    delete properties.client_secret;
+    delete properties.client_secret_expires_at;
+  }
+
+  if (properties.grant_types !== undefined) {
+    if (!Array.isArray(properties.grant_types)) throw metadataError('grant_types must be an array');
+    for (const grant of properties.grant_types) {
+      if (grant === 'authorization_code') continue;
+      if (grant === 'refresh_token') {
+        if (context.refreshTokensAllowed) continue;
+        throw metadataError('grant type refresh_token is not allowed for this service (operators may allow it after review)');
+      }
+      throw metadataError(`grant type ${String(grant)} is not supported: only authorization_code`);
+    }
+  }
+  if (properties.response_types !== undefined) {
+    if (!Array.isArray(properties.response_types) || properties.response_types.some((t) => t !== 'code')) {
+      throw metadataError('response_types must be ["code"]');
+    }
+  }
+
+  const hosts = new Set(redirects.map((u) => u.hostname));
+  for (const field of URI_METADATA) {
+    const value = properties[field];
+    if (value === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(String(value));
+    } catch {
+      throw metadataError(`${field} must be an absolute URL`);
+    }
+    if (!hosts.has(url.hostname)) throw metadataError(`${field} must be on a host of a redirect URI (${[...hosts].join(', ')})`);
+  }
+
+  if (properties.service_description !== undefined) {
+    if (typeof properties.service_description !== 'string' || properties.service_description.length > 4000) {
+      throw metadataError('service_description must be a string of at most 4000 characters');
+    }
+  }
+  if (properties.contacts !== undefined) {
+    if (!Array.isArray(properties.contacts) || properties.contacts.some((c) => typeof c !== 'string' || !c.includes('@'))) {
+      throw metadataError('contacts must be an array of e-mail addresses');
+    }
+  }
+}
