@@ -26,7 +26,7 @@ import { InitialAccessTokens } from './registration/initial-access.js';
 import { ClaimsEvaluator } from './claims/evaluate.js';
 import { RoleVocabulary } from './claims/roles.js';
 import { createOrganisationRegistry, type OrganisationRegistry } from './organisations/index.js';
-import type { Storage } from './storage/types.js';
+import type { AdapterFactory, Storage } from './storage/types.js';
 import { createTestDirectory } from './testdirectory/index.js';
 import type { TestUser } from './testdirectory/users.js';
 import { OidcConnector } from './upstream/oidc/connector.js';
@@ -67,6 +67,15 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Up
   };
 }
 
+/** Services (and their registration tokens) are shared by every environment; all else is the environment's own. */
+const SHARED_MODELS = new Set(['Client', 'RegistrationAccessToken', 'InitialAccessToken']);
+
+function environmentAdapter(storage: Storage, environment: string): AdapterFactory {
+  const shared = storage.adapterFactory('op');
+  const own = storage.adapterFactory(`op-${environment}`);
+  return (model) => (SHARED_MODELS.has(model) ? shared(model) : own(model));
+}
+
 function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | undefined>): string | undefined {
   return env[`UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`] ?? upstream.clientSecret;
 }
@@ -79,7 +88,10 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const { config, secrets, storage, logger } = deps;
   const views = createViews();
   const pages = new PageRenderer(views, logger);
-  const state = storage.state('bridge');
+  // Environments sharing one store share the registry of services, nothing else: sessions, grants,
+  // tokens, accounts and logins in progress of the test environment never reach production.
+  const environment = config.environment;
+  const state = storage.state(`bridge-${environment}`);
   const accounts = new AccountStore(
     state,
     Math.max(config.ttl.sessionSeconds, config.ttl.grantSeconds, config.ttl.accessTokenSeconds) + 60,
@@ -125,7 +137,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const provider = createProvider({
     config,
     secrets,
-    adapter: storage.adapterFactory('op'),
+    adapter: environmentAdapter(storage, environment),
     accounts,
     upstreamIds: upstreams.ids(),
     clients,
@@ -181,7 +193,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
       users: deps.testUsers ?? [],
       jwks: secrets.testDirectory.jwks,
       cookieKeys: secrets.cookieKeys,
-      adapter: storage.adapterFactory('testdir'),
+      adapter: storage.adapterFactory(`testdir-${environment}`),
       secureCookies: config.issuer.startsWith('https://'),
     });
     app.use(mountAt(config.testDirectory.path, directory.middleware));

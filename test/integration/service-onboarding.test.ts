@@ -277,6 +277,12 @@ describe('service onboarding: registration, review, environments, suspension, au
       const result = await login(prod, service);
       const tokens = await result.rp!.redeem(result.callback!, result.request!);
       expect(tokens.claims()!['given_name']).toBe('Aino');
+      // Environments share the registry of services, not their tokens: a token of the test
+      // environment is nothing at production, and the other way round.
+      const fromTest = await login(test, service);
+      const testTokens = await fromTest.rp!.redeem(fromTest.callback!, fromTest.request!);
+      await expect(result.rp!.userinfo(testTokens.access_token, testTokens.claims()!.sub)).rejects.toThrow();
+      await expect(fromTest.rp!.userinfo(tokens.access_token, tokens.claims()!.sub)).rejects.toThrow();
       // An action that makes no sense is refused, with a reason.
       const again = await admin(prod, 'POST', `/clients/${service.client_id}/approve`, {});
       expect(again.status).toBe(409);
