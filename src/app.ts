@@ -8,6 +8,7 @@ import { ConfigError } from './config/load.js';
 import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from './config/schema.js';
 import type { BridgeSecrets } from './config/secrets.js';
 import { subApp } from './http/compose.js';
+import { basePathOf, underIssuer } from './http/base-path.js';
 import { cookieSigner } from './http/cookie-signer.js';
 import { errorBoundary, storeUnavailable } from './http/errors.js';
 import { mountAt } from './http/mount.js';
@@ -59,7 +60,7 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Up
     ...upstreamSchema.parse({
       id: config.testDirectory.upstreamId,
       displayName: { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
-      issuer: new URL(config.testDirectory.path, config.issuer).href,
+      issuer: underIssuer(config.issuer, config.testDirectory.path),
       clientId: TEST_DIRECTORY_CLIENT_ID,
       testOnly: true,
     }),
@@ -87,7 +88,7 @@ function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | u
 export function createBridge(deps: AppDependencies, env: Record<string, string | undefined> = process.env): Bridge {
   const { config, secrets, storage, logger } = deps;
   const views = createViews();
-  const pages = new PageRenderer(views, logger);
+  const pages = new PageRenderer(views, logger, basePathOf(config.issuer));
   // Environments sharing one store share the registry of services, nothing else: sessions, grants,
   // tokens, accounts and logins in progress of the test environment never reach production.
   const environment = config.environment;
@@ -162,7 +163,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     ctx.body = css;
   });
   infra.get('/', (ctx) => {
-    ctx.redirect(config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration');
+    ctx.redirect(`${basePathOf(config.issuer)}${config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration'}`);
   });
 
   app.use(requestLog(logger));
@@ -187,7 +188,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
         {
           client_id: TEST_DIRECTORY_CLIENT_ID,
           client_secret: secrets.testDirectory.clientSecret,
-          redirect_uris: [new URL(`/upstream/${upstream.id}/callback`, config.issuer).href],
+          redirect_uris: [underIssuer(config.issuer, `/upstream/${upstream.id}/callback`)],
         },
       ],
       users: deps.testUsers ?? [],

@@ -1,3 +1,4 @@
+import { underIssuer } from '../http/base-path.js';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -143,7 +144,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
       detail: { tokenId: issued.id.slice(0, 8), uses: issued.uses, expiresAt: issued.expiresAt, ...(body.note ? { note: body.note } : {}) },
     });
     ctx.status = 201;
-    ctx.body = { initialAccessToken: issued.token, expiresAt: issued.expiresAt, uses: issued.uses, registrationEndpoint: new URL('/reg', config.issuer).href };
+    ctx.body = { initialAccessToken: issued.token, expiresAt: issued.expiresAt, uses: issued.uses, registrationEndpoint: underIssuer(config.issuer, '/reg') };
   });
 
   router.get('/clients', async (ctx) => {

@@ -7,6 +7,7 @@ import { localeOf, type PageRenderer } from '../interaction/pages.js';
 import type { Logger } from '../observability/logger.js';
 import type { StateStore } from '../storage/types.js';
 import { classifyUpstreamFailure } from '../upstream/oidc/connector.js';
+import { basePathOf, underIssuer } from '../http/base-path.js';
 import type { AccountStore } from '../accounts/accounts.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { VALIDATION_TABLE } from '../claims/validation-table.js';
@@ -27,8 +28,8 @@ export function attributeTestClient(issuer: string, clientSecret: string): Clien
     client_id: ATTRIBUTE_TEST_CLIENT_ID,
     client_secret: clientSecret,
     client_name: 'MPASSid attribute test service',
-    redirect_uris: [new URL(`${BASE}/callback`, issuer).href],
-    post_logout_redirect_uris: [new URL(`${BASE}`, issuer).href],
+    redirect_uris: [underIssuer(issuer, `${BASE}/callback`)],
+    post_logout_redirect_uris: [underIssuer(issuer, BASE)],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
@@ -77,7 +78,7 @@ function claimRows(idToken: Record<string, unknown>, userinfo: Record<string, un
 export function createAttributeTestRouter(deps: AttributeTestDependencies): Router {
   const { config, state, pages, logger } = deps;
   const router = new Router({ prefix: BASE });
-  const redirectUri = new URL(`${BASE}/callback`, config.issuer).href;
+  const redirectUri = underIssuer(config.issuer, `${BASE}/callback`);
   let configuration: Promise<client.Configuration> | undefined;
 
   const discover = (): Promise<client.Configuration> => {
@@ -106,7 +107,7 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
     };
     const handle = randomBytes(24).toString('base64url');
     await state.set(`attrtest:${handle}`, pending, config.ttl.upstreamTransactionSeconds);
-    ctx.cookies.set(COOKIE, handle, { path: BASE, httpOnly: true, sameSite: 'lax', signed: true, secure: config.issuer.startsWith('https:') });
+    ctx.cookies.set(COOKIE, handle, { path: `${basePathOf(config.issuer)}${BASE}`, httpOnly: true, sameSite: 'lax', signed: true, secure: config.issuer.startsWith('https:') });
     const params: Record<string, string> = {
       redirect_uri: redirectUri,
       scope: 'openid profile',

@@ -23,7 +23,7 @@ export function languageLinks(ctx: Context): Array<{ locale: Locale; href: strin
   return LOCALES.map((locale) => {
     const params = new URLSearchParams(ctx.querystring);
     params.set('lang', locale);
-    return { locale, href: `${ctx.path}?${params.toString()}`, label: LANGUAGE_LABELS[locale] };
+    return { locale, href: `${ctx.mountPath ?? ''}${ctx.path}?${params.toString()}`, label: LANGUAGE_LABELS[locale] };
   });
 }
 
@@ -41,10 +41,12 @@ export class PageRenderer {
   constructor(
     private readonly views: Views,
     private readonly logger: Logger,
+    /** The issuer's path: links and the stylesheet are under it. */
+    private readonly base = '',
   ) {}
 
   render(ctx: Context, template: string, locale: Locale, data: Record<string, unknown>, status = 200): void {
-    renderPage(ctx, this.views, template, locale, data, status);
+    renderPage(ctx, this.views, template, locale, { base: this.base, ...data }, status);
   }
 
   error(ctx: Context, locale: Locale, options: ErrorPageOptions): void {

@@ -9,6 +9,7 @@ import type { LearnerIdKind } from '../claims/formats.js';
 import type { BlockReason } from '../claims/validation-table.js';
 import type { ClientRegistry } from '../provider/client-policy.js';
 import type { BridgeConfig } from '../config/schema.js';
+import { basePathOf, underIssuer } from '../http/base-path.js';
 import { localized, t } from '../http/i18n.js';
 import type { Logger } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
@@ -74,7 +75,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   const secureCookie = config.issuer.startsWith('https://');
   const loginTtl = config.ttl.interactionSeconds;
 
-  const callbackUrl = (upstreamId: string): string => new URL(`/upstream/${upstreamId}/callback`, config.issuer).href;
+  const base = basePathOf(config.issuer);
+  const callbackUrl = (upstreamId: string): string => underIssuer(config.issuer, `/upstream/${upstreamId}/callback`);
 
   /** Reads the interaction of this browser; the path uid must be the cookie's interaction. */
   async function interactionOf(ctx: Context) {
@@ -118,7 +120,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     await state.set(`txn:${handle}`, pending, config.ttl.upstreamTransactionSeconds);
     // Binds the callback to this browser; scoped to this directory's callback path only.
     ctx.cookies.set(TXN_COOKIE, handle, {
-      path: `/upstream/${connector.id}/callback`,
+      path: `${base}/upstream/${connector.id}/callback`,
       httpOnly: true,
       sameSite: 'lax',
       secure: secureCookie,
@@ -144,7 +146,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       messageKey: `error.${outcome.code}`,
       showBack: false,
       extra: {
-        continueHref: `/interaction/${uid}/abort?reason=${reason}`,
+        continueHref: `${base}/interaction/${uid}/abort?reason=${reason}`,
         ...(blocked ? { missing: t(locale, `blocked.${outcome.reason}`) } : {}),
       },
     });
@@ -164,9 +166,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
         clientName: client?.clientName,
         upstreams: upstreams.list().map((u) => ({
           name: localized(u.displayName, locale),
-          href: `/interaction/${details.uid}/login/${u.id}`,
+          href: `${base}/interaction/${details.uid}/login/${u.id}`,
         })),
-        cancelHref: `/interaction/${details.uid}/abort`,
+        cancelHref: `${base}/interaction/${details.uid}/abort`,
         languageLinks: languageLinks(ctx),
       });
       return;
@@ -209,7 +211,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const handle = ctx.cookies.get(TXN_COOKIE, { signed: true });
     // Single use: a replayed or raced callback finds nothing.
     const pending = handle ? await state.take<PendingUpstreamLogin>(`txn:${handle}`) : undefined;
-    ctx.cookies.set(TXN_COOKIE, null, { path: `/upstream/${upstreamId}/callback` });
+    ctx.cookies.set(TXN_COOKIE, null, { path: `${base}/upstream/${upstreamId}/callback` });
     if (!pending || pending.transaction.upstreamId !== upstreamId) {
       logger.info({ upstreamId, reason: handle ? 'unknown transaction' : 'no transaction cookie' }, 'upstream callback refused');
       pages.error(ctx, locale, { status: 400, messageKey: 'error.upstream_transaction_invalid' });
@@ -242,7 +244,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       outcome = { ok: false, upstreamId, code: err.code };
     }
     await state.set(`login:${pending.interactionUid}`, outcome, loginTtl);
-    ctx.redirect(`/interaction/${pending.interactionUid}/complete`);
+    ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   });
 
   router.get('/interaction/:uid/complete', async (ctx) => {

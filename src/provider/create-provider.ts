@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { serializeError } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from './acr.js';
 import { cookieSigner } from '../http/cookie-signer.js';
+import { basePathOf } from '../http/base-path.js';
 import type { PageRenderer } from '../interaction/pages.js';
 import type { ClientRegistry } from './client-policy.js';
 import { EXTRA_CLIENT_METADATA, enforceRegistrationPolicy } from '../registration/policy.js';
@@ -161,7 +162,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       },
     },
     interactions: {
-      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) => `${basePathOf(config.issuer)}/interaction/${interaction.uid}`,
       policy: interactionPolicyFor(deps.upstreamIds),
     },
     cookies: {
