@@ -46,6 +46,8 @@ export interface AppDependencies {
 
 export interface Bridge {
   app: Koa;
+  /** The configuration this bridge runs with (one environment's, in a multi-environment deployment). */
+  config: BridgeConfig;
   provider: Provider;
   upstreams: UpstreamRegistry;
   /** Lifecycle and operator settings of the services. */
@@ -101,6 +103,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const upstreamConfigs: Array<UpstreamConfig & { clientSecret: string }> = [];
   const missingSecrets: string[] = [];
   config.upstreams.forEach((upstream, index) => {
+    // Test directories are reachable only from the test environment.
+    if (upstream.testOnly && config.environment !== 'test') return;
     const clientSecret = upstreamSecret(upstream, env);
     if (!clientSecret) missingSecrets.push(`upstreams.${index}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`);
     else upstreamConfigs.push({ ...upstream, clientSecret });
@@ -230,5 +234,5 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   app.use(registrationHooks(registry));
   app.use(subApp(provider));
 
-  return { app, provider, upstreams, registry };
+  return { app, config, provider, upstreams, registry };
 }

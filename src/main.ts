@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
-import { createBridge } from './app.js';
+import { createDeployment } from './deployment.js';
+import { underIssuer } from './http/base-path.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { resolveSecrets } from './config/secrets.js';
 import { createLogger } from './observability/logger.js';
@@ -35,21 +36,25 @@ async function main(): Promise<void> {
     logger.warn('Redis is not reachable yet: answering 503 until it is');
   }
   const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
-  const { app } = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
+  const { app, environments } = createDeployment({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
 
   const server: Server = createServer(app.callback());
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((done) => server.listen(config.port, config.host, done));
-  logger.info({ issuer: config.issuer, port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
+  const served = environments.map((e) => ({ environment: e.name, issuer: e.issuer }));
+  logger.info({ environments: served, port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
   if (config.env !== 'production') {
-    process.stdout.write(
-      `\nMPASSid Bridge is running at ${config.issuer}\n` +
-        (config.attributeTestService.enabled ? `  Attribute test service: ${new URL('/attribute-test', config.issuer).href}\n` : '') +
-        `  Discovery: ${new URL('/.well-known/openid-configuration', config.issuer).href}\n` +
-        (config.testDirectory.enabled ? '  Test users: demo_u0001 … (password: the username + "pwd"), listed on the test school login page\n' : '') +
-        `  Store: ${storage.kind === 'memory' ? 'in process memory (set REDIS_URL to use Redis)' : 'Redis'}\n\n`,
-    );
+    const lines = environments.map((e) => {
+      const settings = e.bridge.config;
+      return (
+        `\nMPASSid Bridge (${e.name} environment) is running at ${e.issuer}\n` +
+        (settings.attributeTestService.enabled ? `  Attribute test service: ${underIssuer(e.issuer, '/attribute-test')}\n` : '') +
+        `  Discovery: ${underIssuer(e.issuer, '/.well-known/openid-configuration')}\n` +
+        (settings.testDirectory.enabled ? '  Test users: demo_u0001 … (password: the username + "pwd"), listed on the test school login page\n' : '')
+      );
+    });
+    process.stdout.write(`${lines.join('')}  Store: ${storage.kind === 'memory' ? 'in process memory (set REDIS_URL to use Redis)' : 'Redis'}\n\n`);
   }
 
   let stopping = false;

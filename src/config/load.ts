@@ -62,16 +62,24 @@ function formatIssues(issues: z.core.$ZodIssue[]): string[] {
 function productionProblems(config: BridgeConfig): string[] {
   if (config.env !== 'production') return [];
   const problems: string[] = [];
-  if (!config.issuer.startsWith('https://')) problems.push('issuer: must be https in production');
-  if (!config.secrets.jwksFile) problems.push('secrets.jwksFile: signing keys must be provided in production (generated keys are for development)');
+  // With several environments, each has its own issuer and keys (checked below).
+  const single = config.environments === undefined;
+  if (single && !config.issuer.startsWith('https://')) problems.push('issuer: must be https in production');
+  if (single && !config.secrets.jwksFile) problems.push('secrets.jwksFile: signing keys must be provided in production (generated keys are for development)');
   if (!config.secrets.cookieKeys?.length) problems.push('secrets.cookieKeys: cookie keys must be provided in production');
   if (!config.secrets.subjectSalt) problems.push('secrets.subjectSalt: must be provided in production');
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
+  config.environments?.forEach((environment, index) => {
+    if (!environment.issuer.startsWith('https://')) problems.push(`environments.${index}.issuer: must be https in production`);
+    if (!environment.jwksFile) problems.push(`environments.${index}.jwksFile: each environment's signing keys must be provided in production`);
+  });
   if (config.attributeTestService.enabled) problems.push('attributeTestService.enabled: the attribute test service is not allowed in production');
   if (config.organisations.source !== 'http') problems.push('organisations.source: production reads the organisation service ("http"), not the bundled snapshot');
   if (config.redis.mode === 'single' && !config.redis.url) problems.push('redis.url: production needs Redis (the in-memory store is for development)');
+  // Test directories are served only in a test environment.
+  const servesTest = single ? config.environment === 'test' : config.environments!.some((e) => e.name === 'test');
   config.upstreams.forEach((upstream, index) => {
-    if (upstream.testOnly) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
+    if (upstream.testOnly && !servesTest) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
     if (!upstream.issuer.startsWith('https://')) problems.push(`upstreams.${index}.issuer: must be https in production`);
   });
   return problems;
@@ -79,6 +87,17 @@ function productionProblems(config: BridgeConfig): string[] {
 
 function crossFieldProblems(config: BridgeConfig): string[] {
   const problems: string[] = [];
+  const names = new Set<string>();
+  const places = new Set<string>();
+  config.environments?.forEach((environment, index) => {
+    if (names.has(environment.name)) problems.push(`environments.${index}.name: "${environment.name}" is served twice`);
+    names.add(environment.name);
+    const url = new URL(environment.issuer);
+    const place = `${url.host}${url.pathname.replace(/\/+$/, '')}`;
+    if (places.has(place)) problems.push(`environments.${index}.issuer: another environment has the same issuer`);
+    places.add(place);
+    if (url.search || url.hash) problems.push(`environments.${index}.issuer: no query or fragment`);
+  });
   const seen = new Set<string>();
   config.upstreams.forEach((upstream, index) => {
     if (seen.has(upstream.id)) problems.push(`upstreams.${index}.id: duplicate upstream id "${upstream.id}"`);

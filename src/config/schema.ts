@@ -140,6 +140,26 @@ export const configSchema = z
       .describe(
         'MPASSid environment this deployment serves (env MPASSID_ENVIRONMENT): test admits every registered service that is not rejected or suspended; demo only services published to demo; production only approved ones. Independent of NODE_ENV',
       ),
+    environments: z
+      .array(
+        z
+          .object({
+            name: z.enum(['test', 'demo', 'production']).describe('The MPASSid environment'),
+            issuer: z
+              .url()
+              .describe('Its issuer: a path on the shared host (https://mpassid.example/test) or a host of its own'),
+            jwksFile: z
+              .string()
+              .optional()
+              .describe('Its own signing keys (private JWKS file); required in production, generated in development'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        'Serve several environments from one process, each a separate issuer (own keys, sessions, discovery) sharing the registry of services. Without it the process serves `environment` at `issuer`',
+      ),
     port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env PORT)'),
     host: z.string().default('0.0.0.0').describe('Listen address (env HOST)'),
     issuer: z

@@ -19,6 +19,8 @@ const secretsFileSchema = z.object({
   subjectSalt: z.string().min(32),
   testDirectory: z.object({ jwks: jwksSchema, clientSecret: z.string().min(32) }),
   attributeTestService: z.object({ clientSecret: z.string().min(32) }),
+  /** Development keys of each environment when one process serves several (see `environments`). */
+  environmentJwks: z.record(z.string(), jwksSchema).optional(),
 });
 
 /** Key material of one bridge deployment. Never logged. */
@@ -51,37 +53,59 @@ function readJson(path: string, label: string): unknown {
   }
 }
 
+function readJwks(path: string, label: string): PrivateJwks {
+  const parsed = jwksSchema.safeParse(readJson(path, label));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${label} ${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}
+
+function writeSecretsFile(file: string, secrets: BridgeSecrets): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** The secrets of one environment: its own signing keys when the process serves several. */
+export function secretsForEnvironment(secrets: BridgeSecrets, environment: string): BridgeSecrets {
+  const jwks = secrets.environmentJwks?.[environment];
+  return jwks ? { ...secrets, jwks } : secrets;
+}
+
 /**
  * Development keeps generated secrets in a local, git-ignored file so restarts keep sessions valid.
  * Values given in configuration (JWKS file, cookie keys, subject salt) take precedence.
  */
 export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()): Promise<BridgeSecrets> {
   let base: BridgeSecrets;
+  const file = resolve(cwd, config.secrets.file);
   if (config.env === 'production') {
     // Production has everything explicit (checked by the config loader); the test parts are unused there.
     base = await generateSecrets();
-  } else {
-    const file = resolve(cwd, config.secrets.file);
-    if (existsSync(file)) {
-      const parsed = secretsFileSchema.safeParse(readJson(file, 'secrets.file'));
-      if (!parsed.success) {
-        throw new ConfigError(parsed.error.issues.map((i) => `secrets.file (${file}) ${i.path.join('.')}: ${i.message}`));
-      }
-      base = parsed.data;
-    } else {
-      base = await generateSecrets();
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, JSON.stringify(base, null, 2), { mode: 0o600 });
-      chmodSync(file, 0o600);
-    }
-  }
-  if (config.secrets.jwksFile) {
-    const parsed = jwksSchema.safeParse(readJson(resolve(cwd, config.secrets.jwksFile), 'secrets.jwksFile'));
+  } else if (existsSync(file)) {
+    const parsed = secretsFileSchema.safeParse(readJson(file, 'secrets.file'));
     if (!parsed.success) {
-      throw new ConfigError(parsed.error.issues.map((i) => `secrets.jwksFile ${i.path.join('.')}: ${i.message}`));
+      throw new ConfigError(parsed.error.issues.map((i) => `secrets.file (${file}) ${i.path.join('.')}: ${i.message}`));
     }
-    base = { ...base, jwks: parsed.data };
+    base = parsed.data;
+  } else {
+    base = await generateSecrets();
+    writeSecretsFile(file, base);
   }
+  if (config.environments) {
+    const environmentJwks: Record<string, PrivateJwks> = { ...base.environmentJwks };
+    let generated = false;
+    for (const [index, environment] of config.environments.entries()) {
+      if (environment.jwksFile) {
+        environmentJwks[environment.name] = readJwks(resolve(cwd, environment.jwksFile), `environments.${index}.jwksFile`);
+      } else if (!environmentJwks[environment.name]) {
+        environmentJwks[environment.name] = await generateSigningKeys();
+        generated = true;
+      }
+    }
+    base = { ...base, environmentJwks };
+    if (generated && config.env !== 'production') writeSecretsFile(file, base);
+  }
+  if (config.secrets.jwksFile) base = { ...base, jwks: readJwks(resolve(cwd, config.secrets.jwksFile), 'secrets.jwksFile') };
   if (config.secrets.cookieKeys?.length) base = { ...base, cookieKeys: config.secrets.cookieKeys };
   if (config.secrets.subjectSalt) base = { ...base, subjectSalt: config.secrets.subjectSalt };
   return base;

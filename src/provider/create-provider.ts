@@ -169,7 +169,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       keys: cookieSigner(secrets.cookieKeys) as unknown as string[],
       long: cookieOptions,
       short: cookieOptions,
-      names: { session: 'mpass_session', interaction: 'mpass_interaction', resume: 'mpass_resume' },
+      // Per environment: environments served on one host keep their sessions apart in one browser.
+      names: { session: `mpass_${environment}_session`, interaction: `mpass_${environment}_interaction`, resume: `mpass_${environment}_resume` },
     },
     ttl: {
       Session: config.ttl.sessionSeconds,

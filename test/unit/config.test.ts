@@ -79,12 +79,40 @@ describe('configuration', () => {
     const problems = problemsOf(() =>
       parseConfig({
         env: 'production',
+        environment: 'production',
         issuer: 'https://mpassid.example',
         upstreams: [{ id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', testOnly: true }],
       }),
     );
     expect(problems).toEqual(
       expect.arrayContaining(['upstreams.0.testOnly: test directories are not allowed in production', 'upstreams.0.issuer: must be https in production']),
+    );
+  });
+
+  it('serves several environments, each its own issuer, and checks them', () => {
+    const config = parseConfig({
+      environments: [
+        { name: 'test', issuer: 'http://localhost:3000/test' },
+        { name: 'production', issuer: 'http://localhost:3000/production' },
+      ],
+    });
+    expect(config.environments?.map((e) => e.name)).toEqual(['test', 'production']);
+    const problems = problemsOf(() =>
+      parseConfig({
+        env: 'production',
+        environments: [
+          { name: 'test', issuer: 'https://mpassid.example/test', jwksFile: 'test.json' },
+          { name: 'test', issuer: 'http://mpassid.example/test' },
+        ],
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'environments.1.name: "test" is served twice',
+        'environments.1.issuer: another environment has the same issuer',
+        'environments.1.issuer: must be https in production',
+        "environments.1.jwksFile: each environment's signing keys must be provided in production",
+      ]),
     );
   });
 

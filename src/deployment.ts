@@ -1,0 +1,80 @@
+import Koa, { type Middleware } from 'koa';
+import { createBridge, type AppDependencies, type Bridge } from './app.js';
+import type { BridgeConfig } from './config/schema.js';
+import { secretsForEnvironment } from './config/secrets.js';
+import { basePathOf } from './http/base-path.js';
+import { subApp } from './http/compose.js';
+import { cookieSigner } from './http/cookie-signer.js';
+import { mountAt } from './http/mount.js';
+import { healthRouter } from './observability/health.js';
+
+export interface ServedEnvironment {
+  name: BridgeConfig['environment'];
+  issuer: string;
+  bridge: Bridge;
+}
+
+export interface Deployment {
+  app: Koa;
+  environments: ServedEnvironment[];
+}
+
+type EnvironmentSetting = NonNullable<BridgeConfig['environments']>[number];
+
+/** The configuration one environment of a multi-environment deployment runs with. */
+export function environmentConfig(config: BridgeConfig, environment: EnvironmentSetting): BridgeConfig {
+  return {
+    ...config,
+    environment: environment.name,
+    issuer: environment.issuer,
+    environments: undefined,
+    // Test users and the attribute test service belong to the test environment only.
+    testDirectory: { ...config.testDirectory, enabled: config.testDirectory.enabled && environment.name === 'test' },
+    attributeTestService: { ...config.attributeTestService, enabled: config.attributeTestService.enabled && environment.name === 'test' },
+  };
+}
+
+/** Runs `middleware` for requests to this issuer's host (when it names one of its own) and path. */
+function servedAt(issuer: string, shareHost: boolean, middleware: Middleware): Middleware {
+  const url = new URL(issuer);
+  const base = basePathOf(issuer);
+  const inner = base ? mountAt(base, middleware) : middleware;
+  return async (ctx, next) => {
+    if (!shareHost && ctx.host !== url.host) return next();
+    if (base && ctx.path !== base && !ctx.path.startsWith(`${base}/`)) return next();
+    await inner(ctx, next);
+  };
+}
+
+/**
+ * One process, one or several MPASSid environments. With `environments` configured, each is a
+ * complete bridge with its own issuer, keys, sessions and discovery, at its own path or host; they
+ * share the store, and so the registry of services. Without it, the one bridge is the whole app.
+ */
+export function createDeployment(deps: AppDependencies): Deployment {
+  const { config } = deps;
+  if (!config.environments) {
+    const bridge = createBridge(deps);
+    return { app: bridge.app, environments: [{ name: config.environment, issuer: config.issuer, bridge }] };
+  }
+  const environments = config.environments.map((setting) => ({
+    name: setting.name,
+    issuer: setting.issuer,
+    bridge: createBridge({ ...deps, config: environmentConfig(config, setting), secrets: secretsForEnvironment(deps.secrets, setting.name) }),
+  }));
+  const hosts = new Set(environments.map((e) => new URL(e.issuer).host));
+  const app = new Koa();
+  // The environments' cookies are read and written on this app's context.
+  app.keys = cookieSigner(deps.secrets.cookieKeys) as unknown as Koa['keys'];
+  app.proxy = config.trustProxy;
+  app.silent = true;
+  app.use(healthRouter(deps.storage).routes());
+  // The longest path first, so /test/x never reaches an environment served at /.
+  const byPath = [...environments].sort((a, b) => basePathOf(b.issuer).length - basePathOf(a.issuer).length);
+  for (const environment of byPath) app.use(servedAt(environment.issuer, hosts.size === 1, subApp(environment.bridge.app)));
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', error_description: 'no MPASSid environment is served here', environments: environments.map((e) => e.issuer) };
+  });
+  return { app, environments };
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { hashPassword } from '../../src/admin/passwords.js';
+import { parseConfig } from '../../src/config/load.js';
+import { generateSecrets, generateSigningKeys } from '../../src/config/secrets.js';
+import { createDeployment } from '../../src/deployment.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMemoryStorage } from '../../src/storage/memory.js';
+import type { Storage } from '../../src/storage/types.js';
+import { loadTestUsers } from '../../src/testdirectory/users.js';
+import { RP_REDIRECT, signInAtDirectory } from '../support/federation.js';
+import { freePort } from '../support/ports.js';
+import { RelyingParty } from '../support/relying-party.js';
+import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { UserAgent } from '../support/user-agent.js';
+
+const AUTH = `Basic ${Buffer.from('operator:operator-password').toString('base64')}`;
+
+/** One process serving the test and production environments under two paths of one host. */
+describe('several environments in one deployment', () => {
+  let server: Server;
+  let storage: Storage;
+  let upstream: UpstreamIdpHandle;
+  let origin: string;
+  const issuer = (name: string) => `${origin}/${name}`;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    upstream = await startUpstreamIdp({ redirectUris: ['test', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
+    const secrets = { ...(await generateSecrets()), environmentJwks: { test: await generateSigningKeys(), production: await generateSigningKeys() } };
+    const config = parseConfig({
+      env: 'test',
+      logLevel: 'silent',
+      environments: [
+        { name: 'test', issuer: `${origin}/test` },
+        { name: 'production', issuer: `${origin}/production` },
+      ],
+      admin: { operators: [{ username: 'operator', passwordHash: await hashPassword('operator-password') }] },
+      upstreams: [{ id: 'school-a', displayName: { fi: 'Koulu A' }, issuer: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret }],
+    });
+    storage = createMemoryStorage();
+    const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
+    const { app } = createDeployment({ config, secrets, storage, logger, testUsers: loadTestUsers(resolve('config/test-users.json')) });
+    server = createServer(app.callback());
+    await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+  });
+
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((done) => server?.close(() => done()));
+    await storage?.close();
+    await upstream?.stop();
+  });
+
+  const json = async (url: string, init?: RequestInit) => (await (await fetch(url, init)).json()) as Record<string, any>;
+
+  it('serves each environment as its own issuer with its own keys', async () => {
+    const test = await json(`${issuer('test')}/.well-known/openid-configuration`);
+    const production = await json(`${issuer('production')}/.well-known/openid-configuration`);
+    expect(test.issuer).toBe(issuer('test'));
+    expect(production.issuer).toBe(issuer('production'));
+    expect(test.authorization_endpoint).toBe(`${issuer('test')}/auth`);
+    const kids = async (url: string) => ((await json(url)).keys as Array<{ kid: string }>).map((k) => k.kid);
+    const [testKids, productionKids] = [await kids(test.jwks_uri), await kids(production.jwks_uri)];
+    expect(testKids.some((kid) => productionKids.includes(kid))).toBe(false);
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+    expect((await fetch(`${origin}/elsewhere`)).status).toBe(404);
+  });
+
+  it('offers the test directory only in the test environment', async () => {
+    expect((await fetch(`${issuer('test')}/test-directory/.well-known/openid-configuration`)).status).toBe(200);
+    expect((await fetch(`${issuer('production')}/test-directory/.well-known/openid-configuration`)).status).toBe(404);
+  });
+
+  it('promotes a service registered once from test to production by an operator approval', async () => {
+    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
+    const service = await json(`${issuer('test')}/reg`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Harjoituskirja', redirect_uris: [RP_REDIRECT] }),
+    });
+    expect(service.client_id).toBeDefined();
+
+    const login = async (name: string) => {
+      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const agent = new UserAgent('en');
+      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:school-a' });
+      const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      if (!page.body.includes('name="username"')) return { refused: page };
+      const done = await signInAtDirectory(agent, page, 'demo_u0001');
+      return { tokens: await rp.redeem(done.url, request), rp };
+    };
+
+    const atTest = await login('test');
+    expect(atTest.tokens!.claims()!.iss).toBe(issuer('test'));
+    const refused = await login('production');
+    expect(refused.refused?.status).toBe(400);
+
+    const approved = await fetch(`${issuer('production')}/admin/api/clients/${service.client_id}/approve`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
+    expect(approved.status).toBe(200);
+    const atProduction = await login('production');
+    expect(atProduction.tokens!.claims()!.iss).toBe(issuer('production'));
+    expect(atProduction.tokens!.claims()!.given_name).toBe('Aino');
+    // Separate sessions and tokens: the test environment's token is nothing at production.
+    await expect(atProduction.rp!.userinfo(atTest.tokens!.access_token, atTest.tokens!.claims()!.sub)).rejects.toThrow();
+  });
+
+  it('keeps the two environments\' sessions apart in one browser', async () => {
+    const rpTest = await RelyingParty.discover({ issuer: issuer('test'), clientId: 'attribute-test-service', clientSecret: 'unused-here', redirectUri: RP_REDIRECT });
+    expect(rpTest.configuration.serverMetadata().issuer).toBe(issuer('test'));
+    const agent = new UserAgent('en');
+    const page = await agent.navigate(`${issuer('test')}/attribute-test/login?upstream=school-a`, { stopAt: `${issuer('test')}/attribute-test/callback` });
+    const done = await signInAtDirectory(agent, page, 'demo_u0001');
+    expect(done.status).toBe(200);
+    const names = agent.history.flatMap((p) => p.headers.getSetCookie().map((c) => c.split('=')[0]));
+    expect(names).toContain('mpass_test_session');
+    expect(names.some((n) => n?.startsWith('mpass_production'))).toBe(false);
+  });
+});
