@@ -40,6 +40,8 @@ export interface AppDependencies {
   logger: Logger;
   /** Catalogue of the bundled test directory (when it is enabled). */
   testUsers?: TestUser[];
+  /** Catalogue of the bundled directory in the demo environment. */
+  demoUsers?: TestUser[];
   /** The organisation registry; built from configuration when absent. */
   organisations?: OrganisationRegistry;
 }
@@ -61,7 +63,10 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Up
   return {
     ...upstreamSchema.parse({
       id: config.testDirectory.upstreamId,
-      displayName: { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
+      displayName:
+        config.environment === 'demo'
+          ? { fi: 'Mansikkalan demokoulu', sv: 'Mansikkala demoskola', en: 'Mansikkala demo school' }
+          : { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
       issuer: underIssuer(config.issuer, config.testDirectory.path),
       clientId: TEST_DIRECTORY_CLIENT_ID,
       testOnly: true,
@@ -195,7 +200,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
           redirect_uris: [underIssuer(config.issuer, `/upstream/${upstream.id}/callback`)],
         },
       ],
-      users: deps.testUsers ?? [],
+      users: (config.environment === 'demo' ? deps.demoUsers : deps.testUsers) ?? [],
+      schoolName: upstream.displayName.fi,
       jwks: secrets.testDirectory.jwks,
       cookieKeys: secrets.cookieKeys,
       adapter: storage.adapterFactory(`testdir-${environment}`),

@@ -28,8 +28,8 @@ export function environmentConfig(config: BridgeConfig, environment: Environment
     environment: environment.name,
     issuer: environment.issuer,
     environments: undefined,
-    // Test users and the attribute test service belong to the test environment only.
-    testDirectory: { ...config.testDirectory, enabled: config.testDirectory.enabled && environment.name === 'test' },
+    // The bundled directory serves test users in test and demo users in demo; never in production.
+    testDirectory: { ...config.testDirectory, enabled: config.testDirectory.enabled && environment.name !== 'production' },
     attributeTestService: { ...config.attributeTestService, enabled: config.attributeTestService.enabled && environment.name === 'test' },
   };
 }

@@ -35,15 +35,17 @@ async function main(): Promise<void> {
   if (!(await waitUntilAvailable(storage, config.redis.connectTimeoutMs * 2))) {
     logger.warn('Redis is not reachable yet: answering 503 until it is');
   }
-  const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
-  const { app, environments } = createDeployment({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
+  const served = config.environments?.map((e) => e.name) ?? [config.environment];
+  const directory = config.testDirectory;
+  const testUsers = directory.enabled && served.includes('test') ? loadTestUsers(resolve(directory.usersFile)) : undefined;
+  const demoUsers = directory.enabled && served.includes('demo') ? loadTestUsers(resolve(directory.demoUsersFile)) : undefined;
+  const { app, environments } = createDeployment({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
 
   const server: Server = createServer(app.callback());
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((done) => server.listen(config.port, config.host, done));
-  const served = environments.map((e) => ({ environment: e.name, issuer: e.issuer }));
-  logger.info({ environments: served, port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
+  logger.info({ environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
   if (config.env !== 'production') {
     const lines = environments.map((e) => {
       const settings = e.bridge.config;

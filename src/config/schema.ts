@@ -234,6 +234,7 @@ export const configSchema = z
         enabled: z.boolean().default(true).describe('Serve the bundled test school directory (refused in production)'),
         path: z.string().regex(/^\/[a-z0-9-]+$/).default('/test-directory').describe('Path under the issuer host'),
         usersFile: z.string().default('config/test-users.json').describe('Catalogue of test users'),
+        demoUsersFile: z.string().default('config/demo-users.json').describe('Catalogue of demo users (the directory of the demo environment)'),
         upstreamId: z.string().default('test-school').describe('Upstream id under which the bridge federates to it'),
       })
       .strict()

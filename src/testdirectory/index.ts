@@ -20,6 +20,8 @@ export interface TestDirectoryOptions {
   /** false: the user's claims only at userinfo, as some directories do (default true: in the ID token too). */
   claimsInIdToken?: boolean;
   users: TestUser[];
+  /** The school shown on the login page (default the test school). */
+  schoolName?: string;
   /** Private signing JWKs (RS256). */
   jwks: { keys: Array<Record<string, unknown>> };
   cookieKeys: string[];
@@ -186,6 +188,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
       ...extra,
       action: `${mountPath}/interaction/${uid}`,
       stylesheet: stylesheetPath,
+      schoolName: options.schoolName ?? 'Mansikkalan testikoulu',
       users: options.users.map((u) => ({ username: u.username, description: u.description.en })),
     });
   };

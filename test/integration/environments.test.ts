@@ -29,13 +29,14 @@ describe('several environments in one deployment', () => {
   beforeAll(async () => {
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
-    upstream = await startUpstreamIdp({ redirectUris: ['test', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
+    upstream = await startUpstreamIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
     const secrets = { ...(await generateSecrets()), environmentJwks: { test: await generateSigningKeys(), production: await generateSigningKeys() } };
     const config = parseConfig({
       env: 'test',
       logLevel: 'silent',
       environments: [
         { name: 'test', issuer: `${origin}/test` },
+        { name: 'demo', issuer: `${origin}/demo` },
         { name: 'production', issuer: `${origin}/production` },
       ],
       admin: { operators: [{ username: 'operator', passwordHash: await hashPassword('operator-password') }] },
@@ -43,7 +44,14 @@ describe('several environments in one deployment', () => {
     });
     storage = createMemoryStorage();
     const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
-    const { app } = createDeployment({ config, secrets, storage, logger, testUsers: loadTestUsers(resolve('config/test-users.json')) });
+    const { app } = createDeployment({
+      config,
+      secrets,
+      storage,
+      logger,
+      testUsers: loadTestUsers(resolve('config/test-users.json')),
+      demoUsers: loadTestUsers(resolve('config/demo-users.json')),
+    });
     server = createServer(app.callback());
     await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
   });
@@ -70,9 +78,18 @@ describe('several environments in one deployment', () => {
     expect((await fetch(`${origin}/elsewhere`)).status).toBe(404);
   });
 
-  it('offers the test directory only in the test environment', async () => {
+  it('offers test users in test, demo users in demo, and no bundled directory in production', async () => {
     expect((await fetch(`${issuer('test')}/test-directory/.well-known/openid-configuration`)).status).toBe(200);
     expect((await fetch(`${issuer('production')}/test-directory/.well-known/openid-configuration`)).status).toBe(404);
+    const chooser = async (name: string) => {
+      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: 'nobody', clientSecret: 'x', redirectUri: RP_REDIRECT });
+      return rp.configuration.serverMetadata().acr_values_supported;
+    };
+    expect(await chooser('test')).toEqual(['urn:mpass.id:authnsource:test-school', 'urn:mpass.id:authnsource:school-a']);
+    expect(await chooser('demo')).toEqual(['urn:mpass.id:authnsource:test-school', 'urn:mpass.id:authnsource:school-a']);
+    expect(await chooser('production')).toEqual(['urn:mpass.id:authnsource:school-a']);
+    const demoLogin = await fetch(`${issuer('demo')}/test-directory/.well-known/openid-configuration`);
+    expect(((await demoLogin.json()) as { issuer: string }).issuer).toBe(`${issuer('demo')}/test-directory`);
   });
 
   it('promotes a service registered once from test to production by an operator approval', async () => {
@@ -118,5 +135,26 @@ describe('several environments in one deployment', () => {
     const names = agent.history.flatMap((p) => p.headers.getSetCookie().map((c) => c.split('=')[0]));
     expect(names).toContain('mpass_test_session');
     expect(names.some((n) => n?.startsWith('mpass_production'))).toBe(false);
+  });
+
+  it('signs demo users in at the demo environment, and test users only at test', async () => {
+    const metadata = { client_name: 'Demo service', redirect_uris: [RP_REDIRECT] };
+    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
+    const service = await json(`${issuer('test')}/reg`, { method: 'POST', headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
+    await fetch(`${issuer('demo')}/admin/api/clients/${service.client_id}/publish-to-demo`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
+    const rp = await RelyingParty.discover({ issuer: issuer('demo'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+    const attempt = async (username: string) => {
+      const agent = new UserAgent('en');
+      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
+      const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      expect(page.body).toContain('demo_d0001');
+      expect(page.body).not.toContain('demo_u0001');
+      return { page: await agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: RP_REDIRECT }), request };
+    };
+    expect((await attempt('demo_u0001')).page.status).toBe(401);
+    const { page, request } = await attempt('demo_d0001');
+    const claims = (await rp.redeem(page.url, request)).claims()!;
+    expect(claims.iss).toBe(issuer('demo'));
+    expect(claims.given_name).toBe('Daniel');
   });
 });

@@ -62,7 +62,8 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   const storage = createStorage(config.redis);
   await waitUntilAvailable(storage, 5000);
   const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
-  const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}) });
+  const demoUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.demoUsersFile)) : undefined;
+  const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
   server.on('request', bridge.app.callback());
   return {
     issuer,
