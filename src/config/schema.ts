@@ -205,6 +205,13 @@ export const configSchema = z
         interactionSeconds: z.number().int().positive().default(600).describe('Time to finish a login'),
         authorizationCodeSeconds: z.number().int().positive().default(60).describe('Authorization code lifetime'),
         accessTokenSeconds: z.number().int().positive().default(600).describe('Access token lifetime'),
+        refreshTokenSeconds: z
+          .number()
+          .int()
+          .positive()
+          .max(86_400)
+          .default(28_800)
+          .describe('Refresh token lifetime (a school day), only for services operators allowed refresh tokens; at most a day'),
         idTokenSeconds: z.number().int().positive().default(600).describe('ID token lifetime'),
         upstreamTransactionSeconds: z
           .number()

@@ -174,11 +174,21 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     ttl: {
       Session: config.ttl.sessionSeconds,
-      Grant: config.ttl.grantSeconds,
+      // A grant lives as long as the refresh tokens of a service that may have them.
+      Grant: (ctx: KoaContextWithOIDC) =>
+        ctx?.oidc?.client?.grantTypeAllowed('refresh_token')
+          ? Math.max(config.ttl.grantSeconds, config.ttl.refreshTokenSeconds)
+          : config.ttl.grantSeconds,
+      RefreshToken: config.ttl.refreshTokenSeconds,
       Interaction: config.ttl.interactionSeconds,
       AuthorizationCode: config.ttl.authorizationCodeSeconds,
       AccessToken: config.ttl.accessTokenSeconds,
       IdToken: config.ttl.idTokenSeconds,
+    },
+    // Refresh tokens only for a service that registered the grant type and that operators allowed them.
+    async issueRefreshToken(_ctx, client) {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      return (await registry.get(client.clientId))?.settings.refreshTokens === true;
     },
     jwks: secrets.jwks as Configuration['jwks'],
     clientBasedCORS(_ctx, origin, client) {

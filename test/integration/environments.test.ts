@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import * as client from 'openid-client';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { parseConfig } from '../../src/config/load.js';
 import { generateSecrets, generateSigningKeys } from '../../src/config/secrets.js';
@@ -156,5 +157,45 @@ describe('several environments in one deployment', () => {
     const claims = (await rp.redeem(page.url, request)).claims()!;
     expect(claims.iss).toBe(issuer('demo'));
     expect(claims.given_name).toBe('Daniel');
+  });
+
+  it('issues refresh tokens only once operators allowed them and the service asked for them', async () => {
+    const headers = { authorization: AUTH, 'content-type': 'application/json' };
+    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, { method: 'POST', headers, body: '{}' });
+    const service = await json(`${issuer('test')}/reg`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Offline service', redirect_uris: [RP_REDIRECT] }),
+    });
+    const login = async () => {
+      const rp = await RelyingParty.discover({ issuer: issuer('test'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const agent = new UserAgent('en');
+      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:school-a' });
+      const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      const done = await signInAtDirectory(agent, page, 'demo_u0001');
+      return { rp, tokens: await rp.redeem(done.url, request) };
+    };
+    expect((await login()).tokens.refresh_token).toBeUndefined();
+
+    const allowed = await fetch(`${issuer('test')}/admin/api/clients/${service.client_id}/settings`, { method: 'PATCH', headers, body: JSON.stringify({ refreshTokens: true }) });
+    expect(allowed.status).toBe(200);
+    const { registration_access_token: rat, registration_client_uri: uri, client_id_issued_at: _i, client_secret_expires_at: _e, ...metadata } = await json(service.registration_client_uri, {
+      headers: { authorization: `Bearer ${service.registration_access_token}` },
+    });
+    const updated = await fetch(uri, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${rat ?? service.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...metadata, grant_types: ['authorization_code', 'refresh_token'] }),
+    });
+    expect(updated.status).toBe(200);
+
+    const { rp, tokens } = await login();
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const refreshed = await client.refreshTokenGrant(rp.configuration, tokens.refresh_token!);
+    expect(refreshed.access_token).toEqual(expect.any(String));
+    expect(refreshed.access_token).not.toBe(tokens.access_token);
+
+    await fetch(`${issuer('test')}/admin/api/clients/${service.client_id}/suspend`, { method: 'POST', headers, body: '{}' });
+    await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token ?? tokens.refresh_token!)).rejects.toMatchObject({ error: 'unauthorized_client' });
   });
 });
