@@ -11,6 +11,13 @@ import { valuesOf } from './validation-table.js';
 export interface UpstreamClaimsProfile {
   mapping: AttributeMapping;
   originalIssuer: string;
+  /**
+   * What the directory may vouch for: school codes, school OIDs or education-provider OIDs. A school
+   * outside it counts as unresolved (its claims are dropped). Undefined: no restriction configured.
+   */
+  schools?: ReadonlySet<string>;
+  /** The services its users may reach (the education provider's restriction). Undefined: all. */
+  allowedClients?: ReadonlySet<string>;
 }
 
 /**
@@ -29,6 +36,17 @@ export class ClaimsEvaluator {
   async evaluate(identity: UpstreamIdentity, profile: UpstreamClaimsProfile): Promise<PipelineResult> {
     const values = mapAttributes({ ...identity.attributes, sub: identity.subject }, profile.mapping);
     const schools = await lookupSchools(this.registry, valuesOf(values, 'schoolIds') ?? [], this.logger);
+    if (profile.schools) {
+      for (const [id, facts] of schools) {
+        if (!facts) continue;
+        const owned = [facts.code, facts.oid, facts.providerOid, facts.officeOid].some((key) => key !== undefined && profile.schools!.has(key));
+        if (!owned) {
+          // School codes are organisation data, not personal data: the operators need to see which.
+          this.logger.warn({ upstreamId: identity.upstreamId, schoolCode: facts.code }, 'directory asserted a school it is not registered for');
+          schools.set(id, undefined);
+        }
+      }
+    }
     const result = runClaimsPipeline({
       upstreamId: identity.upstreamId,
       values,

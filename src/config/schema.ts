@@ -95,6 +95,15 @@ export const upstreamSchema = z
       .min(1)
       .optional()
       .describe('Value of urn:mpass.id:originalIssuer for users of this directory (default: its issuer URL)'),
+    schools: z
+      .array(z.string().regex(/^(\d{5}|\d{7}|1\.2\.246\.562\.(10|99)\.\d{11,12})$/, 'a school code, office code or organisation OID'))
+      .min(1)
+      .optional()
+      .describe('The schools this directory may vouch for (school codes, school or education-provider OIDs); others are treated as unresolved'),
+    allowedClients: z
+      .array(z.string().min(1))
+      .optional()
+      .describe("The services this directory's users may reach (the education provider's restriction); others get access_denied"),
   })
   .strict();
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;

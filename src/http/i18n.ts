@@ -61,6 +61,11 @@ const STRINGS = {
     sv: 'ett giltigt elevnummer',
     en: 'a valid national learner number',
   },
+  'error.service_not_allowed': {
+    fi: 'Koulusi ei ole sallinut tämän palvelun käyttöä.',
+    sv: 'Din skola har inte tillåtit den här tjänsten.',
+    en: 'Your school has not allowed this service.',
+  },
   'error.session_expired': {
     fi: 'Kirjautumisistunto on vanhentunut. Aloita kirjautuminen uudelleen palvelusta.',
     sv: 'Inloggningssessionen har gått ut. Börja om från tjänsten.',

@@ -43,13 +43,14 @@ interface PendingUpstreamLogin {
 type LoginOutcome =
   | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
   | { ok: false; upstreamId: string; code: UpstreamErrorCode }
-  | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason };
+  | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason }
+  | { ok: false; upstreamId: string; code: 'service_not_allowed' };
 
 const TXN_COOKIE = 'mpass_upstream';
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
 const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const abortReason = z
-  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked'])
+  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked', 'service_not_allowed'])
   .catch('user_cancelled');
 
 /** The OIDC error a service receives when a login ends without a user. */
@@ -60,6 +61,8 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
       return { error: 'temporarily_unavailable', error_description: 'the school directory is not available' };
     case 'upstream_invalid_response':
       return { error: 'access_denied', error_description: 'the school directory response was not valid' };
+    case 'service_not_allowed':
+      return { error: 'access_denied', error_description: "the user's school does not allow this service" };
     case 'attributes_blocked':
       return { error: 'access_denied', error_description: 'the school directory did not provide the required user information' };
     case 'upstream_denied':
@@ -130,11 +133,21 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     ctx.redirect(url.href);
   }
 
-  /** A test learner number reaches only the services flagged to allow it. */
-  async function clientMayReceive(accountId: string, clientId: string): Promise<boolean> {
-    const snapshot = await accounts.find(accountId);
-    if (!snapshot) return false;
-    return snapshot.learnerIdKind !== 'test' || (await clientPolicies.allowsTestLearnerIds(clientId));
+  /**
+   * Why this service may not have this user, if it may not: a test learner number reaches only the
+   * services flagged to allow it, and an education provider may restrict which services its users
+   * reach. Checked at login and on SSO to another service.
+   */
+  async function refusalFor(login: { upstreamId: string; learnerIdKind: LearnerIdKind }, clientId: string): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
+    const allowedClients = upstreams.get(login.upstreamId)?.profile.allowedClients;
+    if (allowedClients && !allowedClients.has(clientId)) {
+      logger.info({ upstreamId: login.upstreamId, clientId }, 'service not allowed by the education provider');
+      return { ok: false, upstreamId: login.upstreamId, code: 'service_not_allowed' };
+    }
+    if (login.learnerIdKind === 'test' && !(await clientPolicies.allowsTestLearnerIds(clientId))) {
+      return { ok: false, upstreamId: login.upstreamId, code: 'attributes_blocked', reason: 'learner_id_invalid' };
+    }
+    return undefined;
   }
 
   /** Explains the failure to the user; the button hands the matching OIDC error to the service. */
@@ -175,8 +188,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     }
 
     if (prompt.name === 'consent' && details.session?.accountId) {
-      if (!(await clientMayReceive(details.session.accountId, String(params.client_id)))) {
-        showFailure(ctx, details.uid, locale, { ok: false, upstreamId: '', code: 'attributes_blocked', reason: 'learner_id_invalid' });
+      const snapshot = await accounts.find(details.session.accountId);
+      const refusal = snapshot
+        ? await refusalFor(snapshot, String(params.client_id))
+        : ({ ok: false, upstreamId: '', code: 'upstream_transaction_invalid' } as const);
+      if (refusal) {
+        showFailure(ctx, details.uid, locale, refusal);
         return;
       }
       const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
@@ -259,8 +276,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       showFailure(ctx, details.uid, locale, outcome);
       return;
     }
-    if (outcome.learnerIdKind === 'test' && !(await clientPolicies.allowsTestLearnerIds(String(details.params.client_id)))) {
-      showFailure(ctx, details.uid, locale, { ok: false, upstreamId: outcome.upstreamId, code: 'attributes_blocked', reason: 'learner_id_invalid' });
+    const refusal = await refusalFor(outcome, String(details.params.client_id));
+    if (refusal) {
+      showFailure(ctx, details.uid, locale, refusal);
       return;
     }
     const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);

@@ -61,6 +61,52 @@ describe('directories that deliver differently', () => {
   });
 });
 
+describe("an education provider's authority and restrictions", () => {
+  it('drops the schools a directory is not registered for, and logs them', async () => {
+    const fed = await federationWith({}, { schools: ['30078'] });
+    try {
+      const one = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+      const alien = (await fed.rp.redeem(one.callback, one.request)).claims()!;
+      expect(alien[CLAIM.schoolCode]).toBeUndefined();
+      expect(alien[CLAIM.role]).toBeUndefined();
+      expect(alien[CLAIM.learnerId]).toBe('1.2.246.562.24.10000000001');
+      const two = await deepLinkLogin(fed, new UserAgent(), 'demo_u0003');
+      const mixed = (await fed.rp.redeem(two.callback, two.request)).claims()!;
+      expect(mixed[CLAIM.schoolCode]).toEqual(['30078']);
+      expect(fed.bridge.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.schoolCode === '30076')).toBe(true);
+    } finally {
+      await fed.stop();
+    }
+  });
+
+  it('accepts the schools of a registered education provider', async () => {
+    const fed = await federationWith({}, { schools: ['1.2.246.562.99.00000000001'] });
+    try {
+      const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'demo_u0022');
+      // 30076 belongs to the registered provider; 30080 belongs to another one.
+      expect((await fed.rp.redeem(callback, request)).claims()![CLAIM.schoolCode]).toEqual(['30076']);
+    } finally {
+      await fed.stop();
+    }
+  });
+
+  it('keeps its users away from services it has not allowed', async () => {
+    const fed = await federationWith({}, { allowedClients: ['some-other-service'] });
+    try {
+      const agent = new UserAgent('en');
+      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      const page = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+      expect(page.status).toBe(400);
+      expect(page.body).toContain('Your school has not allowed this service');
+      const back = await agent.navigate(linksWithText(page, 'Return to the service')[0]!, { stopAt: RP_REDIRECT });
+      expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
+    } finally {
+      await fed.stop();
+    }
+  });
+});
+
 describe('signing out', () => {
   let fed: Federation;
   beforeAll(async () => {

@@ -64,7 +64,12 @@ export class OidcConnector implements UpstreamConnector {
     this.id = config.id;
     this.displayName = config.displayName;
     this.testOnly = config.testOnly;
-    this.profile = { mapping: resolveMapping(config.attributeMapping), originalIssuer: config.originalIssuer ?? config.issuer };
+    this.profile = {
+      mapping: resolveMapping(config.attributeMapping),
+      originalIssuer: config.originalIssuer ?? config.issuer,
+      ...(config.schools ? { schools: new Set(config.schools) } : {}),
+      ...(config.allowedClients ? { allowedClients: new Set(config.allowedClients) } : {}),
+    };
   }
 
   private discover(): Promise<client.Configuration> {
