@@ -120,6 +120,11 @@ const staticClientSchema = z
       .default('client_secret_basic'),
     application_type: z.enum(['web', 'native']).default('web'),
     backchannel_logout_uri: z.url().optional(),
+    jwks: z
+      .object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })
+      .optional()
+      .describe('Public keys of a private_key_jwt service'),
+    jwks_uri: z.url().optional().describe('Where a private_key_jwt service publishes its public keys'),
     subject_type: z
       .enum(['pairwise', 'public'])
       .default('pairwise')
@@ -134,6 +139,14 @@ const staticClientSchema = z
       .describe('MPASSid claims released to this client (default: every profile claim)'),
   })
   .strict()
+  .superRefine((client, ctx) => {
+    if (client.token_endpoint_auth_method === 'private_key_jwt' && !client.jwks && !client.jwks_uri) {
+      ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'private_key_jwt needs the service\'s public keys: jwks or jwks_uri' });
+    }
+    if (client.token_endpoint_auth_method !== 'none' && client.token_endpoint_auth_method !== 'private_key_jwt' && !client.client_secret) {
+      ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `${client.token_endpoint_auth_method} needs a client_secret` });
+    }
+  })
   .describe('A statically configured relying party (services normally register dynamically)');
 export type StaticClientConfig = z.infer<typeof staticClientSchema>;
 
