@@ -51,6 +51,11 @@ export interface ClientLifecycle extends LifecycleView {
   static: boolean;
   registeredAt?: string;
   deletedAt?: string;
+  /**
+   * Set when the service is suspended or rejected: every token it was issued up to this second
+   * (epoch seconds) is revoked for good, also after it is reinstated.
+   */
+  tokensRevokedBefore?: number;
   history: HistoryEntry[];
 }
 
@@ -250,7 +255,16 @@ export class ClientRegistry {
     const record = await this.mutable(clientId);
     const after = transition(record, action);
     if (typeof after === 'string') throw new LifecycleError('invalid_transition', after);
-    return this.commit(record, after, operator, action, reason);
+    // Suspension and rejection revoke what the service holds; later tokens are judged by the lifecycle.
+    const revoking = action === 'suspend' || action === 'reject' ? { tokensRevokedBefore: Math.floor(Date.now() / 1000) } : {};
+    return this.commit({ ...record, ...revoking }, after, operator, action, reason);
+  }
+
+  /** Whether a token the service was issued at `issuedAt` (epoch seconds) was revoked by a suspension. */
+  async tokenRevoked(clientId: string, issuedAt: number | undefined): Promise<boolean> {
+    const revokedBefore = (await this.get(clientId))?.tokensRevokedBefore;
+    // Times are whole seconds: a token of the very second of the suspension counts as revoked.
+    return revokedBefore !== undefined && (issuedAt === undefined || issuedAt <= revokedBefore);
   }
 
   async updateSettings(clientId: string, patch: Partial<OperatorSettings>, operator: string, reason?: string): Promise<AuditEntry> {

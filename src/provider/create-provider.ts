@@ -46,6 +46,13 @@ function interactionPolicyFor(upstreamIds: string[]): interactionPolicy.DefaultP
   return policy;
 }
 
+/** When the grant behind a token began: a rotated refresh token keeps the first one's time. */
+function issuedAt(token: unknown): number | undefined {
+  const { iiat, iat } = (token ?? {}) as { iiat?: unknown; iat?: unknown };
+  if (typeof iiat === 'number') return iiat;
+  return typeof iat === 'number' ? iat : undefined;
+}
+
 /** Outbound calls of the provider (back-channel logout, client JWKS) never wait longer than this. */
 const OUTBOUND_TIMEOUT_MS = 5_000;
 
@@ -65,7 +72,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
    *    re-reads the service's lifecycle each time: a token request fails with unauthorized_client,
    *    a userinfo call with invalid_token, from the moment an operator suspends the service;
    *  - introspection: allowedPolicy answers `active: false` for tokens of such a service.
-   * Nothing is revoked, so reinstating a service makes its unexpired tokens good again.
+   * Suspension (and rejection) also revokes for good every code and token the service held: findAccount
+   * and the introspection policy compare their issue time with the moment of the suspension.
    */
   async function clientAllowed(clientId: string | undefined): Promise<boolean> {
     return clientId !== undefined && registry.isAllowed(clientId, environment);
@@ -98,6 +106,11 @@ export function createProvider(deps: ProviderDependencies): Provider {
         if (ctx.oidc?.route === 'token') throw new errors.UnauthorizedClient('the service is not enabled in this MPASSid environment');
         return undefined;
       }
+      // Signing in anew is judged by the lifecycle above; a token or code is also judged by its age.
+      if (clientId !== undefined && token !== undefined && (await registry.tokenRevoked(clientId, issuedAt(token)))) {
+        if (ctx.oidc?.route === 'token') throw new errors.InvalidGrant('the grant was revoked when the service was suspended');
+        return undefined;
+      }
       const snapshot = await accounts.find(sub);
       if (!snapshot) return undefined;
       // Claim release narrowing: the service receives `sub` plus only the claims operators release to it.
@@ -127,7 +140,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
           // A public client may introspect only its own tokens (oidc-provider's default rule).
           if (client.clientAuthMethod === 'none' && token.clientId !== ctx.oidc.client?.clientId) return false;
           // Neither a caller nor a token of a service that is not allowed here (e.g. suspended) is served.
-          return (await clientAllowed(client.clientId)) && clientAllowed(token.clientId);
+          if (!(await clientAllowed(client.clientId)) || !(await clientAllowed(token.clientId))) return false;
+          return !(await registry.tokenRevoked(token.clientId!, issuedAt(token)));
         },
       },
       registration: {

@@ -365,8 +365,12 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect(listed.stdout).toContain(service.client_id);
 
       expect((await cli('reinstate', service.client_id)).code).toBe(0);
-      expect(await userinfoStatus(prod, tokens.access_token)).toBe(200);
-      expect(await introspect(prod, tokens.access_token)).toMatchObject({ active: true });
+      // The suspension revoked what the service held: reinstating does not bring those tokens back.
+      expect(await userinfoStatus(prod, tokens.access_token)).toBe(401);
+      expect(await introspect(prod, tokens.access_token)).toEqual({ active: false });
+      await expect(pending.rp!.redeem(pending.callback!, pending.request!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      // Tokens carry whole seconds: the next second's logins are new.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       const again = await login(prod, service);
       expect((await again.rp!.redeem(again.callback!, again.request!)).claims()!['given_name']).toBe('Aino');
 
