@@ -107,28 +107,35 @@ class BackendAdapter implements Adapter {
   }
 }
 
-class BackendStateStore implements StateStore {
+/** JSON values at keys made by `keyOf`: what the bridge's state and its durable records share. */
+class JsonValues {
   constructor(
-    private readonly backend: Backend,
-    private readonly keys: Keys,
+    protected readonly backend: Backend,
+    protected readonly keyOf: (key: string) => string,
   ) {}
 
-  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    await this.backend.setValue(this.keys.state(key), JSON.stringify(value), ttlSeconds);
+  protected async write(key: string, value: unknown, ttlSeconds?: number): Promise<void> {
+    await this.backend.setValue(this.keyOf(key), JSON.stringify(value), ttlSeconds);
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const raw = await this.backend.getValue(this.keys.state(key));
+    const raw = await this.backend.getValue(this.keyOf(key));
     return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
   async take<T>(key: string): Promise<T | undefined> {
-    const raw = await this.backend.takeValue(this.keys.state(key));
+    const raw = await this.backend.takeValue(this.keyOf(key));
     return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
   async delete(key: string): Promise<void> {
-    await this.backend.delete(this.keys.state(key));
+    await this.backend.delete(this.keyOf(key));
+  }
+}
+
+class BackendStateStore extends JsonValues implements StateStore {
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    return this.write(key, value, ttlSeconds);
   }
 }
 
@@ -138,50 +145,31 @@ export function adapterFactoryOver(backend: Backend, base: string): AdapterFacto
 }
 
 export function stateStoreOver(backend: Backend, base: string): StateStore {
-  return new BackendStateStore(backend, new Keys(base));
+  return new BackendStateStore(backend, new Keys(base).state);
 }
 
-class BackendDurableStore implements DurableStore {
-  constructor(
-    private readonly backend: Backend,
-    private readonly keys: Keys,
-  ) {}
-
-  async put(key: string, value: unknown, ttlSeconds?: number): Promise<void> {
-    await this.backend.setValue(this.keys.durable(key), JSON.stringify(value), ttlSeconds);
-  }
-
-  async get<T>(key: string): Promise<T | undefined> {
-    const raw = await this.backend.getValue(this.keys.durable(key));
-    return raw === undefined ? undefined : (JSON.parse(raw) as T);
-  }
-
-  async take<T>(key: string): Promise<T | undefined> {
-    const raw = await this.backend.takeValue(this.keys.durable(key));
-    return raw === undefined ? undefined : (JSON.parse(raw) as T);
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.backend.delete(this.keys.durable(key));
+class BackendDurableStore extends JsonValues implements DurableStore {
+  put(key: string, value: unknown, ttlSeconds?: number): Promise<void> {
+    return this.write(key, value, ttlSeconds);
   }
 
   async addMember(key: string, member: string): Promise<void> {
-    await this.backend.addMember(this.keys.durable(key), member);
+    await this.backend.addMember(this.keyOf(key), member);
   }
 
   async members(key: string): Promise<string[]> {
-    return this.backend.members(this.keys.durable(key));
+    return this.backend.members(this.keyOf(key));
   }
 
   async append(key: string, value: unknown): Promise<void> {
-    await this.backend.append(this.keys.durable(key), JSON.stringify(value));
+    await this.backend.append(this.keyOf(key), JSON.stringify(value));
   }
 
   async range<T>(key: string, start: number, stop: number): Promise<T[]> {
-    return (await this.backend.range(this.keys.durable(key), start, stop)).map((raw) => JSON.parse(raw) as T);
+    return (await this.backend.range(this.keyOf(key), start, stop)).map((raw) => JSON.parse(raw) as T);
   }
 }
 
 export function durableStoreOver(backend: Backend, base: string): DurableStore {
-  return new BackendDurableStore(backend, new Keys(base));
+  return new BackendDurableStore(backend, new Keys(base).durable);
 }
