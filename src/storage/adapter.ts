@@ -3,14 +3,8 @@ import type { Backend } from './backend.js';
 import type { Adapter, AdapterFactory, AdapterPayload, DurableStore, StateStore } from './types.js';
 
 /**
- * oidc-provider's adapter contract over a Backend. Key layout under `<prefix><namespace>:`:
- *   `<Model>:<id>`            the model's record (payload + consumption mark)
- *   `sessionUid:<uid>`        Session uid → id (findByUid)
- *   `userCode:<code>`         user code → id (findByUserCode)
- *   `grant:<grantId>`         set of the record keys issued under a grant (revokeByGrantId)
- *   `revokedGrant:<grantId>`  tombstone: tokens of a revoked grant are not found, even ones saved later
- *   `state:<key>`             the bridge's own state (StateStore)
- *   `durable:<key>`           long-lived records: client lifecycle, audit log (DurableStore)
+ * oidc-provider's adapter contract, the bridge state and the durable records over a Backend, shared by
+ * the Redis and the memory storage. The key layout is documented at the top of redis.ts.
  */
 
 const GRANTABLE = new Set([
@@ -38,11 +32,22 @@ class Keys {
   durable = (key: string): string => `${this.base}durable:${key}`;
 }
 
-/** Deletes every token of a grant and the grant itself, and remembers that it is revoked. */
-async function revokeGrant(backend: Backend, keys: Keys, grantId: string): Promise<void> {
-  await backend.setValue(keys.revokedGrant(grantId), '1', REVOKED_GRANT_TTL_SECONDS);
+/**
+ * Deletes every token issued under a grant, whatever its model, and the membership set (one DEL per
+ * key). Any model's revokeByGrantId does all of it, as oidc-provider's memory adapter does: the
+ * provider only asks the models the client's grant types allow today, which may not be all it held.
+ */
+async function deleteGrantMembers(backend: Backend, keys: Keys, grantId: string): Promise<void> {
   const members = await backend.members(keys.grant(grantId));
-  await Promise.all([...members.map((key) => backend.delete(key)), backend.delete(keys.grant(grantId)), backend.delete(keys.record('Grant', grantId))]);
+  await Promise.all(members.map((key) => backend.delete(key)));
+  await backend.delete(keys.grant(grantId));
+}
+
+/** A replay: delete the grant and its tokens, and remember it so tokens saved later are not found either. */
+async function revokeGrant(backend: Backend, keys: Keys, grantId: string): Promise<void> {
+  // Tombstone first: a concurrent winner may still be saving tokens of this grant.
+  await backend.setValue(keys.revokedGrant(grantId), '1', REVOKED_GRANT_TTL_SECONDS);
+  await Promise.all([deleteGrantMembers(backend, keys, grantId), backend.delete(keys.record('Grant', grantId))]);
 }
 
 class BackendAdapter implements Adapter {
@@ -55,7 +60,9 @@ class BackendAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const ttl = typeof expiresIn === 'number' && expiresIn > 0 ? Math.ceil(expiresIn) : undefined;
     const key = this.keys.record(this.model, id);
-    await this.backend.putRecord(key, JSON.stringify(payload), ttl);
+    // A payload saved with its consumption mark keeps it: consume must not succeed on it again.
+    const consumed = typeof payload.consumed === 'number' ? payload.consumed : undefined;
+    await this.backend.putRecord(key, JSON.stringify(payload), ttl, consumed);
     if (this.model === 'Session' && payload.uid) await this.backend.setValue(this.keys.sessionUid(payload.uid), id, ttl);
     if (payload.userCode) await this.backend.setValue(this.keys.userCode(payload.userCode), id, ttl);
     if (GRANTABLE.has(this.model) && payload.grantId) await this.backend.addMember(this.keys.grant(payload.grantId), key, ttl);
@@ -101,9 +108,7 @@ class BackendAdapter implements Adapter {
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    const members = await this.backend.members(this.keys.grant(grantId));
-    const prefix = this.keys.record(this.model, '');
-    await Promise.all(members.filter((key) => key.startsWith(prefix)).map((key) => this.backend.delete(key)));
+    await deleteGrantMembers(this.backend, this.keys, grantId);
   }
 }
 

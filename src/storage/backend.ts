@@ -4,8 +4,8 @@
  * (undefined: no expiry).
  */
 export interface Backend {
-  /** A record: a JSON payload plus a consumption mark that can be set exactly once. */
-  putRecord(key: string, payload: string, ttlSeconds?: number): Promise<void>;
+  /** A record: a JSON payload plus a consumption mark that can be set exactly once. Replaces any previous record. */
+  putRecord(key: string, payload: string, ttlSeconds?: number, consumed?: number): Promise<void>;
   getRecord(key: string): Promise<{ payload: string; consumed?: number } | undefined>;
   /** Sets the consumption mark if unset: `ok` for the one caller that set it, `already` for all others. */
   consumeRecord(key: string, at: number): Promise<'ok' | 'already' | 'missing'>;

@@ -41,8 +41,9 @@ class MemoryBackend implements Backend {
     return ttlSeconds === undefined ? Infinity : Date.now() + ttlSeconds * 1000;
   }
 
-  async putRecord(key: string, payload: string, ttlSeconds?: number): Promise<void> {
-    this.entries.set(key, { value: { payload }, expiresAt: MemoryBackend.expiry(ttlSeconds) });
+  async putRecord(key: string, payload: string, ttlSeconds?: number, consumed?: number): Promise<void> {
+    const value = consumed === undefined ? { payload } : { payload, consumed };
+    this.entries.set(key, { value, expiresAt: MemoryBackend.expiry(ttlSeconds) });
   }
 
   async getRecord(key: string): Promise<{ payload: string; consumed?: number } | undefined> {

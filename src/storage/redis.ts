@@ -5,13 +5,25 @@ import type { Backend } from './backend.js';
 import { StoreUnavailableError, type Storage } from './types.js';
 
 /*
- * Every command and script below touches exactly one key, so the layout works unchanged on Redis
- * Cluster (no cross-slot operations, no hash tags needed). Key layout: see adapter.ts.
+ * Key layout. Every key starts with `<keyPrefix><namespace>:` (namespace: one issuer, the test
+ * directory, ...):
+ *   <Model>:<id>            HASH    `payload` (JSON) and `consumed` (epoch seconds, set once); TTL = expiresIn
+ *   sessionUid:<uid>        STRING  Session id, for findByUid; TTL of the session
+ *   userCode:<code>         STRING  record id, for findByUserCode; TTL of the record
+ *   grant:<grantId>         SET     keys of the grant's tokens (all grantable models); TTL = longest member
+ *   revokedGrant:<grantId>  STRING  tombstone after a code replay: the grant's tokens, also ones saved
+ *                                   later, and the Grant record are not found; 1 day
+ *   state:<key>             STRING  the bridge's short-lived state (JSON); `take` is GETDEL
+ *   durable:<key>           STRING (JSON) / SET (addMember) / LIST (append): long-lived records
+ *
+ * Every command and script touches exactly one key, so the layout runs unchanged on Redis Cluster
+ * (no MULTI, no multi-key DEL, no hash tags needed): revocation is one DEL per key.
  */
 
 const PUT_RECORD = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'consumed', ARGV[3]) end
 if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1`;
 
@@ -35,7 +47,7 @@ end
 return 1`;
 
 interface ScriptCommands {
-  putRecord(key: string, payload: string, ttl: number): Promise<number>;
+  putRecord(key: string, payload: string, ttl: number, consumed: string): Promise<number>;
   consumeRecord(key: string, at: number): Promise<number>;
   addMember(key: string, member: string, ttl: number): Promise<number>;
 }
@@ -68,7 +80,9 @@ function connect(config: RedisConfig): Redis | Cluster {
   if (config.mode === 'sentinel') {
     return new Redis({ ...common, ...credentials, sentinels: config.sentinels ?? [], name: config.sentinelName ?? 'mymaster' });
   }
-  return new Redis(config.url ?? 'redis://127.0.0.1:6379', common);
+  // No silent fallback to a default server: createStorage picks memory when no URL is configured.
+  if (!config.url) throw new Error('redis: mode "single" needs `url`');
+  return new Redis(config.url, common);
 }
 
 class RedisBackend implements Backend {
@@ -93,9 +107,9 @@ class RedisBackend implements Backend {
     }
   }
 
-  putRecord(key: string, payload: string, ttlSeconds?: number): Promise<void> {
+  putRecord(key: string, payload: string, ttlSeconds?: number, consumed?: number): Promise<void> {
     return this.run(async () => {
-      await this.client.putRecord(key, payload, ttlSeconds ?? 0);
+      await this.client.putRecord(key, payload, ttlSeconds ?? 0, consumed === undefined ? '' : String(consumed));
     });
   }
 

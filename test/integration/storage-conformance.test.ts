@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { errors } from 'oidc-provider';
 import { parseConfig } from '../../src/config/load.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 import { createRedisStorage } from '../../src/storage/redis.js';
 import { StoreUnavailableError, type Storage } from '../../src/storage/types.js';
-import { waitUntilAvailable } from '../../src/storage/index.js';
+import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
+import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,12 +68,38 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       expect(await adapter('Session').find(key)).toBeUndefined();
     });
 
-    it('expires payloads after their TTL', async () => {
+    it('expires payloads and state after their TTL', async () => {
       const key = id();
       await adapter('Interaction').upsert(key, { uid: key }, 1);
-      expect(await adapter('Interaction').find(key)).toBeDefined();
-      await sleep(2100);
+      await adapter('Interaction').upsert(`${key}-kept`, { uid: key }, 60);
+      await storage.state('bridge').set(key, 'short', 1);
+      expect(await adapter('Interaction').find(key)).toEqual({ uid: key });
+      expect(await storage.state('bridge').get(key)).toBe('short');
+      await sleep(1500);
       expect(await adapter('Interaction').find(key)).toBeUndefined();
+      expect(await storage.state('bridge').get(key)).toBeUndefined();
+      expect(await adapter('Interaction').find(`${key}-kept`)).toEqual({ uid: key });
+    });
+
+    it('keeps no payload without a TTL from expiring', async () => {
+      const key = id();
+      await adapter('Client').upsert(key, { client_id: key }, undefined);
+      expect(await adapter('Client').find(key)).toEqual({ client_id: key });
+    });
+
+    it('hands out copies: callers cannot change what is stored', async () => {
+      const key = id();
+      const payload = { uid: key, nested: { a: 1 } };
+      await adapter('Session').upsert(key, payload, 60);
+      payload.nested.a = 2;
+      const found = await adapter('Session').find(key);
+      expect(found).toEqual({ uid: key, nested: { a: 1 } });
+      (found as { nested: { a: number } }).nested.a = 3;
+      expect(await adapter('Session').find(key)).toEqual({ uid: key, nested: { a: 1 } });
+      const value = { list: [1] };
+      await storage.state('bridge').set(key, value, 60);
+      value.list.push(2);
+      expect(await storage.state('bridge').get(key)).toEqual({ list: [1] });
     });
 
     it('finds sessions by uid and device codes by user code', async () => {
@@ -83,21 +111,41 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       const codeId = id();
       await adapter('DeviceCode').upsert(codeId, { userCode: 'ABCD-EFGH', grantId: 'g' }, 60);
       expect(await adapter('DeviceCode').findByUserCode('ABCD-EFGH')).toMatchObject({ userCode: 'ABCD-EFGH' });
+      expect(await adapter('DeviceCode').findByUserCode('ZZZZ-ZZZZ')).toBeUndefined();
+      await adapter('Session').destroy(sessionId);
+      expect(await adapter('Session').findByUid(uid)).toBeUndefined();
     });
 
     it('revokes every token of a grant across models and leaves other grants alone', async () => {
       const grantId = id();
       const other = id();
-      const [at, code, rt, kept] = [id(), id(), id(), id()];
+      const [at, code, rt, dc, kept] = [id(), id(), id(), id(), id()];
       await adapter('AccessToken').upsert(at, { grantId }, 60);
       await adapter('AuthorizationCode').upsert(code, { grantId }, 60);
-      await adapter('RefreshToken').upsert(rt, { grantId }, 60);
+      await adapter('RefreshToken').upsert(rt, { grantId }, 600);
+      await adapter('DeviceCode').upsert(dc, { grantId, userCode: id() }, 60);
       await adapter('AccessToken').upsert(kept, { grantId: other }, 60);
-      for (const model of ['AccessToken', 'AuthorizationCode', 'RefreshToken']) await adapter(model).revokeByGrantId(grantId);
+      // One model's call revokes them all (oidc-provider asks only the models the client uses today).
+      await adapter('AccessToken').revokeByGrantId(grantId);
       expect(await adapter('AccessToken').find(at)).toBeUndefined();
       expect(await adapter('AuthorizationCode').find(code)).toBeUndefined();
       expect(await adapter('RefreshToken').find(rt)).toBeUndefined();
+      expect(await adapter('DeviceCode').find(dc)).toBeUndefined();
       expect(await adapter('AccessToken').find(kept)).toEqual({ grantId: other });
+      // A revocation is not a tombstone: the grant's id can be used again.
+      const again = id();
+      await adapter('AccessToken').upsert(again, { grantId }, 60);
+      expect(await adapter('AccessToken').find(again)).toEqual({ grantId });
+    });
+
+    it('revokes concurrently from every model without leaving tokens behind', async () => {
+      const grantId = id();
+      const tokens = [id(), id(), id()];
+      for (const token of tokens) await adapter('AccessToken').upsert(token, { grantId }, 60);
+      await adapter('RefreshToken').upsert(tokens[0]!, { grantId }, 60);
+      await Promise.all(['AccessToken', 'AuthorizationCode', 'RefreshToken'].map((model) => adapter(model).revokeByGrantId(grantId)));
+      for (const token of tokens) expect(await adapter('AccessToken').find(token)).toBeUndefined();
+      expect(await adapter('RefreshToken').find(tokens[0]!)).toBeUndefined();
     });
 
     it('marks a consumed code', async () => {
@@ -105,7 +153,16 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       await adapter('AuthorizationCode').upsert(code, { grantId: id() }, 60);
       await adapter('AuthorizationCode').consume(code);
       const found = await adapter('AuthorizationCode').find(code);
-      expect(typeof found?.consumed).toBe('number');
+      const now = Math.floor(Date.now() / 1000);
+      expect(found?.consumed).toBeGreaterThanOrEqual(now - 5);
+      expect(found?.consumed).toBeLessThanOrEqual(now);
+    });
+
+    it('keeps the consumption mark of a payload saved with one', async () => {
+      const code = id();
+      await adapter('RefreshToken').upsert(code, { grantId: id(), consumed: 1_700_000_000 }, 60);
+      expect(await adapter('RefreshToken').find(code)).toMatchObject({ consumed: 1_700_000_000 });
+      await expect(adapter('RefreshToken').consume(code)).rejects.toBeInstanceOf(errors.InvalidGrant);
     });
 
     it('lets exactly one of two concurrent redemptions consume a code', async () => {
@@ -113,8 +170,20 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       await adapter('AuthorizationCode').upsert(code, { grantId: id() }, 60);
       const results = await Promise.allSettled([adapter('AuthorizationCode').consume(code), adapter('AuthorizationCode').consume(code)]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      expect(rejected?.reason).toMatchObject({ error: 'invalid_grant' });
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]!.reason).toBeInstanceOf(errors.InvalidGrant);
+      expect(rejected[0]!.reason).toMatchObject({ error: 'invalid_grant', statusCode: 400 });
+      // The loser treated it as a replay: the code's grant is revoked.
+      expect(await adapter('AuthorizationCode').find(code)).toBeUndefined();
+    });
+
+    it('lets exactly one of many concurrent consumers win, from separate adapters', async () => {
+      const code = id();
+      await adapter('RefreshToken').upsert(code, { grantId: id() }, 60);
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => storage.adapterFactory('op')('RefreshToken').consume(code)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected' && (r.reason as { error?: string }).error === 'invalid_grant')).toHaveLength(7);
     });
 
     it('on a replay revokes the grant, including tokens saved after the replay', async () => {
@@ -128,13 +197,26 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       await adapter('AccessToken').upsert(before, { grantId }, 60);
       await expect(adapter('AuthorizationCode').consume(code)).rejects.toMatchObject({ error: 'invalid_grant' });
       await adapter('AccessToken').upsert(after, { grantId }, 60);
+      await adapter('RefreshToken').upsert(after, { grantId }, 600);
       expect(await adapter('AccessToken').find(before)).toBeUndefined();
       expect(await adapter('AccessToken').find(after)).toBeUndefined();
+      expect(await adapter('RefreshToken').find(after)).toBeUndefined();
       expect(await adapter('Grant').find(grantId)).toBeUndefined();
+      // Saved again by a request that was already under way: still revoked.
+      await adapter('Grant').upsert(grantId, { accountId: 'acc', clientId: 'c' }, 60);
+      expect(await adapter('Grant').find(grantId)).toBeUndefined();
+      // Other grants are untouched.
+      const otherGrant = id();
+      await adapter('Grant').upsert(otherGrant, { accountId: 'acc', clientId: 'c' }, 60);
+      expect(await adapter('Grant').find(otherGrant)).toEqual({ accountId: 'acc', clientId: 'c' });
     });
 
     it('refuses to consume a code that does not exist', async () => {
       await expect(adapter('AuthorizationCode').consume(id())).rejects.toMatchObject({ error: 'invalid_grant' });
+      // ... and does not create one.
+      const code = id();
+      await expect(adapter('AuthorizationCode').consume(code)).rejects.toBeInstanceOf(errors.InvalidGrant);
+      expect(await adapter('AuthorizationCode').find(code)).toBeUndefined();
     });
 
     it('keeps the bridge state with set, get, take and delete', async () => {
@@ -163,25 +245,38 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       expect(await adapter('Session', 'two').find(key)).toBeUndefined();
       await storage.state('one').set(key, 1, 60);
       expect(await storage.state('two').get(key)).toBeUndefined();
+      expect(await storage.state('one').get(key)).toBe(1);
+      // A replay in one namespace revokes nothing in another.
+      const grantId = id();
+      const code = id();
+      for (const ns of ['one', 'two']) {
+        await adapter('AuthorizationCode', ns).upsert(code, { grantId }, 60);
+        await adapter('AccessToken', ns).upsert(code, { grantId }, 60);
+      }
+      await adapter('AuthorizationCode', 'one').consume(code);
+      await expect(adapter('AuthorizationCode', 'one').consume(code)).rejects.toBeInstanceOf(errors.InvalidGrant);
+      expect(await adapter('AccessToken', 'one').find(code)).toBeUndefined();
+      expect(await adapter('AccessToken', 'two').find(code)).toEqual({ grantId });
     });
   });
 }
 
 conformance('memory', async () => createMemoryStorage(), (s) => s.close());
 
-let server: RedisServerHandle;
-const redisConfig = () => parseConfig({ redis: { url: server.url, keyPrefix: 'conformance:', commandTimeoutMs: 500 } }).redis;
+let server: RedisServerHandle | undefined;
+const redisConfig = (url: string, keyPrefix: string) => parseConfig({ redis: { url, keyPrefix, commandTimeoutMs: 500 } }).redis;
 
 conformance(
   'redis',
   async () => {
     server = await startRedisServer();
-    const storage = createRedisStorage(redisConfig());
-    await waitUntilAvailable(storage, 5000);
+    const storage = createRedisStorage(redisConfig(server.url, 'conformance:'));
+    expect(await waitUntilAvailable(storage, 5000)).toBe(true);
     return storage;
   },
   async (storage) => {
     await storage.close();
+    await server?.stop();
   },
 );
 
@@ -190,13 +285,25 @@ describe('redis storage outside the contract', () => {
   let redisServer: RedisServerHandle;
   beforeAll(async () => {
     redisServer = await startRedisServer();
-    storage = createRedisStorage(parseConfig({ redis: { url: redisServer.url, keyPrefix: 'pfx:', commandTimeoutMs: 500 } }).redis);
-    await waitUntilAvailable(storage, 5000);
+    storage = createRedisStorage(redisConfig(redisServer.url, 'pfx:'), { onError: (err) => errorsSeen.push(err) });
+    expect(await waitUntilAvailable(storage, 5000)).toBe(true);
   });
   afterAll(async () => {
     await storage.close();
     await redisServer.stop();
-    await server?.stop();
+  });
+  const errorsSeen: Error[] = [];
+
+  it('is chosen by createStorage when a URL is configured, memory otherwise', async () => {
+    const chosen = createStorage(redisConfig(redisServer.url, 'pfx:'));
+    const memory = createStorage(parseConfig({}).redis);
+    try {
+      expect(chosen.kind).toBe('redis');
+      expect(memory.kind).toBe('memory');
+    } finally {
+      await chosen.close();
+      await memory.close();
+    }
   });
 
   it('puts every key under the configured prefix', async () => {
@@ -208,8 +315,55 @@ describe('redis storage outside the contract', () => {
       expect(keys.length).toBeGreaterThan(0);
       expect(keys.every((k) => k.startsWith('pfx:'))).toBe(true);
       expect(keys).toContain(`pfx:op:Session:${key}`);
+      expect(keys).toContain(`pfx:op:sessionUid:${key}`);
     } finally {
       raw.disconnect();
+    }
+  });
+
+  it('keeps a grant set as long as its longest-lived token, and deletes it on revocation', async () => {
+    const grantId = id();
+    const factory = storage.adapterFactory('op');
+    await factory('RefreshToken').upsert(id(), { grantId }, 600);
+    await factory('AccessToken').upsert(id(), { grantId }, 60);
+    const raw = new Redis(redisServer.url);
+    try {
+      const ttl = await raw.ttl(`pfx:op:grant:${grantId}`);
+      expect(ttl).toBeGreaterThan(590);
+      expect(ttl).toBeLessThanOrEqual(600);
+      expect(await raw.scard(`pfx:op:grant:${grantId}`)).toBe(2);
+      await factory('AuthorizationCode').revokeByGrantId(grantId);
+      expect(await raw.exists(`pfx:op:grant:${grantId}`)).toBe(0);
+      expect(await raw.keys(`pfx:op:*Token:*`)).not.toEqual(expect.arrayContaining([expect.stringContaining(grantId)]));
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('keeps the TTL of a code when it is consumed', async () => {
+    const code = id();
+    await storage.adapterFactory('op')('AuthorizationCode').upsert(code, { grantId: id() }, 60);
+    await storage.adapterFactory('op')('AuthorizationCode').consume(code);
+    const raw = new Redis(redisServer.url);
+    try {
+      const ttl = await raw.ttl(`pfx:op:AuthorizationCode:${code}`);
+      expect(ttl).toBeGreaterThan(50);
+      expect(ttl).toBeLessThanOrEqual(60);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('fails fast with StoreUnavailableError when no server answers, and closes cleanly', async () => {
+    const nowhere = createRedisStorage(redisConfig(`redis://127.0.0.1:${await freePort()}`, 'pfx:'), { onError: () => {} });
+    try {
+      expect(nowhere.isAvailable()).toBe(false);
+      await expect(nowhere.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      const failure = await nowhere.state('bridge').get('k').catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      expect((failure as StoreUnavailableError).cause).toBeInstanceOf(Error);
+    } finally {
+      await expect(nowhere.close()).resolves.toBeUndefined();
     }
   });
 
@@ -222,6 +376,15 @@ describe('redis storage outside the contract', () => {
     expect(storage.isAvailable()).toBe(false);
     await expect(state.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(storage.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    const codes = storage.adapterFactory('op')('AuthorizationCode');
+    // An outage is never mistaken for a missing or replayed code.
+    await expect(codes.consume(id())).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(codes.find(id())).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(codes.upsert(id(), { grantId: id() }, 60)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(state.take('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+    // Connection errors (refused reconnects) go to the listener, not to stderr.
+    for (let i = 0; i < 100 && errorsSeen.length === 0; i += 1) await sleep(50);
+    expect(errorsSeen.length).toBeGreaterThan(0);
 
     await redisServer.restart();
     expect(await waitUntilAvailable(storage, 10_000)).toBe(true);
