@@ -148,7 +148,7 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
       pages.render(ctx, 'attribute-test', locale, { rows: claimRows(idToken, userinfo), rules, error: undefined });
     } catch (err) {
       const code = err instanceof client.AuthorizationResponseError ? err.error : classifyUpstreamFailure(err);
-      logger.info({ code }, 'attribute test login did not succeed');
+      logger.info({ reason: code }, 'attribute test login did not succeed');
       pages.render(ctx, 'attribute-test', locale, { rows: undefined, error: code }, 400);
     }
   });
