@@ -13,7 +13,7 @@ import { cookieSigner } from './http/cookie-signer.js';
 import { errorBoundary, storeUnavailable } from './http/errors.js';
 import { mountAt } from './http/mount.js';
 import { securityHeaders } from './http/security-headers.js';
-import { createViews, stylesheet } from './http/views.js';
+import { createViews, staticAssets } from './http/views.js';
 import { createInteractionRouter } from './interaction/routes.js';
 import { PageRenderer } from './interaction/pages.js';
 import { healthRouter } from './observability/health.js';
@@ -32,6 +32,9 @@ import { createTestDirectory } from './testdirectory/index.js';
 import type { TestUser } from './testdirectory/users.js';
 import { OidcConnector } from './upstream/oidc/connector.js';
 import { UpstreamRegistry } from './upstream/registry.js';
+import { DirectoryRegistry } from './directories/registry.js';
+import { SecretBox } from './directories/secret-box.js';
+import { UpstreamHandoff } from './interaction/upstream-handoff.js';
 
 export interface AppDependencies {
   config: BridgeConfig;
@@ -54,6 +57,8 @@ export interface Bridge {
   upstreams: UpstreamRegistry;
   /** Lifecycle and operator settings of the services. */
   registry: ClientRegistry;
+  /** The directories operators manage at run time. */
+  directories: DirectoryRegistry;
 }
 
 /** The client id under which the bridge signs in at its own bundled test directory. */
@@ -122,7 +127,21 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     clockToleranceSeconds: config.upstreamHttp.clockToleranceSeconds,
     allowHttp: config.env !== 'production',
   };
-  const upstreams = new UpstreamRegistry(upstreamConfigs.map((u) => new OidcConnector(u, connectorOptions)));
+  const directories = new DirectoryRegistry(
+    storage.durable('registry'),
+    new SecretBox(secrets.directoryKeys),
+    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId]),
+  );
+  const upstreams = new UpstreamRegistry(
+    upstreamConfigs.map((u) => new OidcConnector(u, connectorOptions)),
+    {
+      environment,
+      directories,
+      connectorFor: (record, clientSecret) => new OidcConnector({ ...record.definition, testOnly: false, clientSecret }, connectorOptions),
+      refreshIntervalMs: config.directories.refreshIntervalMs,
+      logger,
+    },
+  );
 
   const clients: ClientMetadata[] = config.clients.map(({ allowTestLearnerIds: _flag, releasedClaims: _claims, ...metadata }) => ({ ...metadata }));
   const policies: Array<[string, StaticClientPolicy]> = config.clients.map((c) => [
@@ -149,7 +168,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     secrets,
     adapter: environmentAdapter(storage, environment),
     accounts,
-    upstreamIds: upstreams.ids(),
+    upstreams,
     clients,
     pages,
     logger,
@@ -164,13 +183,14 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   // Koa would print errors to stderr; the error boundary logs them (redacted) instead.
   app.silent = true;
 
-  const css = stylesheet();
   const infra = new Router();
-  infra.get('/static/bridge.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = css;
-  });
+  for (const asset of staticAssets()) {
+    infra.get(`/static/${asset.name}`, (ctx) => {
+      ctx.type = asset.type;
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = asset.body;
+    });
+  }
   infra.get('/', (ctx) => {
     ctx.redirect(`${basePathOf(config.issuer)}${config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration'}`);
   });
@@ -222,6 +242,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     app.use(router.routes());
   }
 
+  const handoff = new UpstreamHandoff(config, state);
   const interactions = createInteractionRouter({
     provider,
     config,
@@ -233,6 +254,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     accounts,
     pages,
     logger,
+    handoff,
   });
   app.use(interactions.routes());
   app.use(createAdminApi({ config, provider, registry, initialAccessTokens, logger }));
@@ -240,5 +262,5 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   app.use(registrationHooks(registry));
   app.use(subApp(provider));
 
-  return { app, config, provider, upstreams, registry };
+  return { app, config, provider, upstreams, registry, directories };
 }

@@ -52,6 +52,7 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'JWKS_FILE', path: ['secrets', 'jwksFile'], parse: (v) => v },
   { name: 'COOKIE_KEYS', path: ['secrets', 'cookieKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
   { name: 'SUBJECT_SALT', path: ['secrets', 'subjectSalt'], parse: (v) => v },
+  { name: 'DIRECTORY_KEYS', path: ['secrets', 'directoryKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
 ];
 
 function formatIssues(issues: z.core.$ZodIssue[]): string[] {
@@ -68,6 +69,9 @@ function productionProblems(config: BridgeConfig): string[] {
   if (single && !config.secrets.jwksFile) problems.push('secrets.jwksFile: signing keys must be provided in production (generated keys are for development)');
   if (!config.secrets.cookieKeys?.length) problems.push('secrets.cookieKeys: cookie keys must be provided in production');
   if (!config.secrets.subjectSalt) problems.push('secrets.subjectSalt: must be provided in production');
+  if (config.admin.operators.length > 0 && !config.secrets.directoryKeys?.length) {
+    problems.push('secrets.directoryKeys: operators can add directories, whose client secrets are sealed with these keys; provide them in production');
+  }
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
   config.environments?.forEach((environment, index) => {
     if (!environment.issuer.startsWith('https://')) problems.push(`environments.${index}.issuer: must be https in production`);

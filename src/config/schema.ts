@@ -61,49 +61,77 @@ export const redisSchema = z
   });
 export type RedisConfig = z.infer<typeof redisSchema>;
 
+const schoolId = z
+  .string()
+  .regex(/^(\d{5}|\d{7}|1\.2\.246\.562\.(10|99)\.\d{11,12})$/, 'a school code, office code or organisation OID');
+
+/** A school a directory vouches for: its code or OID, optionally with the names the chooser shows. */
+export const directorySchoolSchema = z.union([
+  schoolId,
+  z.object({ id: schoolId, name: localized.optional().describe('Name in the chooser (default: from the organisation registry)') }).strict(),
+]);
+export type DirectorySchool = z.infer<typeof directorySchoolSchema>;
+
+/** What describes one OpenID Connect school directory, whether configured in a file or through the admin API. */
+export const directoryFields = {
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
+    .describe('Stable id: used in /upstream/<id>/callback and in acr_values urn:mpass.id:authnsource:<id>'),
+  type: z.literal('oidc').default('oidc').describe('Connector type (OpenID Connect directory)'),
+  displayName: localized.describe('Name shown in the school chooser'),
+  logoUri: z.url({ protocol: /^https?$/ }).max(2000).optional().describe('Logo shown next to the name in the chooser (https in production)'),
+  provider: z
+    .object({
+      name: localized.describe('Name of the education provider (municipality, school owner)'),
+      oid: z.string().regex(/^1\.2\.246\.562\.(10|99)\.\d{11,12}$/, 'an organisation OID').optional().describe('Its organisation OID'),
+    })
+    .strict()
+    .optional()
+    .describe('The education provider the directory belongs to; the chooser groups directories by it'),
+  issuer: z.url().describe('OIDC issuer of the school directory (discovery is read from it)'),
+  clientId: z.string().min(1).max(500).describe('Client id of the bridge at the directory'),
+  scope: z.string().max(500).default('openid profile').describe('Scopes requested from the directory'),
+  tokenEndpointAuthMethod: z
+    .enum(['client_secret_basic', 'client_secret_post'])
+    .default('client_secret_basic')
+    .describe('How the bridge authenticates at the directory token endpoint'),
+  userinfo: z
+    .boolean()
+    .default(false)
+    .describe('Also read the userinfo endpoint (for directories that put attributes only there); its values are added to the ID token claims'),
+  attributeMapping: attributeMappingSchema.optional(),
+  originalIssuer: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('Value of urn:mpass.id:originalIssuer for users of this directory (default: its issuer URL)'),
+  schools: z
+    .array(directorySchoolSchema)
+    .min(1)
+    .max(20_000)
+    .optional()
+    .describe('The schools this directory may vouch for (school codes, school or education-provider OIDs, optionally with names); others are treated as unresolved'),
+  allowedClients: z
+    .array(z.string().min(1).max(500))
+    .max(10_000)
+    .optional()
+    .describe("The services this directory's users may reach (the education provider's restriction); others get access_denied"),
+};
+
 export const upstreamSchema = z
   .object({
-    id: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
-      .describe('Stable id: used in /upstream/<id>/callback and in acr_values urn:mpass.id:authnsource:<id>'),
-    type: z.literal('oidc').default('oidc').describe('Connector type (OpenID Connect directory)'),
-    displayName: localized.describe('Name shown in the school chooser'),
-    issuer: z.url().describe('OIDC issuer of the school directory (discovery is read from it)'),
-    clientId: z.string().min(1).describe('Client id of the bridge at the directory'),
+    ...directoryFields,
     clientSecret: z
       .string()
       .min(1)
       .optional()
       .describe('Client secret at the directory (env UPSTREAM_<ID>_CLIENT_SECRET overrides; for the bundled test directory it is generated)'),
-    scope: z.string().default('openid profile').describe('Scopes requested from the directory'),
-    tokenEndpointAuthMethod: z
-      .enum(['client_secret_basic', 'client_secret_post'])
-      .default('client_secret_basic')
-      .describe('How the bridge authenticates at the directory token endpoint'),
-    userinfo: z
-      .boolean()
-      .default(false)
-      .describe('Also read the userinfo endpoint (for directories that put attributes only there); its values are added to the ID token claims'),
     testOnly: z
       .boolean()
       .default(false)
       .describe('A test directory: refused in production'),
-    attributeMapping: attributeMappingSchema.optional(),
-    originalIssuer: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Value of urn:mpass.id:originalIssuer for users of this directory (default: its issuer URL)'),
-    schools: z
-      .array(z.string().regex(/^(\d{5}|\d{7}|1\.2\.246\.562\.(10|99)\.\d{11,12})$/, 'a school code, office code or organisation OID'))
-      .min(1)
-      .optional()
-      .describe('The schools this directory may vouch for (school codes, school or education-provider OIDs); others are treated as unresolved'),
-    allowedClients: z
-      .array(z.string().min(1))
-      .optional()
-      .describe("The services this directory's users may reach (the education provider's restriction); others get access_denied"),
   })
   .strict();
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
@@ -211,6 +239,11 @@ export const configSchema = z
           .min(32)
           .optional()
           .describe('Secret for account ids and pairwise subjects (env SUBJECT_SALT); required in production; never change it'),
+        directoryKeys: z
+          .array(z.string().regex(/^[A-Za-z0-9_-]{43}=?$/, '32 random bytes, base64url (e.g. `openssl rand -base64 32 | tr +/ -_`)'))
+          .min(1)
+          .optional()
+          .describe('Keys that seal the client secrets of directories added through the admin API, newest first (env DIRECTORY_KEYS, comma-separated); required in production when operators are configured'),
       })
       .strict()
       .prefault({}),
@@ -257,7 +290,33 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    upstreams: z.array(upstreamSchema).default([]).describe('School directories (OIDC)'),
+    upstreams: z.array(upstreamSchema).default([]).describe('School directories (OIDC) of the configuration file; operators add more through the admin API'),
+    directories: z
+      .object({
+        refreshIntervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(2000)
+          .describe('How often an instance checks whether operators changed the directories (their change reaches every instance within this time)'),
+        healthCheckIntervalSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(3600)
+          .default(60)
+          .describe('How often each directory\'s discovery document and keys are fetched to see that it is up; 0 turns the checks off'),
+        checkLinkTtlSeconds: z
+          .number()
+          .int()
+          .positive()
+          .max(30 * 24 * 3600)
+          .default(7 * 24 * 3600)
+          .describe('Default validity of an attribute check link issued to a school administrator'),
+      })
+      .strict()
+      .prefault({}),
     testDirectory: z
       .object({
         enabled: z.boolean().default(true).describe('Serve the bundled test school directory (refused in production)'),

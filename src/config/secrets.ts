@@ -19,12 +19,14 @@ const secretsFileSchema = z.object({
   subjectSalt: z.string().min(32),
   testDirectory: z.object({ jwks: jwksSchema, clientSecret: z.string().min(32) }),
   attributeTestService: z.object({ clientSecret: z.string().min(32) }),
+  /** Seal the client secrets of operator-managed directories (newest first). Older development files lack them. */
+  directoryKeys: z.array(z.string().min(43)).min(1).optional(),
   /** Development keys of each environment when one process serves several (see `environments`). */
   environmentJwks: z.record(z.string(), jwksSchema).optional(),
 });
 
 /** Key material of one bridge deployment. Never logged. */
-export type BridgeSecrets = z.infer<typeof secretsFileSchema>;
+export type BridgeSecrets = z.infer<typeof secretsFileSchema> & { directoryKeys: string[] };
 
 export async function generateSigningKeys(): Promise<PrivateJwks> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
@@ -42,6 +44,7 @@ export async function generateSecrets(): Promise<BridgeSecrets> {
     subjectSalt: randomSecret(),
     testDirectory: { jwks: await generateSigningKeys(), clientSecret: randomSecret() },
     attributeTestService: { clientSecret: randomSecret() },
+    directoryKeys: [randomSecret()],
   };
 }
 
@@ -86,7 +89,9 @@ export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()):
     if (!parsed.success) {
       throw new ConfigError(parsed.error.issues.map((i) => `secrets.file (${file}) ${i.path.join('.')}: ${i.message}`));
     }
-    base = parsed.data;
+    const directoryKeys = parsed.data.directoryKeys ?? [randomSecret()];
+    base = { ...parsed.data, directoryKeys };
+    if (!parsed.data.directoryKeys) writeSecretsFile(file, base);
   } else {
     base = await generateSecrets();
     writeSecretsFile(file, base);
@@ -108,5 +113,6 @@ export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()):
   if (config.secrets.jwksFile) base = { ...base, jwks: readJwks(resolve(cwd, config.secrets.jwksFile), 'secrets.jwksFile') };
   if (config.secrets.cookieKeys?.length) base = { ...base, cookieKeys: config.secrets.cookieKeys };
   if (config.secrets.subjectSalt) base = { ...base, subjectSalt: config.secrets.subjectSalt };
+  if (config.secrets.directoryKeys?.length) base = { ...base, directoryKeys: config.secrets.directoryKeys };
   return base;
 }

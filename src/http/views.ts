@@ -32,7 +32,13 @@ export function renderPage(
   ctx.body = views.render(template, { ...data, locale, t: (key: MessageKey) => t(locale, key) });
 }
 
-/** The stylesheet is read once at start-up; pages reference it so no inline style is needed (CSP). */
-export function stylesheet(dir = VIEWS_DIR): string {
-  return readFileSync(resolve(dir, 'static/bridge.css'), 'utf8');
+/**
+ * The pages' own stylesheet and script, read once at start-up and served under /static: pages need
+ * no inline style or script (CSP).
+ */
+export function staticAssets(dir = VIEWS_DIR): Array<{ name: string; type: string; body: string }> {
+  return [
+    { name: 'bridge.css', type: 'text/css' },
+    { name: 'chooser.js', type: 'text/javascript' },
+  ].map((asset) => ({ ...asset, body: readFileSync(resolve(dir, 'static', asset.name), 'utf8') }));
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -18,7 +17,9 @@ import type { StateStore } from '../storage/types.js';
 import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { UpstreamConnector, UpstreamTransaction } from '../upstream/types.js';
+import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
 import { languageLinks, localeOf, type PageRenderer } from './pages.js';
+import type { PendingHandoff, UpstreamHandoff } from './upstream-handoff.js';
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -31,12 +32,11 @@ export interface InteractionDependencies {
   accounts: AccountStore;
   pages: PageRenderer;
   logger: Logger;
-}
-
-/** Kept server-side while the user is at the directory; the browser only holds an opaque handle. */
-interface PendingUpstreamLogin {
-  interactionUid: string;
-  transaction: UpstreamTransaction;
+  handoff: UpstreamHandoff;
+  /** Completes an operator's attribute check that came back through a directory's callback. */
+  completeCheck?: (ctx: Context, pending: PendingHandoff & { checkLinkId: string }) => Promise<void>;
+  /** Whether a directory is marked unavailable by the health checks (shown in the chooser). */
+  isUnavailable?: (upstreamId: string) => boolean;
 }
 
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
@@ -44,13 +44,12 @@ type LoginOutcome =
   | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
   | { ok: false; upstreamId: string; code: UpstreamErrorCode }
   | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason }
-  | { ok: false; upstreamId: string; code: 'service_not_allowed' };
-
-const TXN_COOKIE = 'mpass_upstream';
+  | { ok: false; upstreamId: string; code: 'service_not_allowed' }
+  | { ok: false; upstreamId: string; code: 'directory_not_in_use' };
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
 const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const abortReason = z
-  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked', 'service_not_allowed'])
+  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked', 'service_not_allowed', 'directory_not_in_use'])
   .catch('user_cancelled');
 
 /** The OIDC error a service receives when a login ends without a user. */
@@ -63,6 +62,8 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
       return { error: 'access_denied', error_description: 'the school directory response was not valid' };
     case 'service_not_allowed':
       return { error: 'access_denied', error_description: "the user's school does not allow this service" };
+    case 'directory_not_in_use':
+      return { error: 'access_denied', error_description: 'the school directory is not in use in this environment' };
     case 'attributes_blocked':
       return { error: 'access_denied', error_description: 'the school directory did not provide the required user information' };
     case 'upstream_denied':
@@ -73,13 +74,12 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
 }
 
 export function createInteractionRouter(deps: InteractionDependencies): Router {
-  const { provider, config, upstreams, state, accounts, pages, logger, clientPolicies } = deps;
+  const { provider, config, upstreams, state, accounts, pages, logger, clientPolicies, handoff } = deps;
   const router = new Router();
   const secureCookie = config.issuer.startsWith('https://');
   const loginTtl = config.ttl.interactionSeconds;
 
   const base = basePathOf(config.issuer);
-  const callbackUrl = (upstreamId: string): string => underIssuer(config.issuer, `/upstream/${upstreamId}/callback`);
 
   /** Reads the interaction of this browser; the path uid must be the cookie's interaction. */
   async function interactionOf(ctx: Context) {
@@ -103,10 +103,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, connector: UpstreamConnector) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
-    let begun: Awaited<ReturnType<UpstreamConnector['begin']>>;
     try {
-      begun = await connector.begin({
-        redirectUri: callbackUrl(connector.id),
+      await handoff.redirect(ctx, connector, { interactionUid }, {
         forceLogin: prompt.includes('login'),
         ...(maxAge !== undefined ? { maxAge } : {}),
         uiLocales: localeOf(ctx, params.ui_locales),
@@ -115,31 +113,21 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       if (!(err instanceof UpstreamError)) throw err;
       logger.warn({ upstreamId: connector.id, code: err.code, err: err.cause ?? err }, 'upstream login could not start');
       showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales), { ok: false, upstreamId: connector.id, code: err.code });
-      return;
     }
-    const { url, transaction } = begun;
-    const handle = randomBytes(32).toString('base64url');
-    const pending: PendingUpstreamLogin = { interactionUid, transaction };
-    await state.set(`txn:${handle}`, pending, config.ttl.upstreamTransactionSeconds);
-    // Binds the callback to this browser; scoped to this directory's callback path only.
-    ctx.cookies.set(TXN_COOKIE, handle, {
-      path: `${base}/upstream/${connector.id}/callback`,
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: secureCookie,
-      signed: true,
-      maxAge: config.ttl.upstreamTransactionSeconds * 1000,
-    });
-    ctx.redirect(url.href);
   }
 
   /**
    * Why this service may not have this user, if it may not: a test learner number reaches only the
    * services flagged to allow it, and an education provider may restrict which services its users
-   * reach. Checked at login and on SSO to another service.
+   * reach. Checked at login and on SSO to another service, when the directory must still be in use here.
    */
   async function refusalFor(login: { upstreamId: string; learnerIdKind: LearnerIdKind }, clientId: string): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
-    const allowedClients = upstreams.get(login.upstreamId)?.profile.allowedClients;
+    const connector = await upstreams.get(login.upstreamId);
+    if (!connector) {
+      logger.info({ upstreamId: login.upstreamId, clientId }, 'session from a directory no longer in use here');
+      return { ok: false, upstreamId: login.upstreamId, code: 'directory_not_in_use' };
+    }
+    const allowedClients = connector.profile.allowedClients;
     if (allowedClients && !allowedClients.has(clientId)) {
       logger.info({ upstreamId: login.upstreamId, clientId }, 'service not allowed by the education provider');
       return { ok: false, upstreamId: login.upstreamId, code: 'service_not_allowed' };
@@ -165,6 +153,34 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     });
   }
 
+  /** The directory's answer, checked and turned into an account (or the reason there is none). */
+  async function signIn(connector: UpstreamConnector, current: URL, transaction: UpstreamTransaction): Promise<LoginOutcome> {
+    const upstreamId = connector.id;
+    try {
+      const identity = await connector.complete(current, transaction);
+      const evaluated = await deps.claims.evaluate(identity, connector.profile);
+      if (!evaluated.ok) {
+        return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason };
+      } else {
+        const accountId = accountIdFor(deps.subjectSalt, identity.upstreamId, identity.subject);
+        await accounts.save({
+          accountId,
+          upstreamId: identity.upstreamId,
+          claims: evaluated.claims,
+          learnerIdKind: evaluated.learnerIdKind,
+          report: evaluated.report,
+          updatedAt: Math.floor(Date.now() / 1000),
+        });
+        logger.info({ upstreamId }, 'upstream login succeeded');
+        return { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind };
+      }
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      logger.warn({ upstreamId, code: err.code, err: err.cause ?? err }, 'upstream login failed');
+      return { ok: false, upstreamId, code: err.code };
+    }
+  }
+
   router.get('/interaction/:uid', async (ctx) => {
     const details = await interactionOf(ctx);
     const { params, prompt } = details;
@@ -172,15 +188,20 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
     if (prompt.name === 'login') {
       const requested = requestedAuthnSource(params.acr_values);
-      const direct = requested ? upstreams.get(requested) : undefined;
+      const direct = requested ? await upstreams.get(requested) : undefined;
       if (direct) return startUpstream(ctx, details.uid, params, direct);
       const client = await provider.Client.find(String(params.client_id));
+      const directories = await upstreams.list();
       pages.render(ctx, 'chooser', locale, {
         clientName: client?.clientName,
-        upstreams: upstreams.list().map((u) => ({
-          name: localized(u.displayName, locale),
-          href: `${base}/interaction/${details.uid}/login/${u.id}`,
-        })),
+        ...chooserModel({
+          directories: directories.map((u) => ({ listing: u.listing, unavailable: deps.isUnavailable?.(u.id) ?? false })),
+          locale,
+          loginHref: (id) => `${base}/interaction/${details.uid}/login/${id}`,
+          query: typeof ctx.query.q === 'string' ? ctx.query.q : undefined,
+          lastChoice: ctx.cookies.get(LAST_CHOICE_COOKIE) ?? undefined,
+        }),
+        searchAction: `${base}/interaction/${details.uid}`,
         cancelHref: `${base}/interaction/${details.uid}/abort`,
         languageLinks: languageLinks(ctx),
       });
@@ -204,11 +225,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
   router.get('/interaction/:uid/login/:upstreamId', async (ctx) => {
     const details = await interactionOf(ctx);
-    const connector = upstreamParam.safeParse(ctx.params.upstreamId).success ? upstreams.get(ctx.params.upstreamId!) : undefined;
+    const connector = upstreamParam.safeParse(ctx.params.upstreamId).success ? await upstreams.get(ctx.params.upstreamId!) : undefined;
     if (!connector || details.prompt.name !== 'login') {
       pages.error(ctx, localeOf(ctx, details.params.ui_locales), { status: 404, messageKey: 'error.unknown_upstream' });
       return;
     }
+    rememberChoice(ctx, connector.id, { path: base || '/', secure: secureCookie });
     await startUpstream(ctx, details.uid, details.params, connector);
   });
 
@@ -220,46 +242,27 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   router.get('/upstream/:upstreamId/callback', async (ctx) => {
     const locale = localeOf(ctx);
     const upstreamId = ctx.params.upstreamId!;
-    const connector = upstreamParam.safeParse(upstreamId).success ? upstreams.get(upstreamId) : undefined;
-    if (!connector) {
+    if (!upstreamParam.safeParse(upstreamId).success) {
       pages.error(ctx, locale, { status: 404, messageKey: 'error.unknown_upstream' });
       return;
     }
-    const handle = ctx.cookies.get(TXN_COOKIE, { signed: true });
-    // Single use: a replayed or raced callback finds nothing.
-    const pending = handle ? await state.take<PendingUpstreamLogin>(`txn:${handle}`) : undefined;
-    ctx.cookies.set(TXN_COOKIE, null, { path: `${base}/upstream/${upstreamId}/callback` });
-    if (!pending || pending.transaction.upstreamId !== upstreamId) {
-      logger.info({ upstreamId, reason: handle ? 'unknown transaction' : 'no transaction cookie' }, 'upstream callback refused');
+    const { pending, hadCookie } = await handoff.take(ctx, upstreamId);
+    if (!pending) {
+      logger.info({ upstreamId, reason: hadCookie ? 'unknown transaction' : 'no transaction cookie' }, 'upstream callback refused');
       pages.error(ctx, locale, { status: 400, messageKey: 'error.upstream_transaction_invalid' });
       return;
     }
-    const current = new URL(pending.transaction.redirectUri);
-    current.search = ctx.querystring;
-    let outcome: LoginOutcome;
-    try {
-      const identity = await connector.complete(current, pending.transaction);
-      const evaluated = await deps.claims.evaluate(identity, connector.profile);
-      if (!evaluated.ok) {
-        outcome = { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason };
-      } else {
-        const accountId = accountIdFor(deps.subjectSalt, identity.upstreamId, identity.subject);
-        await accounts.save({
-          accountId,
-          upstreamId: identity.upstreamId,
-          claims: evaluated.claims,
-          learnerIdKind: evaluated.learnerIdKind,
-          report: evaluated.report,
-          updatedAt: Math.floor(Date.now() / 1000),
-        });
-        outcome = { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind };
-        logger.info({ upstreamId }, 'upstream login succeeded');
-      }
-    } catch (err) {
-      if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId, code: err.code, err: err.cause ?? err }, 'upstream login failed');
-      outcome = { ok: false, upstreamId, code: err.code };
+    if ('checkLinkId' in pending) {
+      if (!deps.completeCheck) throw new UpstreamError('upstream_transaction_invalid', 'attribute checks are not served here');
+      await deps.completeCheck(ctx, pending);
+      return;
     }
+    const current = handoff.callbackOf(ctx, pending);
+    // The directory may have been suspended while the user was signing in there.
+    const connector = await upstreams.get(upstreamId);
+    const outcome: LoginOutcome = connector
+      ? await signIn(connector, current, pending.transaction)
+      : { ok: false, upstreamId, code: 'directory_not_in_use' };
     await state.set(`login:${pending.interactionUid}`, outcome, loginTtl);
     ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   });

@@ -1,3 +1,4 @@
+import { AuditLog, type AuditEntry, type AuditQuery } from '../admin/audit-log.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { DurableStore } from '../storage/types.js';
 
@@ -59,16 +60,7 @@ export interface ClientLifecycle extends LifecycleView {
   history: HistoryEntry[];
 }
 
-export interface AuditEntry {
-  at: string;
-  operator: string;
-  action: string;
-  clientId?: string;
-  before?: LifecycleView;
-  after?: LifecycleView;
-  reason?: string;
-  detail?: Record<string, unknown>;
-}
+export type { AuditEntry };
 
 export type LifecycleAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'publish-to-demo' | 'unpublish-from-demo';
 export const LIFECYCLE_ACTIONS: readonly LifecycleAction[] = ['approve', 'reject', 'suspend', 'reinstate', 'publish-to-demo', 'unpublish-from-demo'];
@@ -151,12 +143,14 @@ function transition(record: LifecycleView, action: LifecycleAction): LifecycleVi
  */
 export class ClientRegistry {
   private readonly statics: Map<string, StaticClientPolicy>;
+  private readonly auditTrail: AuditLog;
 
   constructor(
     private readonly store: DurableStore,
     statics: Iterable<[string, StaticClientPolicy]> = [],
   ) {
     this.statics = new Map(statics);
+    this.auditTrail = new AuditLog(store);
   }
 
   private staticRecord(clientId: string, policy: StaticClientPolicy): ClientLifecycle {
@@ -246,9 +240,15 @@ export class ClientRegistry {
     const entry: HistoryEntry = { at: new Date().toISOString(), operator, action, from: view(record), to: view(after), ...(reason ? { reason } : {}) };
     const next: ClientLifecycle = { ...record, ...view(after), history: [...record.history, entry].slice(-HISTORY_LIMIT) };
     await this.store.put(`client:${record.clientId}`, next);
-    const audit: AuditEntry = { at: entry.at, operator, action, clientId: record.clientId, before: entry.from, after: entry.to, ...(reason ? { reason } : {}) };
-    await this.store.append('audit', audit);
-    return audit;
+    return this.auditTrail.append({
+      at: entry.at,
+      operator,
+      action,
+      clientId: record.clientId,
+      before: { ...entry.from },
+      after: { ...entry.to },
+      ...(reason ? { reason } : {}),
+    });
   }
 
   async act(clientId: string, action: LifecycleAction, operator: string, reason?: string): Promise<AuditEntry> {
@@ -276,13 +276,11 @@ export class ClientRegistry {
 
   /** Operator actions that concern no single service's lifecycle (e.g. issuing an initial access token). */
   async audit(entry: Omit<AuditEntry, 'at'>): Promise<void> {
-    await this.store.append('audit', { at: new Date().toISOString(), ...entry });
+    await this.auditTrail.append(entry);
   }
 
-  /** The audit log, oldest first; `limit` newest entries when given. */
-  async auditLog(options: { clientId?: string; limit?: number } = {}): Promise<AuditEntry[]> {
-    const entries = await this.store.range<AuditEntry>('audit', 0, -1);
-    const filtered = options.clientId ? entries.filter((e) => e.clientId === options.clientId) : entries;
-    return options.limit ? filtered.slice(-options.limit) : filtered;
+  /** The audit log (services and directories), oldest first; `limit` newest entries when given. */
+  async auditLog(query: AuditQuery = {}): Promise<AuditEntry[]> {
+    return this.auditTrail.list(query);
   }
 }

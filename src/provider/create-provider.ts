@@ -12,6 +12,7 @@ import { cookieSigner } from '../http/cookie-signer.js';
 import { basePathOf } from '../http/base-path.js';
 import type { PageRenderer } from '../interaction/pages.js';
 import type { ClientRegistry } from './client-policy.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
 import { EXTRA_CLIENT_METADATA, enforceRegistrationPolicy } from '../registration/policy.js';
 import { REGISTRATION_POLICY, type InitialAccessTokens } from '../registration/initial-access.js';
 
@@ -20,7 +21,7 @@ export interface ProviderDependencies {
   secrets: BridgeSecrets;
   adapter: AdapterFactory;
   accounts: AccountStore;
-  upstreamIds: string[];
+  upstreams: UpstreamRegistry;
   clients: ClientMetadata[];
   pages: PageRenderer;
   logger: Logger;
@@ -33,13 +34,13 @@ export interface ProviderDependencies {
  * The default prompts, plus: a service that names a directory with acr_values gets a user who signed
  * in at that directory, even when an SSO session from another directory exists.
  */
-function interactionPolicyFor(upstreamIds: string[]): interactionPolicy.DefaultPolicy {
+function interactionPolicyFor(upstreams: UpstreamRegistry): interactionPolicy.DefaultPolicy {
   const { Check, base } = interactionPolicy;
   const policy = base();
   policy.get('login')!.checks.add(
     new Check('authnsource', 'the requested school directory differs from the session', (ctx) => {
       const requested = requestedAuthnSource(ctx.oidc.params?.acr_values);
-      if (!requested || !upstreamIds.includes(requested) || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      if (!requested || !upstreams.isKnown(requested) || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
       return ctx.oidc.session.acr === authnSourceAcr(requested) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
@@ -131,7 +132,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     responseTypes: ['code'],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     pkce: { required: () => true },
-    acrValues: deps.upstreamIds.map(authnSourceAcr),
+    // Discovery lists the configured directories; operator-managed ones are accepted as well.
+    acrValues: deps.upstreams.staticIds().map(authnSourceAcr),
     features: {
       devInteractions: { enabled: false },
       introspection: {
@@ -177,7 +179,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `${basePathOf(config.issuer)}/interaction/${interaction.uid}`,
-      policy: interactionPolicyFor(deps.upstreamIds),
+      policy: interactionPolicyFor(deps.upstreams),
     },
     cookies: {
       keys: cookieSigner(secrets.cookieKeys) as unknown as string[],

@@ -1,22 +1,128 @@
+import type { DirectoryRecord, DirectoryRegistry } from '../directories/registry.js';
+import { checkable, usableIn, type DirectoryStatus } from '../directories/lifecycle.js';
+import type { Logger } from '../observability/logger.js';
+import type { Environment } from '../provider/client-policy.js';
 import type { UpstreamConnector } from './types.js';
 
-/** The school directories this deployment federates to, in chooser order. */
+/** One directory as this bridge knows it right now. */
+export interface CatalogueEntry {
+  connector: UpstreamConnector;
+  status: DirectoryStatus;
+  /** config: from the configuration file (approved by being there); registry: managed by operators. */
+  source: 'config' | 'registry';
+}
+
+export interface UpstreamRegistryOptions {
+  environment: Environment;
+  /** Operator-managed directories; absent: only the configured ones. */
+  directories?: DirectoryRegistry;
+  /** Builds the connector of a managed directory (its secret already opened). */
+  connectorFor?: (record: DirectoryRecord, clientSecret: string) => UpstreamConnector;
+  /** How stale this instance's view may get before it checks the shared revision again. */
+  refreshIntervalMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The school directories of this bridge: those of the configuration file, and those operators manage
+ * through the admin API. Every instance keeps its own view and reloads it when the shared revision
+ * changes, so an operator's change reaches every instance without a restart.
+ */
 export class UpstreamRegistry {
-  private readonly byId: Map<string, UpstreamConnector>;
+  private readonly statics: CatalogueEntry[];
+  private managed = new Map<string, CatalogueEntry>();
+  /** Connectors survive reloads while their definition and secret stay the same (discovery is cached in them). */
+  private readonly connectors = new Map<string, { fingerprint: string; connector: UpstreamConnector }>();
+  private revision: string | undefined;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private pending: Promise<void> | undefined;
 
-  constructor(connectors: UpstreamConnector[]) {
-    this.byId = new Map(connectors.map((c) => [c.id, c]));
+  constructor(
+    connectors: UpstreamConnector[],
+    private readonly options: UpstreamRegistryOptions = { environment: 'test' },
+  ) {
+    this.statics = connectors.map((connector) => ({ connector, status: 'approved', source: 'config' }));
   }
 
-  list(): UpstreamConnector[] {
-    return [...this.byId.values()];
+  /** Reloads the managed directories if another instance (or this one) changed them. */
+  async refresh(force = false): Promise<void> {
+    const { directories } = this.options;
+    if (!directories) return;
+    if (!force && Date.now() - this.checkedAt < (this.options.refreshIntervalMs ?? 2000)) return;
+    this.pending ??= (async () => {
+      try {
+        const revision = await directories.revision();
+        this.checkedAt = Date.now();
+        if (revision === this.revision && !force) return;
+        const records = await directories.list();
+        this.managed = new Map(records.flatMap((record) => {
+          const entry = this.entryFor(record);
+          return entry ? [[record.definition.id, entry] as const] : [];
+        }));
+        this.revision = revision;
+      } finally {
+        this.pending = undefined;
+      }
+    })();
+    await this.pending;
   }
 
-  get(id: string): UpstreamConnector | undefined {
-    return this.byId.get(id);
+  private entryFor(record: DirectoryRecord): CatalogueEntry | undefined {
+    const id = record.definition.id;
+    const fingerprint = JSON.stringify([record.definition, record.secret]);
+    let cached = this.connectors.get(id);
+    if (!cached || cached.fingerprint !== fingerprint) {
+      try {
+        const secret = this.options.directories!.secretOf(record);
+        cached = { fingerprint, connector: this.options.connectorFor!(record, secret) };
+        this.connectors.set(id, cached);
+      } catch (err) {
+        // Without its secret the directory cannot be used; operators see why in its health.
+        this.options.logger?.warn({ upstreamId: id, reason: (err as Error).message }, 'managed directory cannot be used');
+        this.connectors.delete(id);
+        return undefined;
+      }
+    }
+    return { connector: cached.connector, status: record.status, source: 'registry' };
   }
 
-  ids(): string[] {
-    return [...this.byId.keys()];
+  private entries(): CatalogueEntry[] {
+    return [...this.statics, ...this.managed.values()];
+  }
+
+  /** Every directory known here, whatever its state (for operators and health checks). */
+  async all(): Promise<CatalogueEntry[]> {
+    await this.refresh();
+    return this.entries();
+  }
+
+  /** The directories users of this environment may choose, in chooser order. */
+  async list(): Promise<UpstreamConnector[]> {
+    await this.refresh();
+    return this.entries().filter((e) => usableIn(e.status, this.options.environment)).map((e) => e.connector);
+  }
+
+  /** The directory, if users of this environment may sign in through it now. */
+  async get(id: string): Promise<UpstreamConnector | undefined> {
+    await this.refresh();
+    const entry = this.entries().find((e) => e.connector.id === id);
+    return entry && usableIn(entry.status, this.options.environment) ? entry.connector : undefined;
+  }
+
+  /** The directory, if the operator's attribute check may sign in through it (testing or approved). */
+  async forCheck(id: string): Promise<CatalogueEntry | undefined> {
+    await this.refresh();
+    const entry = this.entries().find((e) => e.connector.id === id);
+    return entry && checkable(entry.status) ? entry : undefined;
+  }
+
+  /** Ids of the configured directories (they are known at start-up). */
+  staticIds(): string[] {
+    return this.statics.map((e) => e.connector.id);
+  }
+
+  /** Synchronous view for oidc-provider's prompt checks: whether users here may use this directory. */
+  isKnown(id: string): boolean {
+    return this.entries().some((e) => e.connector.id === id && usableIn(e.status, this.options.environment));
   }
 }

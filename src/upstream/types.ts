@@ -36,10 +36,23 @@ export interface BeginOptions {
   uiLocales?: string;
 }
 
+/** How a directory is presented: in the chooser, to operators and to the health checks. */
+export interface DirectoryListing {
+  id: string;
+  displayName: LocalizedText;
+  issuer: string;
+  logoUri?: string;
+  /** The education provider it belongs to (the chooser groups by it). */
+  provider?: { name: LocalizedText; oid?: string };
+  /** The schools it vouches for, with the names given for them (else the registry's). */
+  schools: Array<{ id: string; name?: LocalizedText }>;
+}
+
 export interface UpstreamConnector {
   readonly id: string;
   readonly displayName: LocalizedText;
   readonly testOnly: boolean;
+  readonly listing: DirectoryListing;
   /** How this directory's claims are read by the claims step. */
   readonly profile: UpstreamClaimsProfile;
   begin(options: BeginOptions): Promise<{ url: URL; transaction: UpstreamTransaction }>;

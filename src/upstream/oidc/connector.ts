@@ -3,7 +3,7 @@ import { resolveMapping } from '../../claims/attributes.js';
 import type { UpstreamClaimsProfile } from '../../claims/evaluate.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import { UpstreamError, type UpstreamErrorCode } from '../errors.js';
-import type { BeginOptions, UpstreamConnector, UpstreamIdentity, UpstreamTransaction } from '../types.js';
+import type { BeginOptions, DirectoryListing, UpstreamConnector, UpstreamIdentity, UpstreamTransaction } from '../types.js';
 
 export interface OidcConnectorOptions {
   timeoutMs: number;
@@ -54,6 +54,7 @@ export class OidcConnector implements UpstreamConnector {
   readonly displayName: UpstreamConfig['displayName'];
   readonly testOnly: boolean;
   readonly profile: UpstreamClaimsProfile;
+  readonly listing: DirectoryListing;
   private configuration: Promise<client.Configuration> | undefined;
   private discoveryFailedAt = 0;
 
@@ -64,10 +65,19 @@ export class OidcConnector implements UpstreamConnector {
     this.id = config.id;
     this.displayName = config.displayName;
     this.testOnly = config.testOnly;
+    const schools = (config.schools ?? []).map((school) => (typeof school === 'string' ? { id: school } : school));
+    this.listing = {
+      id: config.id,
+      displayName: config.displayName,
+      issuer: config.issuer,
+      schools,
+      ...(config.logoUri ? { logoUri: config.logoUri } : {}),
+      ...(config.provider ? { provider: config.provider } : {}),
+    };
     this.profile = {
       mapping: resolveMapping(config.attributeMapping),
       originalIssuer: config.originalIssuer ?? config.issuer,
-      ...(config.schools ? { schools: new Set(config.schools) } : {}),
+      ...(config.schools ? { schools: new Set(schools.map((school) => school.id)) } : {}),
       ...(config.allowedClients ? { allowedClients: new Set(config.allowedClients) } : {}),
     };
   }

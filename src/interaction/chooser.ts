@@ -1,0 +1,129 @@
+import type { Context } from 'koa';
+import { localized, type Locale } from '../http/i18n.js';
+import type { DirectoryListing } from '../upstream/types.js';
+
+/**
+ * The school chooser's content: directories grouped by education provider, each with its schools,
+ * the device's last choice on top, and (for a search without scripts) the schools matching a query.
+ * Scripts only filter what this already lists; everything works without them.
+ */
+
+export const LAST_CHOICE_COOKIE = 'mpass_last_directory';
+const LAST_CHOICE_DAYS = 365;
+const MAX_RESULTS = 50;
+const OTHER_PROVIDER = '\uffff';
+
+export interface ChooserInput {
+  directories: Array<{ listing: DirectoryListing; unavailable: boolean }>;
+  locale: Locale;
+  loginHref: (directoryId: string) => string;
+  query?: string | undefined;
+  lastChoice?: string | undefined;
+}
+
+export interface ChooserSchool {
+  id: string;
+  name: string;
+  /** Every name and code it can be found by, lower-cased and without accents (for the filter). */
+  search: string;
+}
+
+export interface ChooserDirectory {
+  id: string;
+  name: string;
+  href: string;
+  logoUri?: string;
+  unavailable: boolean;
+  schools: ChooserSchool[];
+}
+
+export interface ChooserGroup {
+  provider: string | undefined;
+  directories: ChooserDirectory[];
+}
+
+export interface ChooserResult {
+  school: ChooserSchool;
+  directory: ChooserDirectory;
+  provider: string | undefined;
+}
+
+export interface ChooserModel {
+  groups: ChooserGroup[];
+  directoryCount: number;
+  schoolCount: number;
+  last: ChooserDirectory | undefined;
+  query: string | undefined;
+  results: ChooserResult[] | undefined;
+  resultsTruncated: boolean;
+}
+
+/** Lower case without diacritics, so "aland" finds "Åland" and "koulu" finds "KOULU". */
+export function normalizeForSearch(text: string): string {
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+function schoolOf(school: DirectoryListing['schools'][number], locale: Locale): ChooserSchool {
+  const names = school.name ? [school.name.fi, school.name.sv, school.name.en].filter((n): n is string => Boolean(n)) : [];
+  const name = school.name ? localized(school.name, locale) : school.id;
+  return { id: school.id, name, search: normalizeForSearch([...names, school.id].join(' ')) };
+}
+
+export function chooserModel(input: ChooserInput): ChooserModel {
+  const { locale } = input;
+  const groups = new Map<string, ChooserGroup>();
+  let schoolCount = 0;
+  const all: Array<{ directory: ChooserDirectory; provider: string | undefined }> = [];
+  for (const { listing, unavailable } of input.directories) {
+    const provider = listing.provider ? localized(listing.provider.name, locale) : undefined;
+    const schools = listing.schools.map((s) => schoolOf(s, locale)).sort((a, b) => a.name.localeCompare(b.name, locale));
+    schoolCount += schools.length;
+    const directory: ChooserDirectory = {
+      id: listing.id,
+      name: localized(listing.displayName, locale),
+      href: input.loginHref(listing.id),
+      unavailable,
+      schools,
+      ...(listing.logoUri ? { logoUri: listing.logoUri } : {}),
+    };
+    all.push({ directory, provider });
+    const key = provider ?? OTHER_PROVIDER;
+    const group = groups.get(key) ?? { provider, directories: [] };
+    group.directories.push(directory);
+    groups.set(key, group);
+  }
+  const sorted = [...groups.entries()]
+    .sort(([a], [b]) => (a === OTHER_PROVIDER ? 1 : b === OTHER_PROVIDER ? -1 : a.localeCompare(b, locale)))
+    .map(([, group]) => ({ ...group, directories: group.directories.sort((a, b) => a.name.localeCompare(b.name, locale)) }));
+
+  const query = input.query?.trim().slice(0, 100) || undefined;
+  let results: ChooserResult[] | undefined;
+  let resultsTruncated = false;
+  if (query) {
+    const needle = normalizeForSearch(query);
+    const matches: ChooserResult[] = [];
+    for (const { directory, provider } of all) {
+      const directoryMatches = normalizeForSearch(`${directory.name} ${provider ?? ''}`).includes(needle);
+      for (const school of directory.schools) {
+        if (directoryMatches || school.search.includes(needle)) matches.push({ school, directory, provider });
+      }
+      if (directory.schools.length === 0 && directoryMatches) matches.push({ school: { id: '', name: directory.name, search: '' }, directory, provider });
+    }
+    resultsTruncated = matches.length > MAX_RESULTS;
+    results = matches.slice(0, MAX_RESULTS);
+  }
+  const last = input.lastChoice ? all.find((d) => d.directory.id === input.lastChoice)?.directory : undefined;
+  return { groups: sorted, directoryCount: all.length, schoolCount, last, query, results, resultsTruncated };
+}
+
+/** Remembers the chosen directory on this device: its id only, nothing about the user. */
+export function rememberChoice(ctx: Context, directoryId: string, options: { path: string; secure: boolean }): void {
+  ctx.cookies.set(LAST_CHOICE_COOKIE, directoryId, {
+    path: options.path,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: options.secure,
+    maxAge: LAST_CHOICE_DAYS * 24 * 3600 * 1000,
+    overwrite: true,
+  });
+}

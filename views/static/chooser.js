@@ -1,0 +1,1 @@
+/* The chooser's school search: filled in below. */
