@@ -35,6 +35,9 @@ import { UpstreamRegistry } from './upstream/registry.js';
 import { DirectoryRegistry } from './directories/registry.js';
 import { SecretBox } from './directories/secret-box.js';
 import { UpstreamHandoff } from './interaction/upstream-handoff.js';
+import { DirectoryHealthMonitor } from './directories/health.js';
+import { CheckLinks } from './directorycheck/links.js';
+import { createDirectoryCheck } from './directorycheck/routes.js';
 
 export interface AppDependencies {
   config: BridgeConfig;
@@ -59,6 +62,8 @@ export interface Bridge {
   registry: ClientRegistry;
   /** The directories operators manage at run time. */
   directories: DirectoryRegistry;
+  /** Background checks of the directories (started by `start`, stopped by `stop`). */
+  health: DirectoryHealthMonitor;
 }
 
 /** The client id under which the bridge signs in at its own bundled test directory. */
@@ -243,6 +248,16 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   }
 
   const handoff = new UpstreamHandoff(config, state);
+  const health = new DirectoryHealthMonitor({
+    targets: async () => (await upstreams.all()).map((e) => ({ id: e.connector.id, issuer: e.connector.listing.issuer })),
+    intervalMs: config.directories.healthCheckIntervalSeconds * 1000,
+    timeoutMs: config.upstreamHttp.timeoutMs,
+    allowHttp: config.env !== 'production',
+    logger,
+  });
+  const checkLinks = new CheckLinks(storage.durable('registry'));
+  const directoryCheck = createDirectoryCheck({ config, upstreams, directories, links: checkLinks, claims, handoff, pages, logger });
+  app.use(directoryCheck.router.routes());
   const interactions = createInteractionRouter({
     provider,
     config,
@@ -255,12 +270,14 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     pages,
     logger,
     handoff,
+    completeCheck: directoryCheck.complete,
+    isUnavailable: (id) => health.isDown(id),
   });
   app.use(interactions.routes());
-  app.use(createAdminApi({ config, provider, registry, initialAccessTokens, logger }));
+  app.use(createAdminApi({ config, provider, registry, initialAccessTokens, logger, directories, upstreams, health, checkLinks }));
   app.use(clientGate(registry, config.environment, pages, logger));
   app.use(registrationHooks(registry));
   app.use(subApp(provider));
 
-  return { app, config, provider, upstreams, registry, directories };
+  return { app, config, provider, upstreams, registry, directories, health };
 }

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((done) => server.listen(config.port, config.host, done));
+  for (const environment of environments) environment.bridge.health.start();
   logger.info({ environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
   if (config.env !== 'production') {
     const lines = environments.map((e) => {
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    for (const environment of environments) environment.bridge.health.stop();
     server.close(() => {
       void storage.close().finally(() => process.exit(0));
     });

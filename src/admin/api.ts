@@ -18,6 +18,8 @@ import {
 import { MAX_USES, type InitialAccessTokens } from '../registration/initial-access.js';
 import { StoreUnavailableError } from '../storage/types.js';
 import { DUMMY_HASH, verifyPassword } from './passwords.js';
+import { ApiError, parse, readJson } from './request.js';
+import { addDirectoryRoutes, directoryFailure, type DirectoryRouteDependencies } from './directory-routes.js';
 
 /**
  * The operators' API (JSON only) under /admin/api: initial access tokens, review of registered
@@ -26,25 +28,13 @@ import { DUMMY_HASH, verifyPassword } from './passwords.js';
  */
 
 export const ADMIN_PREFIX = '/admin/api';
-const BODY_LIMIT_BYTES = 16 * 1024;
 
-export interface AdminDependencies {
+export interface AdminDependencies extends Omit<DirectoryRouteDependencies, 'config' | 'logger'> {
   config: BridgeConfig;
   provider: Provider;
   registry: ClientRegistry;
   initialAccessTokens: InitialAccessTokens;
   logger: Logger;
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 const issueTokenBody = z
@@ -65,33 +55,7 @@ const settingsBody = z
   .strict()
   .refine((b) => b.allowTestLearnerIds !== undefined || b.releasedClaims !== undefined || b.refreshTokens !== undefined, 'no setting given');
 const listQuery = z.object({ state: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional() }).strict();
-const auditQuery = z.object({ clientId: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
-
-async function readJson(ctx: Context): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT_BYTES) throw new ApiError(413, 'body_too_large', 'request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  if (!ctx.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'send application/json');
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'the body is not valid JSON');
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const reason = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
-    throw new ApiError(400, 'invalid_request', reason);
-  }
-  return result.data;
-}
+const auditQuery = z.object({ clientId: z.string().min(1).optional(), directoryId: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
 
 function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
@@ -180,8 +144,16 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
 
   router.get('/audit', async (ctx) => {
     const query = parse(auditQuery, ctx.query);
-    ctx.body = { entries: await registry.auditLog({ ...(query.clientId ? { clientId: query.clientId } : {}), ...(query.limit ? { limit: query.limit } : {}) }) };
+    ctx.body = {
+      entries: await registry.auditLog({
+        ...(query.clientId ? { clientId: query.clientId } : {}),
+        ...(query.directoryId ? { directoryId: query.directoryId } : {}),
+        ...(query.limit ? { limit: query.limit } : {}),
+      }),
+    };
   });
+
+  addDirectoryRoutes(router, { ...deps, config, logger });
 
   const routes = router.routes();
   return async (ctx, next) => {
@@ -196,6 +168,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
       let failure: ApiError;
       if (err instanceof ApiError) failure = err;
       else if (err instanceof LifecycleError) failure = new ApiError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+      else if (directoryFailure(err)) failure = directoryFailure(err)!;
       else {
         logger.error({ err: serializeError(err), path: ctx.path }, 'admin API error');
         failure = new ApiError(500, 'server_error', 'unexpected error');

@@ -1,7 +1,7 @@
 import type { OrganisationRegistry } from '../organisations/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { UpstreamIdentity } from '../upstream/types.js';
-import { mapAttributes, type AttributeMapping } from './attributes.js';
+import { mapAttributes, type AttributeMapping, type SourceValues } from './attributes.js';
 import { runClaimsPipeline, type PipelineResult } from './pipeline.js';
 import type { RoleVocabulary } from './roles.js';
 import { lookupSchools } from './school-facts.js';
@@ -34,6 +34,11 @@ export class ClaimsEvaluator {
   ) {}
 
   async evaluate(identity: UpstreamIdentity, profile: UpstreamClaimsProfile): Promise<PipelineResult> {
+    return (await this.explain(identity, profile)).result;
+  }
+
+  /** The evaluation together with the source values it was made from (for the attribute check page). */
+  async explain(identity: UpstreamIdentity, profile: UpstreamClaimsProfile): Promise<{ values: SourceValues; result: PipelineResult }> {
     const values = mapAttributes({ ...identity.attributes, sub: identity.subject }, profile.mapping);
     const schools = await lookupSchools(this.registry, valuesOf(values, 'schoolIds') ?? [], this.logger);
     if (profile.schools) {
@@ -59,6 +64,6 @@ export class ClaimsEvaluator {
     const failed = result.report.filter((r) => r.status !== 'ok').map((r) => `${r.id}:${r.status}:${r.effect}`);
     // Rule ids and outcomes only: the values are personal data.
     this.logger.info({ upstreamId: identity.upstreamId, outcome: result.ok ? 'released' : result.reason, failed }, 'claims evaluated');
-    return result;
+    return { values, result };
   }
 }

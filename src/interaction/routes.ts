@@ -34,7 +34,7 @@ export interface InteractionDependencies {
   logger: Logger;
   handoff: UpstreamHandoff;
   /** Completes an operator's attribute check that came back through a directory's callback. */
-  completeCheck?: (ctx: Context, pending: PendingHandoff & { checkLinkId: string }) => Promise<void>;
+  completeCheck?: (ctx: Context, pending: PendingHandoff & { checkToken: string }) => Promise<void>;
   /** Whether a directory is marked unavailable by the health checks (shown in the chooser). */
   isUnavailable?: (upstreamId: string) => boolean;
 }
@@ -252,7 +252,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       pages.error(ctx, locale, { status: 400, messageKey: 'error.upstream_transaction_invalid' });
       return;
     }
-    if ('checkLinkId' in pending) {
+    if ('checkToken' in pending) {
       if (!deps.completeCheck) throw new UpstreamError('upstream_transaction_invalid', 'attribute checks are not served here');
       await deps.completeCheck(ctx, pending);
       return;

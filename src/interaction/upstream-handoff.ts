@@ -6,7 +6,7 @@ import type { StateStore } from '../storage/types.js';
 import type { BeginOptions, UpstreamConnector, UpstreamTransaction } from '../upstream/types.js';
 
 /** Why the user went to the directory: a service's login, or an operator's attribute check. */
-export type HandoffPurpose = { interactionUid: string } | { checkLinkId: string };
+export type HandoffPurpose = { interactionUid: string } | { checkToken: string };
 
 /** Kept server-side while the user is at the directory; the browser only holds an opaque handle. */
 export type PendingHandoff = HandoffPurpose & { transaction: UpstreamTransaction };

@@ -65,6 +65,7 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   const demoUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.demoUsersFile)) : undefined;
   const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
   server.on('request', bridge.app.callback());
+  bridge.health.start();
   return {
     issuer,
     port,
@@ -77,6 +78,7 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
     },
     logText: () => lines.join('\n'),
     async stop() {
+      bridge.health.stop();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await storage.close();

@@ -1,0 +1,221 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { BridgeConfig } from '../config/schema.js';
+import type { CheckLinks } from '../directorycheck/links.js';
+import { CHECK_PREFIX } from '../directorycheck/routes.js';
+import type { DirectoryHealthMonitor } from '../directories/health.js';
+import { DIRECTORY_ACTIONS, DIRECTORY_STATUSES, type DirectoryAction } from '../directories/lifecycle.js';
+import {
+  DirectoryError,
+  directoryDefinitionSchema,
+  directoryPatchSchema,
+  ENV_REFERENCE,
+  type DirectoryRecord,
+  type DirectoryRegistry,
+  type SecretInput,
+} from '../directories/registry.js';
+import { selfAuditGaps, selfAuditSchema } from '../directories/self-audit.js';
+import { underIssuer } from '../http/base-path.js';
+import type { Logger } from '../observability/logger.js';
+import type { CatalogueEntry, UpstreamRegistry } from '../upstream/registry.js';
+import { ApiError, parse, readJson } from './request.js';
+
+/**
+ * The admin API's part for education providers' directories: add, edit and remove them, record the
+ * self-audit, move them through draft → testing → approved → suspended, issue attribute check links
+ * and see health. Client secrets go in and are never given out.
+ */
+
+export interface DirectoryRouteDependencies {
+  config: BridgeConfig;
+  directories: DirectoryRegistry;
+  upstreams: UpstreamRegistry;
+  health: DirectoryHealthMonitor;
+  checkLinks: CheckLinks;
+  logger: Logger;
+}
+
+/** Definitions with thousands of named schools are large; still bounded. */
+const DIRECTORY_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+const secretFields = {
+  clientSecret: z.string().min(1).max(2000).optional().describe('The client secret at the directory; stored sealed, never returned'),
+  clientSecretEnv: z.string().regex(ENV_REFERENCE, 'an environment variable name').optional().describe('Or: the environment variable that holds it on every bridge instance'),
+};
+const createBody = directoryDefinitionSchema.extend(secretFields).strict();
+const patchBody = directoryPatchSchema.extend({ ...secretFields, reason: z.string().max(1000).optional() }).strict();
+const reasonBody = z.object({ reason: z.string().max(1000).optional() }).strict();
+const actionBody = z.object({ reason: z.string().max(1000).optional(), withoutEvidence: z.boolean().optional() }).strict();
+const checkLinkBody = z
+  .object({ expiresInSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(), note: z.string().max(500).optional() })
+  .strict();
+const listQuery = z.object({ status: z.enum(DIRECTORY_STATUSES as [string, ...string[]]).optional() }).strict();
+
+function secretInput(body: { clientSecret?: string | undefined; clientSecretEnv?: string | undefined }, required: boolean): SecretInput | undefined {
+  if (body.clientSecret && body.clientSecretEnv) throw new ApiError(400, 'invalid_request', 'give clientSecret or clientSecretEnv, not both');
+  if (body.clientSecret) return { value: body.clientSecret };
+  if (body.clientSecretEnv) return { env: body.clientSecretEnv };
+  if (required) throw new ApiError(400, 'invalid_request', 'clientSecret or clientSecretEnv: required');
+  return undefined;
+}
+
+export function directoryFailure(err: unknown): ApiError | undefined {
+  if (!(err instanceof DirectoryError)) return undefined;
+  const status = err.code === 'not_found' ? 404 : err.code === 'invalid_secret' ? 400 : 409;
+  const detail = err.detail?.length ? `: ${err.detail.join('; ')}` : '';
+  return new ApiError(status, err.code, `${err.message}${detail}`);
+}
+
+export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependencies): void {
+  const { config, directories, upstreams, health, checkLinks, logger } = deps;
+  const production = config.env === 'production';
+
+  /** Production directories and logos are reached over https only. */
+  function requireHttps(definition: { issuer?: string | undefined; logoUri?: string | undefined }): void {
+    if (!production) return;
+    if (definition.issuer && !definition.issuer.startsWith('https://')) throw new ApiError(400, 'invalid_request', 'issuer: must be https in production');
+    if (definition.logoUri && !definition.logoUri.startsWith('https://')) throw new ApiError(400, 'invalid_request', 'logoUri: must be https in production');
+  }
+
+  const summaryOf = (entry: CatalogueEntry, record: DirectoryRecord | undefined) => ({
+    id: entry.connector.id,
+    displayName: entry.connector.displayName,
+    provider: entry.connector.listing.provider,
+    issuer: entry.connector.listing.issuer,
+    status: entry.status,
+    source: entry.source,
+    schools: entry.connector.listing.schools.length,
+    selfAuditComplete: record ? selfAuditGaps(record.selfAudit).length === 0 : undefined,
+    latestCheck: record?.evidence.at(-1) ? { at: record.evidence.at(-1)!.at, outcome: record.evidence.at(-1)!.outcome } : undefined,
+    health: health.statusOf(entry.connector.id),
+  });
+
+  /** Everything an operator reviews before approval; never the secret itself. */
+  const detailOf = (record: DirectoryRecord) => {
+    const gaps = selfAuditGaps(record.selfAudit);
+    return {
+      ...record.definition,
+      source: 'registry',
+      status: record.status,
+      ...(record.suspendedFrom ? { suspendedFrom: record.suspendedFrom } : {}),
+      clientSecret: record.secret.kind === 'env' ? { kind: 'env', name: record.secret.name } : { kind: 'sealed', keyId: record.secret.keyId },
+      callbackUrl: underIssuer(config.issuer, `/upstream/${record.definition.id}/callback`),
+      selfAudit: record.selfAudit ?? null,
+      selfAuditUpdatedAt: record.selfAuditUpdatedAt,
+      selfAuditGaps: gaps,
+      approval: {
+        selfAuditComplete: gaps.length === 0,
+        passingCheck: record.evidence.some((e) => e.outcome === 'released'),
+      },
+      evidence: [...record.evidence].reverse(),
+      health: health.statusOf(record.definition.id) ?? null,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      history: record.history,
+    };
+  };
+
+  async function mutableRecord(id: string): Promise<DirectoryRecord> {
+    const record = await directories.get(id);
+    if (record) return record;
+    if (upstreams.staticIds().includes(id)) throw new ApiError(409, 'static_directory', 'the directory is in the configuration file; change the file instead');
+    throw new ApiError(404, 'not_found', 'no such directory');
+  }
+
+  router.get('/directories', async (ctx) => {
+    const query = parse(listQuery, ctx.query);
+    const entries = await upstreams.all();
+    const records = new Map((await directories.list()).map((r) => [r.definition.id, r]));
+    ctx.body = {
+      directories: entries
+        .filter((e) => !query.status || e.status === query.status)
+        .map((e) => summaryOf(e, records.get(e.connector.id))),
+    };
+  });
+
+  router.post('/directories', async (ctx) => {
+    const body = parse(createBody, await readJson(ctx, DIRECTORY_BODY_LIMIT_BYTES));
+    const { clientSecret, clientSecretEnv, ...definition } = body;
+    requireHttps(definition);
+    const secret = secretInput({ clientSecret, clientSecretEnv }, true)!;
+    const record = await directories.create(definition, secret, ctx.state.operator as string);
+    logger.info({ operator: ctx.state.operator, action: 'create', directoryId: definition.id }, 'operator action');
+    ctx.status = 201;
+    ctx.body = detailOf(record);
+  });
+
+  router.post('/directories/health-check', async (ctx) => {
+    await health.checkNow();
+    ctx.body = { health: health.all() };
+  });
+
+  router.get('/directories/:id', async (ctx) => {
+    const id = ctx.params.id!;
+    const record = await directories.get(id);
+    if (record) {
+      ctx.body = detailOf(record);
+      return;
+    }
+    const entry = (await upstreams.all()).find((e) => e.connector.id === id && e.source === 'config');
+    if (!entry) throw new ApiError(404, 'not_found', 'no such directory');
+    ctx.body = { ...summaryOf(entry, undefined), ...entry.connector.listing, source: 'config' };
+  });
+
+  router.patch('/directories/:id', async (ctx) => {
+    const body = parse(patchBody, await readJson(ctx, DIRECTORY_BODY_LIMIT_BYTES));
+    const { clientSecret, clientSecretEnv, reason, ...patch } = body;
+    requireHttps(patch);
+    await mutableRecord(ctx.params.id!);
+    const entry = await directories.update(ctx.params.id!, patch, secretInput({ clientSecret, clientSecretEnv }, false), ctx.state.operator as string, reason);
+    logger.info({ operator: entry.operator, action: entry.action, directoryId: entry.directoryId }, 'operator action');
+    ctx.body = entry;
+  });
+
+  router.delete('/directories/:id', async (ctx) => {
+    const body = parse(reasonBody, await readJson(ctx));
+    await mutableRecord(ctx.params.id!);
+    const entry = await directories.remove(ctx.params.id!, ctx.state.operator as string, body.reason);
+    logger.info({ operator: entry.operator, action: entry.action, directoryId: entry.directoryId }, 'operator action');
+    ctx.body = entry;
+  });
+
+  router.put('/directories/:id/self-audit', async (ctx) => {
+    const selfAudit = parse(selfAuditSchema, await readJson(ctx, 64 * 1024));
+    await mutableRecord(ctx.params.id!);
+    const entry = await directories.saveSelfAudit(ctx.params.id!, selfAudit, ctx.state.operator as string);
+    ctx.body = { ...entry, gaps: selfAuditGaps(selfAudit) };
+  });
+
+  router.post('/directories/:id/check-links', async (ctx) => {
+    const body = parse(checkLinkBody, await readJson(ctx));
+    const id = ctx.params.id!;
+    const entry = await upstreams.forCheck(id);
+    if (!entry) {
+      await mutableRecord(id);
+      throw new ApiError(409, 'invalid_transition', 'only a directory in testing or in production can be checked');
+    }
+    const ttl = body.expiresInSeconds ?? config.directories.checkLinkTtlSeconds;
+    const { token, link } = await checkLinks.issue(id, ctx.state.operator as string, ttl, body.note);
+    await directories.auditOnly({
+      operator: ctx.state.operator as string,
+      action: 'issue-check-link',
+      directoryId: id,
+      detail: { linkId: link.id, expiresAt: link.expiresAt, ...(body.note ? { note: body.note } : {}) },
+    });
+    ctx.status = 201;
+    ctx.body = { url: underIssuer(config.issuer, `${CHECK_PREFIX}/${token}`), id: link.id, expiresAt: link.expiresAt };
+  });
+
+  router.post('/directories/:id/:action', async (ctx) => {
+    const action = ctx.params.action as DirectoryAction;
+    if (!DIRECTORY_ACTIONS.includes(action)) throw new ApiError(404, 'not_found', `no such action; one of ${DIRECTORY_ACTIONS.join(', ')}`);
+    const body = parse(actionBody, await readJson(ctx));
+    await mutableRecord(ctx.params.id!);
+    const entry = await directories.act(ctx.params.id!, action, ctx.state.operator as string, {
+      ...(body.reason ? { reason: body.reason } : {}),
+      ...(body.withoutEvidence ? { withoutEvidence: true } : {}),
+    });
+    logger.info({ operator: entry.operator, action, directoryId: entry.directoryId }, 'operator action');
+    ctx.body = entry;
+  });
+}

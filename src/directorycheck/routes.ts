@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { ClaimsEvaluator } from '../claims/evaluate.js';
+import { VALIDATION_TABLE } from '../claims/validation-table.js';
+import type { BridgeConfig } from '../config/schema.js';
+import { attributeRows, claimRows, type AttributeCheckEvidence } from '../directories/evidence.js';
+import type { DirectoryRegistry } from '../directories/registry.js';
+import { basePathOf } from '../http/base-path.js';
+import { localized, type Locale } from '../http/i18n.js';
+import { languageLinks, localeOf, type PageRenderer } from '../interaction/pages.js';
+import type { PendingHandoff, UpstreamHandoff } from '../interaction/upstream-handoff.js';
+import type { Logger } from '../observability/logger.js';
+import { UpstreamError } from '../upstream/errors.js';
+import type { CatalogueEntry, UpstreamRegistry } from '../upstream/registry.js';
+import type { CheckLink, CheckLinks } from './links.js';
+
+/**
+ * The attribute check of a directory in testing (or in production, to re-check): the operator or the
+ * school's administrator, with a link the operator issued, signs in at the directory with a test
+ * account and sees every source attribute and every claim with its status and the rule that failed.
+ * Nothing is released to any service: no account, session or grant is made. The result, without the
+ * values, is stored on the directory as evidence for its approval.
+ */
+
+export const CHECK_PREFIX = '/directory-check';
+const RULE_TEXT = new Map(VALIDATION_TABLE.map((rule) => [rule.id, rule.rule]));
+
+export interface DirectoryCheckDependencies {
+  config: BridgeConfig;
+  upstreams: UpstreamRegistry;
+  directories: DirectoryRegistry;
+  links: CheckLinks;
+  claims: ClaimsEvaluator;
+  handoff: UpstreamHandoff;
+  pages: PageRenderer;
+  logger: Logger;
+}
+
+export interface DirectoryCheck {
+  router: Router;
+  /** Completes a check that came back through the directory's callback. */
+  complete(ctx: Context, pending: PendingHandoff & { checkToken: string }): Promise<void>;
+}
+
+const values = (value: string[] | 'malformed' | undefined): string[] => (Array.isArray(value) ? value : []);
+
+export function createDirectoryCheck(deps: DirectoryCheckDependencies): DirectoryCheck {
+  const { config, upstreams, directories, links, handoff, pages, logger } = deps;
+  const router = new Router({ prefix: CHECK_PREFIX });
+  const base = basePathOf(config.issuer);
+
+  function invalidLink(ctx: Context, locale: Locale, messageKey: 'check.invalidLink' | 'check.notCheckable' = 'check.invalidLink'): void {
+    pages.error(ctx, locale, { status: messageKey === 'check.invalidLink' ? 404 : 409, messageKey, showBack: false });
+  }
+
+  /** The link and its directory, when both are still good for a check. */
+  async function usable(link: CheckLink | undefined): Promise<{ link: CheckLink; entry: CatalogueEntry } | 'invalid' | 'not-checkable'> {
+    if (!link) return 'invalid';
+    const entry = await upstreams.forCheck(link.directoryId);
+    return entry ? { link, entry } : 'not-checkable';
+  }
+
+  router.get('/:token', async (ctx) => {
+    const locale = localeOf(ctx);
+    const found = await links.find(ctx.params.token!);
+    const checked = await usable(found?.link);
+    if (checked === 'invalid') return invalidLink(ctx, locale);
+    const record = await directories.get(found!.link.directoryId);
+    pages.render(ctx, 'directory-check', locale, {
+      directoryName: checked === 'not-checkable' ? found!.link.directoryId : localized(checked.entry.connector.displayName, locale),
+      state: record?.status ?? (checked === 'not-checkable' ? undefined : checked.entry.status),
+      startHref: checked === 'not-checkable' ? undefined : `${base}${CHECK_PREFIX}/${ctx.params.token}/start`,
+      notCheckable: checked === 'not-checkable',
+      languageLinks: languageLinks(ctx),
+    });
+  });
+
+  router.get('/:token/start', async (ctx) => {
+    const locale = localeOf(ctx);
+    const found = await links.find(ctx.params.token!);
+    const checked = await usable(found?.link);
+    if (checked === 'invalid') return invalidLink(ctx, locale);
+    if (checked === 'not-checkable') return invalidLink(ctx, locale, 'check.notCheckable');
+    try {
+      // A fresh sign-in every time: the administrator checks one test account after another.
+      await handoff.redirect(ctx, checked.entry.connector, { checkToken: ctx.params.token! }, { forceLogin: true, uiLocales: locale });
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      logger.warn({ upstreamId: checked.entry.connector.id, code: err.code }, 'attribute check could not start');
+      pages.error(ctx, locale, { status: 502, messageKey: `error.${err.code}`, showBack: false });
+    }
+  });
+
+  async function complete(ctx: Context, pending: PendingHandoff & { checkToken: string }): Promise<void> {
+    const locale = localeOf(ctx);
+    const checked = await usable((await links.find(pending.checkToken))?.link);
+    if (checked === 'invalid') return invalidLink(ctx, locale);
+    if (checked === 'not-checkable') return invalidLink(ctx, locale, 'check.notCheckable');
+    const { link, entry } = checked;
+    const connector = entry.connector;
+    const evidence: AttributeCheckEvidence = {
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      by: `${link.issuedBy} (check link ${link.id})`,
+      environment: config.environment,
+      outcome: 'failed',
+      attributes: [],
+      claims: [],
+      rules: [],
+    };
+    let page: Record<string, unknown>;
+    try {
+      const identity = await connector.complete(handoff.callbackOf(ctx, pending), pending.transaction);
+      const { values: source, result } = await deps.claims.explain(identity, connector.profile);
+      evidence.outcome = result.ok ? 'released' : 'blocked';
+      if (!result.ok) evidence.blockReason = result.reason;
+      evidence.attributes = attributeRows(source);
+      evidence.claims = claimRows(source, result);
+      evidence.rules = result.report.map((r) => ({ id: r.id, status: r.status, effect: r.effect }));
+      page = {
+        attributes: evidence.attributes.map((row) => ({ ...row, sourceNames: connector.profile.mapping[row.name], values: values(source[row.name]) })),
+        claims: evidence.claims.map((row) => {
+          const released = result.ok ? result.claims[row.name] : undefined;
+          return { ...row, values: released === undefined ? [] : Array.isArray(released) ? released : [released], ruleText: row.rule ? RULE_TEXT.get(row.rule) : undefined };
+        }),
+        rules: result.report.map((r) => ({ ...r, text: RULE_TEXT.get(r.id) ?? '' })),
+      };
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      logger.warn({ upstreamId: connector.id, code: err.code }, 'attribute check sign-in failed');
+      evidence.error = err.code;
+      page = {};
+    }
+    // Checks of configuration-file directories are shown but not stored: they have no record.
+    const recorded = entry.source === 'registry';
+    if (recorded) await directories.recordEvidence(connector.id, evidence);
+    logger.info({ upstreamId: connector.id, outcome: evidence.outcome, checkLink: link.id }, 'attribute check done');
+    pages.render(ctx, 'directory-check', locale, {
+      ...page,
+      directoryName: localized(connector.displayName, locale),
+      state: entry.status,
+      outcome: evidence.outcome,
+      blockReason: evidence.blockReason,
+      error: evidence.error,
+      recorded,
+      againHref: `${base}${CHECK_PREFIX}/${pending.checkToken}`,
+      languageLinks: languageLinks(ctx),
+    });
+  }
+
+  return { router, complete };
+}
