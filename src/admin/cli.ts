@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hashPassword } from './passwords.js';
 
@@ -23,7 +24,22 @@ const USAGE = `usage: npm run admin -- <command> [options]
   unpublish-from-demo <client_id> [--reason TEXT]
   settings <client_id> [--allow-test-learner-ids true|false] [--released-claims all|claim,claim]
                        [--refresh-tokens true|false] [--reason TEXT]
-  audit [--client CLIENT_ID] [--limit N]
+  audit [--client CLIENT_ID] [--directory DIRECTORY_ID] [--limit N]
+
+  directory list [--status draft|testing|approved|suspended]
+  directory show <id>                metadata, self-audit, checks, health and history (never the secret)
+  directory add --file FILE [--client-secret-stdin]
+                                     add a directory (JSON definition, see README); it starts as a draft
+  directory update <id> --file FILE [--client-secret-stdin] [--reason TEXT]
+                                     change fields of a directory (JSON with the fields to change)
+  directory remove <id> [--reason TEXT]
+  directory self-audit <id> --file FILE
+                                     record the education provider's self-audit (JSON)
+  directory start-testing|approve|suspend|reinstate|return-to-testing <id> [--reason TEXT]
+                                     [--without-evidence]  (approve without a successful check; needs --reason)
+  directory check-link <id> [--expires SECONDS] [--note TEXT]
+                                     issue an attribute check link for the directory's administrator
+  directory health                   check every directory now and show the result
 
 environment: ADMIN_URL (e.g. https://mpassid.example.fi), ADMIN_USER, ADMIN_PASSWORD`;
 
@@ -76,6 +92,7 @@ function int(value: string | undefined, name: string): number | undefined {
 
 const describeView = (v: Record<string, unknown> | undefined): string => {
   if (!v) return '-';
+  if (!('settings' in v)) return `${String(v.status)}${v.suspendedFrom ? ` (from ${String(v.suspendedFrom)})` : ''}`;
   const settings = v.settings as Record<string, unknown> | undefined;
   const claims = settings?.releasedClaims === null ? 'all' : (settings?.releasedClaims as string[] | undefined)?.join(',');
   return `${String(v.status)}${v.suspended ? ' (suspended)' : ''}${v.publishedToDemo ? ' demo' : ''} testIds=${String(settings?.allowTestLearnerIds)} refresh=${String(settings?.refreshTokens)} claims=${claims}`;
@@ -85,6 +102,116 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const DIRECTORY_ACTIONS = ['start-testing', 'approve', 'suspend', 'reinstate', 'return-to-testing'];
+
+function readJsonFile(path: string | undefined, what: string): Record<string, unknown> {
+  if (!path) throw new CliError(`${what} needs --file FILE`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not an object');
+    return json as Record<string, unknown>;
+  } catch {
+    throw new CliError(`${path} is not a JSON object`);
+  }
+}
+
+interface DirectoryOptions {
+  status?: string | undefined;
+  file?: string | undefined;
+  reason?: string | undefined;
+  expires?: string | undefined;
+  note?: string | undefined;
+  'client-secret-stdin'?: boolean | undefined;
+  'without-evidence'?: boolean | undefined;
+}
+
+async function withSecretFromStdin(body: Record<string, unknown>, options: DirectoryOptions): Promise<Record<string, unknown>> {
+  if (!options['client-secret-stdin']) return body;
+  const secret = await readStdin();
+  if (!secret) throw new CliError('no client secret on stdin');
+  return { ...body, clientSecret: secret };
+}
+
+async function directoryCommand([sub, id]: string[], options: DirectoryOptions): Promise<void> {
+  const needId = (): string => {
+    if (!id) throw new CliError(`directory ${sub ?? ''} needs a directory id`);
+    return encodeURIComponent(id);
+  };
+  switch (sub) {
+    case 'list': {
+      const out = await api('GET', `/directories${options.status ? `?status=${encodeURIComponent(options.status)}` : ''}`);
+      const list = out.directories as Array<Record<string, unknown>>;
+      if (list.length === 0) console.log('no directories');
+      for (const d of list) {
+        const name = (d.displayName as Record<string, string> | undefined)?.fi ?? '';
+        const health = (d.health as Record<string, unknown> | undefined)?.status ?? 'unknown';
+        const check = d.latestCheck ? `check ${String((d.latestCheck as Record<string, unknown>).outcome)}` : 'no check';
+        const audit = d.selfAuditComplete === undefined ? '' : d.selfAuditComplete ? 'self-audit complete' : 'self-audit incomplete';
+        console.log(`${String(d.status).padEnd(10)} ${String(d.id)}  ${name}  [${String(d.source)}] health=${String(health)} ${d.source === 'registry' ? `${audit}, ${check}` : ''}`.trimEnd());
+      }
+      return;
+    }
+    case 'show':
+      console.log(JSON.stringify(await api('GET', `/directories/${needId()}`), null, 2));
+      return;
+    case 'add': {
+      const body = await withSecretFromStdin(readJsonFile(options.file, 'directory add'), options);
+      const out = await api('POST', '/directories', body);
+      console.log(`${String(out.id)}: added as ${String(out.status)}`);
+      console.log(`  register this redirect URI at the directory: ${String(out.callbackUrl)}`);
+      return;
+    }
+    case 'update': {
+      const target = needId();
+      const body = await withSecretFromStdin(readJsonFile(options.file, 'directory update'), options);
+      const out = await api('PATCH', `/directories/${target}`, options.reason ? { ...body, reason: options.reason } : body);
+      const changed = ((out.detail as Record<string, unknown> | undefined)?.changed as string[] | undefined) ?? [];
+      console.log(`${id}: updated (${changed.length ? changed.join(', ') : 'nothing changed'})`);
+      return;
+    }
+    case 'remove': {
+      await api('DELETE', `/directories/${needId()}`, options.reason ? { reason: options.reason } : {});
+      console.log(`${id}: removed`);
+      return;
+    }
+    case 'self-audit': {
+      const target = needId();
+      const out = await api('PUT', `/directories/${target}/self-audit`, readJsonFile(options.file, 'directory self-audit'));
+      const gaps = out.gaps as string[];
+      console.log(gaps.length ? `${id}: self-audit recorded, incomplete:\n${gaps.map((g) => `  - ${g}`).join('\n')}` : `${id}: self-audit recorded, complete`);
+      return;
+    }
+    case 'check-link': {
+      const target = needId();
+      const body = { expiresInSeconds: int(options.expires, 'expires'), note: options.note };
+      const out = await api('POST', `/directories/${target}/check-links`, JSON.parse(JSON.stringify(body)));
+      console.log(`attribute check link for ${id} (expires ${String(out.expiresAt)}):`);
+      console.log(String(out.url));
+      return;
+    }
+    case 'health': {
+      const out = await api('POST', '/directories/health-check', {});
+      for (const h of out.health as Array<Record<string, unknown>>) {
+        console.log(`${String(h.status).padEnd(8)} ${String(h.id)}  checked ${String(h.checkedAt ?? '-')}${h.lastError ? `  last error: ${String(h.lastError)}` : ''}`);
+      }
+      return;
+    }
+    default: {
+      if (!sub || !DIRECTORY_ACTIONS.includes(sub)) throw new CliError(`unknown directory command "${sub ?? ''}"\n\n${USAGE}`);
+      const target = needId();
+      const body = { ...(options.reason ? { reason: options.reason } : {}), ...(options['without-evidence'] ? { withoutEvidence: true } : {}) };
+      const out = await api('POST', `/directories/${target}/${sub}`, body);
+      console.log(`${id}: ${sub} done (${describeView(out.before as Record<string, unknown>)} -> ${describeView(out.after as Record<string, unknown>)})`);
+    }
+  }
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -102,6 +229,10 @@ async function run(argv: string[]): Promise<void> {
       'refresh-tokens': { type: 'string' },
       client: { type: 'string' },
       limit: { type: 'string' },
+      directory: { type: 'string' },
+      file: { type: 'string' },
+      'client-secret-stdin': { type: 'boolean' },
+      'without-evidence': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -162,14 +293,19 @@ async function run(argv: string[]): Promise<void> {
     case 'audit': {
       const query = new URLSearchParams();
       if (values.client) query.set('clientId', values.client);
+      if (values.directory) query.set('directoryId', values.directory);
       if (values.limit) query.set('limit', String(int(values.limit, 'limit')));
       const out = await api('GET', `/audit${query.size ? `?${query}` : ''}`);
       for (const e of out.entries as Array<Record<string, unknown>>) {
         const change = e.before ? `  ${describeView(e.before as Record<string, unknown>)} -> ${describeView(e.after as Record<string, unknown>)}` : '';
-        console.log(`${String(e.at)}  ${String(e.operator)}  ${String(e.action)}  ${String(e.clientId ?? '')}${change}${e.reason ? `  (${String(e.reason)})` : ''}`);
+        const subject = e.clientId ?? (e.directoryId ? `directory:${String(e.directoryId)}` : '');
+        console.log(`${String(e.at)}  ${String(e.operator)}  ${String(e.action)}  ${String(subject)}${change}${e.reason ? `  (${String(e.reason)})` : ''}`);
       }
       return;
     }
+    case 'directory':
+      await directoryCommand(positionals.slice(1), values);
+      return;
     default: {
       if (!ACTIONS.includes(command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
       const out = await api('POST', `/clients/${needClient()}/${command}`, values.reason ? { reason: values.reason } : {});

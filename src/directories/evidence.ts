@@ -30,8 +30,10 @@ export interface ClaimRow {
 export interface AttributeCheckEvidence {
   id: string;
   at: string;
-  /** The operator, or `link:<id>` for the school administrator who used an issued check link. */
+  /** `check-link:<id>`: whoever used the check link (the operator or the school's administrator). */
   by: string;
+  /** The operator who issued that link. */
+  linkIssuedBy: string;
   environment: Environment;
   /** released: claims would be released; blocked: the table blocks this user; failed: the login at the directory failed. */
   outcome: 'released' | 'blocked' | 'failed';

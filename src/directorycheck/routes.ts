@@ -102,7 +102,8 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
     const evidence: AttributeCheckEvidence = {
       id: randomUUID(),
       at: new Date().toISOString(),
-      by: `${link.issuedBy} (check link ${link.id})`,
+      by: `check-link:${link.id}`,
+      linkIssuedBy: link.issuedBy,
       environment: config.environment,
       outcome: 'failed',
       attributes: [],
