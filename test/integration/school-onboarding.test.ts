@@ -135,7 +135,8 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
       provider: { name: { fi: 'Esimerkkikaupunki', sv: 'Exempelstaden' }, oid: '1.2.246.562.99.00000000001' },
       issuer: upstream.issuer,
       clientId: upstream.clientId,
-      schools: ['30076', '30081', { id: '1.2.246.562.99.00000000002', name: { fi: 'Mansikkalan testi peruskoulu' } }],
+      // Vouches for the test school only (its code and its OID); not for 30081 of another provider.
+      schools: ['30076', { id: '1.2.246.562.99.00000000002', name: { fi: 'Mansikkalan testi peruskoulu' } }],
     };
     const file = join(workDir, 'directory.json');
     writeFileSync(file, JSON.stringify(definition));
@@ -308,6 +309,14 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const toService = await restricted.agent.navigate(proceed!, { stopAt: RP_REDIRECT });
     expect(new URL(toService.url).searchParams.get('error')).toBe('access_denied');
     expect((await login(prod, 'demo_u0001')).page.url.startsWith(RP_REDIRECT)).toBe(true);
+
+    // A school the directory is not registered for is treated as unresolved: its claims are dropped, and logged.
+    const foreign = await login(prod, 'demo_u0023');
+    const foreignClaims = (await foreign.rp.redeem(foreign.page.url, foreign.request)).claims()!;
+    expect(foreignClaims[CLAIM.learnerId]).toBe('1.2.246.562.24.10000000023');
+    expect(foreignClaims[CLAIM.schoolCode]).toBeUndefined();
+    expect(foreignClaims[CLAIM.role]).toBeUndefined();
+    expect(prod.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.upstreamId === DIRECTORY_ID && l.schoolCode === '30081')).toBe(true);
 
     const invalid = await admin(testA, 'PATCH', `/directories/${DIRECTORY_ID}`, { issuer: 'not a url', schools: ['123'] });
     expect(invalid.status).toBe(400);

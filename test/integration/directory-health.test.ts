@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { hashPassword } from '../../src/admin/passwords.js';
+import { RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { UserAgent, type Page } from '../support/user-agent.js';
+
+const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
+const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
+
+/** A directory that goes down is reported to operators with the reason, and marked in the chooser. */
+describe('directory health', () => {
+  let fed: Federation;
+
+  beforeAll(async () => {
+    fed = await startFederation({
+      config: {
+        admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
+        // Checked on demand here (POST /directories/health-check); the background round is tested below.
+        directories: { healthCheckIntervalSeconds: 0 },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await fed?.stop();
+  });
+
+  async function healthCheck(): Promise<Record<string, Record<string, unknown>>> {
+    const response = await fetch(`${fed.bridge.issuer}/admin/api/directories/health-check`, { method: 'POST', headers: { authorization: AUTH } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { health: Array<Record<string, unknown>> };
+    return Object.fromEntries(body.health.map((h) => [String(h.id), h]));
+  }
+
+  async function chooser(): Promise<Page> {
+    const request = await fed.rp.authorizationRequest();
+    return new UserAgent().navigate(request.url.href, { stopAt: RP_REDIRECT });
+  }
+
+  /** The chooser's list item of a directory (its link carries data-directory). */
+  function itemOf(page: Page, directoryId: string): string {
+    const items = page.body.split(/<li\b/).filter((item) => item.includes(`data-directory="${directoryId}"`));
+    expect(items.length).toBeGreaterThan(0);
+    return items.at(-1)!;
+  }
+
+  it('reports a reachable directory up, with its discovery and keys', async () => {
+    const health = await healthCheck();
+    expect(health[UPSTREAM_ID]).toMatchObject({ status: 'up', discovery: true, jwks: true, failures: 0 });
+    expect(health['test-school']).toMatchObject({ status: 'up' });
+    expect(itemOf(await chooser(), UPSTREAM_ID)).not.toMatch(/unavailable/);
+  });
+
+  it('marks a directory that went down, with the reason, and clears the mark when it is back', async () => {
+    await fed.upstream.stop();
+    try {
+      const health = await healthCheck();
+      expect(health[UPSTREAM_ID]).toMatchObject({ status: 'down', discovery: false, jwks: false, failures: 1 });
+      expect(String(health[UPSTREAM_ID]!.lastError)).toContain('cannot reach');
+      expect(health[UPSTREAM_ID]!.lastOkAt).toBeDefined();
+      // Only that directory is marked.
+      expect(health['test-school']).toMatchObject({ status: 'up' });
+      const page = await chooser();
+      expect(itemOf(page, UPSTREAM_ID)).toMatch(/unavailable/);
+      expect(itemOf(page, 'test-school')).not.toMatch(/unavailable/);
+
+      const listed = await fetch(`${fed.bridge.issuer}/admin/api/directories`, { headers: { authorization: AUTH } });
+      const directories = ((await listed.json()) as { directories: Array<Record<string, any>> }).directories;
+      expect(directories.find((d) => d.id === UPSTREAM_ID)!.health.status).toBe('down');
+    } finally {
+      await fed.upstream.start();
+    }
+    const health = await healthCheck();
+    expect(health[UPSTREAM_ID]).toMatchObject({ status: 'up', failures: 0 });
+    expect(itemOf(await chooser(), UPSTREAM_ID)).not.toMatch(/unavailable/);
+  });
+
+  it('reports a directory whose discovery fails with an HTTP error', async () => {
+    fed.upstream.setFault('discovery-500');
+    try {
+      const health = await healthCheck();
+      expect(health[UPSTREAM_ID]).toMatchObject({ status: 'down', discovery: false });
+      expect(String(health[UPSTREAM_ID]!.lastError)).toContain('HTTP 500');
+    } finally {
+      fed.upstream.setFault('none');
+    }
+  });
+
+  it('checks in the background on its interval', async () => {
+    const background = await startFederation({ upstream: fed.upstream, config: { directories: { healthCheckIntervalSeconds: 1 }, clients: [RP_CLIENT] } });
+    try {
+      // Bounded wait for the first background round (it starts at once).
+      for (let i = 0; i < 50 && !background.bridge.bridge.health.statusOf(UPSTREAM_ID); i += 1) await new Promise((r) => setTimeout(r, 100));
+      expect(background.bridge.bridge.health.statusOf(UPSTREAM_ID)).toMatchObject({ status: 'up' });
+    } finally {
+      await background.stop();
+    }
+  });
+});
