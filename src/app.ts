@@ -38,6 +38,7 @@ import { UpstreamHandoff } from './interaction/upstream-handoff.js';
 import { DirectoryHealthMonitor } from './directories/health.js';
 import { CheckLinks } from './directorycheck/links.js';
 import { createDirectoryCheck } from './directorycheck/routes.js';
+import { SchoolNames } from './directories/school-names.js';
 
 export interface AppDependencies {
   config: BridgeConfig;
@@ -161,8 +162,9 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   // Statically configured clients count as approved; registered ones are stored (see client-policy.ts).
   const registry = new ClientRegistry(storage.durable('registry'), policies);
   const initialAccessTokens = new InitialAccessTokens(storage.durable('registry'));
+  const organisations = deps.organisations ?? createOrganisationRegistry(config.organisations);
   const claims = new ClaimsEvaluator(
-    deps.organisations ?? createOrganisationRegistry(config.organisations),
+    organisations,
     new RoleVocabulary(config.roles),
     secrets.subjectSalt,
     logger,
@@ -272,6 +274,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     handoff,
     completeCheck: directoryCheck.complete,
     isUnavailable: (id) => health.isDown(id),
+    schoolNames: new SchoolNames(organisations),
   });
   app.use(interactions.routes());
   app.use(createAdminApi({ config, provider, registry, initialAccessTokens, logger, directories, upstreams, health, checkLinks }));

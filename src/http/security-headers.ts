@@ -3,13 +3,14 @@ import type { Middleware } from 'koa';
 /**
  * No framing anywhere (clickjacking of login pages), no referrers (URLs carry codes and state).
  * CSP has no form-action: a login ends with redirects to services' own origins. It is set before the
- * provider runs so oidc-provider can add the hash of its own form_post script.
+ * provider runs so oidc-provider can add the hash of its own form_post script. Images may come from
+ * any https origin: directories' logos in the chooser are hosted by their education providers.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: https:",
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",

@@ -17,6 +17,7 @@ import type { StateStore } from '../storage/types.js';
 import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { UpstreamConnector, UpstreamTransaction } from '../upstream/types.js';
+import type { SchoolNames } from '../directories/school-names.js';
 import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
 import { languageLinks, localeOf, type PageRenderer } from './pages.js';
 import type { PendingHandoff, UpstreamHandoff } from './upstream-handoff.js';
@@ -37,6 +38,20 @@ export interface InteractionDependencies {
   completeCheck?: (ctx: Context, pending: PendingHandoff & { checkToken: string }) => Promise<void>;
   /** Whether a directory is marked unavailable by the health checks (shown in the chooser). */
   isUnavailable?: (upstreamId: string) => boolean;
+  /** Names of schools that directories list by code only. */
+  schoolNames?: SchoolNames;
+}
+
+/** How long the chooser waits for school names being looked up for the first time. */
+const SCHOOL_NAME_WAIT_MS = 300;
+
+async function named(connectors: UpstreamConnector[], names: SchoolNames | undefined) {
+  if (!names) return connectors.map((c) => c.listing);
+  connectors.forEach((c) => names.withNames(c.listing));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([names.settled(), new Promise<void>((done) => (timer = setTimeout(done, SCHOOL_NAME_WAIT_MS)))]);
+  clearTimeout(timer);
+  return connectors.map((c) => names.withNames(c.listing));
 }
 
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
@@ -191,11 +206,11 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       const direct = requested ? await upstreams.get(requested) : undefined;
       if (direct) return startUpstream(ctx, details.uid, params, direct);
       const client = await provider.Client.find(String(params.client_id));
-      const directories = await upstreams.list();
+      const listings = await named(await upstreams.list(), deps.schoolNames);
       pages.render(ctx, 'chooser', locale, {
         clientName: client?.clientName,
         ...chooserModel({
-          directories: directories.map((u) => ({ listing: u.listing, unavailable: deps.isUnavailable?.(u.id) ?? false })),
+          directories: listings.map((listing) => ({ listing, unavailable: deps.isUnavailable?.(listing.id) ?? false })),
           locale,
           loginHref: (id) => `${base}/interaction/${details.uid}/login/${id}`,
           query: typeof ctx.query.q === 'string' ? ctx.query.q : undefined,

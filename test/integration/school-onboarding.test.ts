@@ -158,7 +158,10 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(testing.stdout).toContain('draft -> testing');
 
     // Instance B was never restarted: the directory is in its chooser and users sign in through it.
-    expect(linksWithText(await chooser(testB), DIRECTORY_NAME)).toHaveLength(1);
+    const listed = await chooser(testB);
+    expect(linksWithText(listed, DIRECTORY_NAME)).toHaveLength(1);
+    // A school listed by code only is named from the organisation registry.
+    expect(listed.body).toContain('data-search="mansikkalan testi peruskoulu 30076"');
     const { page, rp, request } = await login(testB, 'demo_u0001');
     expect(page.url.startsWith(RP_REDIRECT)).toBe(true);
     const tokens = await rp.redeem(page.url, request);
