@@ -258,6 +258,11 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(JSON.stringify(evidence)).not.toMatch(/1\.2\.246\.562\.24\.\d{11}|Aino/);
     expect(shown.body.approval).toEqual({ selfAuditComplete: true, passingCheck: true });
 
+    // The link is a secret: request logs show it masked.
+    const token = url.split('/').at(-1)!;
+    for (const bridge of [testA, testB]) expect(bridge.logText()).not.toContain(token);
+    expect(testA.logs.some((l) => l.msg === 'request' && l.path === '/directory-check/[redacted]/start')).toBe(true);
+
     const forged = await new UserAgent().get(`${testA.issuer}/directory-check/${'x'.repeat(43)}`);
     expect(forged.status).toBe(404);
   });
