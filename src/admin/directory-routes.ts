@@ -71,7 +71,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
   const production = config.env === 'production';
 
   /** Production directories and logos are reached over https only. */
-  function requireHttps(definition: { issuer?: string | undefined; logoUri?: string | undefined }): void {
+  function requireHttps(definition: { issuer?: string | undefined; logoUri?: string | null | undefined }): void {
     if (!production) return;
     if (definition.issuer && !definition.issuer.startsWith('https://')) throw new ApiError(400, 'invalid_request', 'issuer: must be https in production');
     if (definition.logoUri && !definition.logoUri.startsWith('https://')) throw new ApiError(400, 'invalid_request', 'logoUri: must be https in production');

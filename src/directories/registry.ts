@@ -22,9 +22,21 @@ import { selfAuditGaps, type SelfAudit } from './self-audit.js';
 export const directoryDefinitionSchema = z.object(directoryFields).strict();
 export type DirectoryDefinition = z.infer<typeof directoryDefinitionSchema>;
 
-/** A patch: every field but the id may change (the id is in callback URLs registered at the directory). */
+/** Fields a patch may clear with null (each is optional in a definition). */
+const CLEARABLE = ['logoUri', 'provider', 'attributeMapping', 'originalIssuer', 'schools', 'allowedClients'] as const;
+type Clearable = (typeof CLEARABLE)[number];
+
+/**
+ * A patch: every field but the id may change (the id is in callback URLs registered at the directory);
+ * null removes an optional field (e.g. `allowedClients: null` lifts the restriction).
+ */
 export const directoryPatchSchema = z
-  .object(Object.fromEntries(Object.entries(directoryFields).filter(([key]) => key !== 'id')) as Omit<typeof directoryFields, 'id'>)
+  .object({
+    ...(Object.fromEntries(Object.entries(directoryFields).filter(([key]) => key !== 'id')) as Omit<typeof directoryFields, 'id' | Clearable>),
+    ...(Object.fromEntries(CLEARABLE.map((key) => [key, directoryFields[key].unwrap().nullable()])) as {
+      [K in Clearable]: z.ZodNullable<ReturnType<(typeof directoryFields)[K]['unwrap']>>;
+    }),
+  })
   .partial()
   .strict();
 export type DirectoryPatch = z.infer<typeof directoryPatchSchema>;
@@ -186,7 +198,9 @@ export class DirectoryRegistry {
     const record = await this.mutable(id);
     const changed = Object.keys(patch).filter((key) => JSON.stringify(patch[key as keyof DirectoryPatch]) !== JSON.stringify(record.definition[key as keyof DirectoryDefinition]));
     if (secret) changed.push('clientSecret');
-    const definition = directoryDefinitionSchema.parse({ ...record.definition, ...patch });
+    const merged: Record<string, unknown> = { ...record.definition, ...patch };
+    for (const [key, value] of Object.entries(patch)) if (value === null) delete merged[key];
+    const definition = directoryDefinitionSchema.parse(merged);
     const next: DirectoryRecord = { ...record, definition, ...(secret ? { secret: this.storedSecret(id, secret) } : {}) };
     return this.commit(record, next, { operator, action: 'update', changed, ...(reason ? { reason } : {}) });
   }

@@ -60,6 +60,7 @@ export class UpstreamRegistry {
           return entry ? [[record.definition.id, entry] as const] : [];
         }));
         this.revision = revision;
+        for (const id of this.connectors.keys()) if (!this.managed.has(id)) this.connectors.delete(id);
       } finally {
         this.pending = undefined;
       }

@@ -317,6 +317,11 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const toService = await restricted.agent.navigate(proceed!, { stopAt: RP_REDIRECT });
     expect(new URL(toService.url).searchParams.get('error')).toBe('access_denied');
     expect((await login(prod, 'demo_u0001')).page.url.startsWith(RP_REDIRECT)).toBe(true);
+    // The restriction lifted (null clears it): the second service gets the user again.
+    const lifted = await admin(testA, 'PATCH', `/directories/${DIRECTORY_ID}`, { allowedClients: null });
+    expect(lifted.body.detail.changed).toEqual(['allowedClients']);
+    expect((await admin(testB, 'GET', `/directories/${DIRECTORY_ID}`)).body.allowedClients).toBeUndefined();
+    expect((await login(prod, 'demo_u0001', { client: SECOND_SERVICE })).page.url.startsWith(RP_REDIRECT)).toBe(true);
 
     // A school the directory is not registered for is treated as unresolved: its claims are dropped, and logged.
     const foreign = await login(prod, 'demo_u0023');
