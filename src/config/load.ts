@@ -85,6 +85,7 @@ function productionProblems(config: BridgeConfig): string[] {
   config.upstreams.forEach((upstream, index) => {
     if (upstream.testOnly && !servesTest) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
     if (!upstream.issuer.startsWith('https://')) problems.push(`upstreams.${index}.issuer: must be https in production`);
+    if (upstream.logoUri && !upstream.logoUri.startsWith('https://')) problems.push(`upstreams.${index}.logoUri: must be https in production`);
   });
   return problems;
 }

@@ -81,12 +81,24 @@ describe('configuration', () => {
         env: 'production',
         environment: 'production',
         issuer: 'https://mpassid.example',
-        upstreams: [{ id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', testOnly: true }],
+        upstreams: [{ id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', testOnly: true, logoUri: 'http://school.example/logo.png' }],
+        admin: { operators: [{ username: 'op', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA' }] },
       }),
     );
     expect(problems).toEqual(
-      expect.arrayContaining(['upstreams.0.testOnly: test directories are not allowed in production', 'upstreams.0.issuer: must be https in production']),
+      expect.arrayContaining([
+        'upstreams.0.testOnly: test directories are not allowed in production',
+        'upstreams.0.issuer: must be https in production',
+        'upstreams.0.logoUri: must be https in production',
+        expect.stringMatching(/^secrets\.directoryKeys: operators can add directories/),
+      ]),
     );
+  });
+
+  it('reads directory keys from DIRECTORY_KEYS and refuses malformed ones', () => {
+    const key = 'k'.repeat(43);
+    expect(loadConfig({ DIRECTORY_KEYS: `${key}, ${'j'.repeat(43)}` }, '/nonexistent-dir').secrets.directoryKeys).toEqual([key, 'j'.repeat(43)]);
+    expect(problemsOf(() => parseConfig({ secrets: { directoryKeys: ['short'] } }))[0]).toMatch(/^secrets\.directoryKeys\.0:/);
   });
 
   it('serves several environments, each its own issuer, and checks them', () => {
