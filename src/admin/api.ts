@@ -1,6 +1,6 @@
 import { underIssuer } from '../http/base-path.js';
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
