@@ -39,6 +39,9 @@ const USAGE = `usage: npm run admin -- <command> [options]
                                      [--without-evidence]  (approve without a successful check; needs --reason)
   directory check-link <id> [--expires SECONDS] [--note TEXT]
                                      issue an attribute check link for the directory's administrator
+  directory check-links <id>         the directory's check links that still work
+  directory revoke-check-link <id> <link id> [--reason TEXT]
+                                     end a check link before it expires
   directory health                   check every directory now and show the result
 
 environment: ADMIN_URL (e.g. https://mpassid.example.fi), ADMIN_USER, ADMIN_PASSWORD`;
@@ -140,7 +143,7 @@ async function withSecretFromStdin(body: Record<string, unknown>, options: Direc
   return { ...body, clientSecret: secret };
 }
 
-async function directoryCommand([sub, id]: string[], options: DirectoryOptions): Promise<void> {
+async function directoryCommand([sub, id, linkId]: string[], options: DirectoryOptions): Promise<void> {
   const needId = (): string => {
     if (!id) throw new CliError(`directory ${sub ?? ''} needs a directory id`);
     return encodeURIComponent(id);
@@ -193,8 +196,22 @@ async function directoryCommand([sub, id]: string[], options: DirectoryOptions):
       const target = needId();
       const body = { expiresInSeconds: int(options.expires, 'expires'), note: options.note };
       const out = await api('POST', `/directories/${target}/check-links`, JSON.parse(JSON.stringify(body)));
-      console.log(`attribute check link for ${id} (expires ${String(out.expiresAt)}):`);
+      console.log(`attribute check link ${String(out.id)} for ${id} (expires ${String(out.expiresAt)}):`);
       console.log(String(out.url));
+      return;
+    }
+    case 'check-links': {
+      const out = await api('GET', `/directories/${needId()}/check-links`);
+      const links = out.links as Array<Record<string, unknown>>;
+      if (links.length === 0) console.log('no working check links');
+      for (const l of links) console.log(`${String(l.id)}  issued by ${String(l.issuedBy)} ${String(l.issuedAt)}, expires ${String(l.expiresAt)}${l.note ? `  (${String(l.note)})` : ''}`);
+      return;
+    }
+    case 'revoke-check-link': {
+      const target = needId();
+      if (!linkId) throw new CliError('directory revoke-check-link needs a link id (see directory check-links)');
+      await api('DELETE', `/directories/${target}/check-links/${encodeURIComponent(linkId)}`, options.reason ? { reason: options.reason } : {});
+      console.log(`${id}: check link ${linkId} revoked`);
       return;
     }
     case 'health': {

@@ -206,6 +206,27 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
     ctx.body = { url: underIssuer(config.issuer, `${CHECK_PREFIX}/${token}`), id: link.id, expiresAt: link.expiresAt };
   });
 
+  router.get('/directories/:id/check-links', async (ctx) => {
+    const id = ctx.params.id!;
+    if (!(await upstreams.all()).some((e) => e.connector.id === id)) await mutableRecord(id);
+    ctx.body = { links: await checkLinks.list(id) };
+  });
+
+  router.delete('/directories/:id/check-links/:linkId', async (ctx) => {
+    const { id, linkId } = ctx.params as { id: string; linkId: string };
+    const body = parse(reasonBody, await readJson(ctx));
+    if (!(await checkLinks.revoke(id, linkId))) throw new ApiError(404, 'not_found', 'no such working check link');
+    const entry = await directories.auditOnly({
+      operator: ctx.state.operator as string,
+      action: 'revoke-check-link',
+      directoryId: id,
+      detail: { linkId },
+      ...(body.reason ? { reason: body.reason } : {}),
+    });
+    logger.info({ operator: ctx.state.operator, action: 'revoke-check-link', directoryId: id }, 'operator action');
+    ctx.body = entry;
+  });
+
   router.post('/directories/:id/:action', async (ctx) => {
     const action = ctx.params.action as DirectoryAction;
     if (!DIRECTORY_ACTIONS.includes(action)) throw new ApiError(404, 'not_found', `no such action; one of ${DIRECTORY_ACTIONS.join(', ')}`);

@@ -250,8 +250,8 @@ export class DirectoryRegistry {
   }
 
   /** Operator actions about a directory that change no record (e.g. issuing a check link). */
-  async auditOnly(entry: Omit<AuditEntry, 'at'>): Promise<void> {
-    await this.audit.append(entry);
+  auditOnly(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry> {
+    return this.audit.append(entry);
   }
 
   /** Stores the result of an attribute check (newest last, the latest few kept). */

@@ -34,7 +34,29 @@ export class CheckLinks {
       ...(note ? { note } : {}),
     };
     await this.store.put(`check-link:${hashOf(token)}`, link, ttlSeconds);
+    await this.store.addMember(`check-links:${directoryId}`, hashOf(token));
     return { token, link };
+  }
+
+  /** The directory's links that still work. */
+  async list(directoryId: string): Promise<CheckLink[]> {
+    return (await this.current(directoryId)).map(({ link }) => link);
+  }
+
+  /** Ends a link before it expires (e.g. it reached the wrong person). False when no such working link. */
+  async revoke(directoryId: string, linkId: string): Promise<boolean> {
+    const found = (await this.current(directoryId)).find(({ link }) => link.id === linkId);
+    if (!found) return false;
+    await this.store.delete(`check-link:${found.key}`);
+    return true;
+  }
+
+  private async current(directoryId: string): Promise<Array<{ key: string; link: CheckLink }>> {
+    const keys = await this.store.members(`check-links:${directoryId}`);
+    const links = await Promise.all(keys.map(async (key) => ({ key, link: await this.store.get<CheckLink>(`check-link:${key}`) })));
+    return links
+      .filter((l): l is { key: string; link: CheckLink } => l.link !== undefined && Date.parse(l.link.expiresAt) > Date.now())
+      .sort((a, b) => a.link.issuedAt.localeCompare(b.link.issuedAt));
   }
 
   /** The link of a token from a URL; undefined when malformed, unknown or expired. */

@@ -265,6 +265,19 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
 
     const forged = await new UserAgent().get(`${testA.issuer}/directory-check/${'x'.repeat(43)}`);
     expect(forged.status).toBe(404);
+
+    // A link can be ended before it expires: it then leads nowhere, on every instance.
+    const listed = await cli(['directory', 'check-links', DIRECTORY_ID]);
+    const linkId = listed.stdout.trim().split(/\s+/)[0]!;
+    expect(issued.stdout).toContain(`attribute check link ${linkId} for`);
+    const second = await admin(testA, 'POST', `/directories/${DIRECTORY_ID}/check-links`, {});
+    const revoked = await cli(['directory', 'revoke-check-link', DIRECTORY_ID, linkId, '--reason', 'sent to the wrong address']);
+    expect(revoked.stdout).toContain(`check link ${linkId} revoked`);
+    expect((await new UserAgent().get(url)).status).toBe(404);
+    expect((await new UserAgent().get(url.replace(testA.issuer, testB.issuer))).status).toBe(404);
+    expect((await new UserAgent().get(second.body.url as string)).status).toBe(200);
+    expect((await admin(testB, 'GET', `/directories/${DIRECTORY_ID}/check-links`)).body.links.map((l: { id: string }) => l.id)).toEqual([second.body.id]);
+    expect((await admin(testA, 'DELETE', `/directories/${DIRECTORY_ID}/check-links/${linkId}`, {})).status).toBe(404);
   });
 
   it('approved: production signs users in; suspended: nowhere, sessions included; reinstated: back', async () => {
@@ -300,7 +313,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const audit = await cli(['audit', '--directory', DIRECTORY_ID]);
     expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual([
       'create', 'start-testing', 'self-audit', 'self-audit', 'issue-check-link', 'attribute-check', 'attribute-check', 'attribute-check',
-      'approve', 'suspend', 'reinstate',
+      'issue-check-link', 'revoke-check-link', 'approve', 'suspend', 'reinstate',
     ]);
   });
 
