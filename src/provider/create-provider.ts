@@ -114,6 +114,14 @@ export function createProvider(deps: ProviderDependencies): Provider {
       }
       const snapshot = await accounts.find(sub);
       if (!snapshot) return undefined;
+      // A user of a directory suspended (or otherwise taken out of use here) since the login gets
+      // nothing more: no tokens for a code or refresh token, nothing at userinfo. (An SSO session from
+      // it is refused with a page by the interaction, see refusalFor.)
+      const route = ctx.oidc?.route;
+      if ((route === 'token' || route === 'userinfo') && !(await deps.upstreams.get(snapshot.upstreamId))) {
+        if (ctx.oidc?.route === 'token') throw new errors.InvalidGrant("the user's school directory is no longer in use");
+        return undefined;
+      }
       // Claim release narrowing: the service receives `sub` plus only the claims operators release to it.
       const released = new Set(clientId === undefined ? [] : await registry.releasedClaims(clientId));
       const claims = Object.fromEntries(Object.entries(snapshot.claims).filter(([name]) => released.has(name)));

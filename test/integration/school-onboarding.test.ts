@@ -289,12 +289,17 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const agent = new UserAgent();
     const first = await login(prod, 'demo_u0002', { agent });
     expect(first.page.url.startsWith(RP_REDIRECT)).toBe(true);
-    expect((await first.rp.redeem(first.page.url, first.request)).claims()![CLAIM.role]).toBeDefined();
+    const firstTokens = await first.rp.redeem(first.page.url, first.request);
+    expect(firstTokens.claims()![CLAIM.role]).toBeDefined();
+    const userinfoStatus = async () => (await fetch(`${prod.issuer}/me`, { headers: { authorization: `Bearer ${firstTokens.access_token}` } })).status;
+    expect(await userinfoStatus()).toBe(200);
 
     expect((await admin(testA, 'DELETE', `/directories/${DIRECTORY_ID}`, {})).status).toBe(409);
 
     const suspended = await admin(testA, 'POST', `/directories/${DIRECTORY_ID}/suspend`, { reason: 'security incident' });
     expect(suspended.status).toBe(200);
+    // Tokens issued before the suspension read nothing more.
+    expect(await userinfoStatus()).toBe(401);
     expect(textOf((await chooser(prod)).body)).not.toContain(DIRECTORY_NAME);
     expect(textOf((await chooser(testB)).body)).not.toContain(DIRECTORY_NAME);
     // The SSO session of the same browser no longer reaches another service.
