@@ -11,6 +11,7 @@ import { subApp } from './http/compose.js';
 import { basePathOf, underIssuer } from './http/base-path.js';
 import { cookieSigner } from './http/cookie-signer.js';
 import { errorBoundary, storeUnavailable } from './http/errors.js';
+import { forwardedHost } from './http/forwarded-host.js';
 import { mountAt } from './http/mount.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createViews, staticAssets } from './http/views.js';
@@ -202,6 +203,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     ctx.redirect(`${basePathOf(config.issuer)}${config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration'}`);
   });
 
+  app.use(forwardedHost(config.trustForwardedHost));
   app.use(requestLog(logger));
   app.use(errorBoundary(pages, logger));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https://') }));

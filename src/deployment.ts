@@ -5,8 +5,11 @@ import { secretsForEnvironment } from './config/secrets.js';
 import { basePathOf } from './http/base-path.js';
 import { subApp } from './http/compose.js';
 import { cookieSigner } from './http/cookie-signer.js';
+import { canonicalHost, forwardedHost, isIssuerHost } from './http/forwarded-host.js';
 import { mountAt } from './http/mount.js';
+import { securityHeaders } from './http/security-headers.js';
 import { healthRouter } from './observability/health.js';
+import { requestLog } from './observability/request-log.js';
 
 export interface ServedEnvironment {
   name: BridgeConfig['environment'];
@@ -40,7 +43,7 @@ function servedAt(issuer: string, shareHost: boolean, middleware: Middleware): M
   const base = basePathOf(issuer);
   const inner = base ? mountAt(base, middleware) : middleware;
   return async (ctx, next) => {
-    if (!shareHost && ctx.host !== url.host) return next();
+    if (!shareHost && !isIssuerHost(ctx.host, url)) return next();
     if (base && ctx.path !== base && !ctx.path.startsWith(`${base}/`)) return next();
     await inner(ctx, next);
   };
@@ -62,12 +65,22 @@ export function createDeployment(deps: AppDependencies): Deployment {
     issuer: setting.issuer,
     bridge: createBridge({ ...deps, config: environmentConfig(config, setting), secrets: secretsForEnvironment(deps.secrets, setting.name) }),
   }));
-  const hosts = new Set(environments.map((e) => new URL(e.issuer).host));
+  const hosts = new Set(environments.map((e) => {
+    const url = new URL(e.issuer);
+    return canonicalHost(url.host, url.protocol);
+  }));
   const app = new Koa();
   // The environments' cookies are read and written on this app's context.
   app.keys = cookieSigner(deps.secrets.cookieKeys) as unknown as Koa['keys'];
   app.proxy = config.trustProxy;
   app.silent = true;
+  // Before anything reads the host: which environment serves a request depends on it.
+  app.use(forwardedHost(config.trustForwardedHost));
+  // The outermost request log makes the request's reference and logs the full path; the
+  // environments' own logs then pass through.
+  app.use(requestLog(deps.logger));
+  // Also on what this app answers itself (health, the 404 below), not only inside an environment.
+  app.use(securityHeaders({ hsts: environments.every((e) => e.issuer.startsWith('https://')) }));
   app.use(healthRouter(deps.storage).routes());
   // The longest path first, so /test/x never reaches an environment served at /.
   const byPath = [...environments].sort((a, b) => basePathOf(b.issuer).length - basePathOf(a.issuer).length);

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const storage = createStorage(config.redis, { onError: (err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'store connection problem') });
+  const storage = createStorage(config.redis, { onError: (err: Error) => logger.warn({ err }, 'store connection problem') });
   if (!(await waitUntilAvailable(storage, config.redis.connectTimeoutMs * 2))) {
     logger.warn('Redis is not reachable yet: answering 503 until it is');
   }

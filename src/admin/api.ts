@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { BridgeConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { serializeError } from '../observability/logger.js';
 import {
   LIFECYCLE_ACTIONS,
   LifecycleError,
@@ -170,7 +169,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
       else if (err instanceof LifecycleError) failure = new ApiError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
       else if (directoryFailure(err)) failure = directoryFailure(err)!;
       else {
-        logger.error({ err: serializeError(err), path: ctx.path }, 'admin API error');
+        logger.error({ err, path: ctx.path }, 'admin API error');
         failure = new ApiError(500, 'server_error', 'unexpected error');
       }
       ctx.status = failure.status;

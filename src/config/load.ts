@@ -47,6 +47,7 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'HOST', path: ['host'], parse: (v) => v },
   { name: 'ISSUER', path: ['issuer'], parse: (v) => v },
   { name: 'TRUST_PROXY', path: ['trustProxy'], parse: (v) => (v === 'true' ? true : v === 'false' ? false : v) },
+  { name: 'TRUST_FORWARDED_HOST', path: ['trustForwardedHost'], parse: (v) => (v === 'true' ? true : v === 'false' ? false : v) },
   { name: 'REDIS_URL', path: ['redis', 'url'], parse: (v) => v },
   { name: 'LOG_LEVEL', path: ['logLevel'], parse: (v) => v },
   { name: 'JWKS_FILE', path: ['secrets', 'jwksFile'], parse: (v) => v },
@@ -117,6 +118,8 @@ function crossFieldProblems(config: BridgeConfig): string[] {
       roleInputs.set(key, index);
     }
   });
+  // Without trustProxy Koa ignores every X-Forwarded-* header; the setting would silently do nothing.
+  if (config.trustForwardedHost && !config.trustProxy) problems.push('trustForwardedHost: needs trustProxy (the host is forwarded by the same proxy)');
   if (config.testDirectory.enabled && seen.has(config.testDirectory.upstreamId)) {
     problems.push(`testDirectory.upstreamId: "${config.testDirectory.upstreamId}" is also used by an upstream`);
   }

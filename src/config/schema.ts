@@ -220,6 +220,12 @@ export const configSchema = z
       .boolean()
       .default(false)
       .describe('Trust X-Forwarded-Proto/-For from a TLS-terminating reverse proxy (env TRUST_PROXY=true)'),
+    trustForwardedHost: z
+      .boolean()
+      .default(false)
+      .describe(
+        'With trustProxy: also take the host from X-Forwarded-Host (it then chooses the environment of a multi-environment deployment and the host of URLs the bridge builds). Set only when the proxy overwrites that header; otherwise the Host header decides (env TRUST_FORWARDED_HOST=true)',
+      ),
     secrets: z
       .object({
         file: z

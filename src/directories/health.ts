@@ -101,7 +101,7 @@ export class DirectoryHealthMonitor {
     try {
       targets = await this.options.targets();
     } catch (err) {
-      this.options.logger.warn({ reason: (err as Error).message }, 'directory health: cannot list the directories');
+      this.options.logger.warn({ err }, 'directory health: cannot list the directories');
       return;
     }
     const ids = new Set(targets.map((t) => t.id));

@@ -87,7 +87,7 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
       await handoff.redirect(ctx, checked.entry.connector, { checkToken: ctx.params.token! }, { forceLogin: true, uiLocales: locale });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: checked.entry.connector.id, code: err.code }, 'attribute check could not start');
+      logger.warn({ upstreamId: checked.entry.connector.id, reason: err.code, err }, 'attribute check could not start');
       pages.error(ctx, locale, { status: 502, messageKey: `error.${err.code}`, showBack: false });
     }
   });
@@ -129,7 +129,7 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
       };
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: connector.id, code: err.code }, 'attribute check sign-in failed');
+      logger.warn({ upstreamId: connector.id, reason: err.code, err }, 'attribute check sign-in failed');
       evidence.error = err.code;
       page = {};
     }

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { UpstreamError } from '../upstream/errors.js';
 import { StoreUnavailableError } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
-import { serializeError } from '../observability/logger.js';
+import { requestIdOf } from '../observability/request-context.js';
+import { loggablePath } from '../observability/request-log.js';
 import { localeOf, type PageRenderer } from '../interaction/pages.js';
 
 /** Paths answered with pages for people; everything else is an API answered with JSON. */
@@ -34,7 +34,9 @@ export function storeUnavailable(ctx: Context, pages: PageRenderer): void {
 
 /**
  * The outermost middleware: whatever fails below becomes a readable page or a JSON error with a
- * reference; details go to the log only, never to the response.
+ * reference; details go to the log only, never to the response. The reference is the request's
+ * (X-Request-Id); the log lines carry it as `ref`. Errors are logged raw, once: the logger's `err`
+ * serializer keeps class, message, stack and codes, and leaves out what they may carry.
  */
 export function errorBoundary(pages: PageRenderer, logger: Logger): Middleware {
   return async (ctx, next) => {
@@ -52,25 +54,26 @@ export function errorBoundary(pages: PageRenderer, logger: Logger): Middleware {
       }
     } catch (err) {
       const locale = localeOf(ctx);
+      const path = loggablePath(ctx.path);
       if (isStoreFailure(err)) {
-        logger.warn({ err: serializeError(err), path: ctx.path }, 'store unavailable');
+        logger.warn({ err, path }, 'store unavailable');
         storeUnavailable(ctx, pages);
         return;
       }
       if (err instanceof oidcErrors.SessionNotFound || err instanceof oidcErrors.InvalidRequest) {
-        logger.info({ err: serializeError(err), path: ctx.path }, 'interaction not found for this browser');
+        logger.info({ err, path }, 'interaction not found for this browser');
         pages.error(ctx, locale, { status: 400, messageKey: 'error.session_expired' });
         return;
       }
       if (err instanceof UpstreamError) {
-        logger.info({ code: err.code, path: ctx.path }, 'interaction refused');
+        logger.info({ reason: err.code, err, path }, 'interaction refused');
         pages.error(ctx, locale, { status: 400, messageKey: `error.${err.code}` });
         return;
       }
       const status = (err as { status?: unknown }).status;
       const expose = (err as { expose?: unknown }).expose === true;
       if (typeof status === 'number' && status >= 400 && status < 500 && expose) {
-        logger.info({ err: serializeError(err), path: ctx.path }, 'bad request');
+        logger.info({ err, path }, 'bad request');
         if (isPage(ctx)) pages.error(ctx, locale, { status, messageKey: status === 404 ? 'error.not_found' : 'error.bad_request' });
         else {
           ctx.status = status;
@@ -78,8 +81,8 @@ export function errorBoundary(pages: PageRenderer, logger: Logger): Middleware {
         }
         return;
       }
-      const reference = randomUUID();
-      logger.error({ err: serializeError(err), reference, path: ctx.path }, 'unexpected error');
+      const reference = requestIdOf(ctx);
+      logger.error({ err, ref: reference, path }, 'unexpected error');
       if (isPage(ctx)) pages.error(ctx, locale, { status: 500, messageKey: 'error.server', reference });
       else {
         ctx.status = 500;

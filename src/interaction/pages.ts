@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
 import { LOCALES, pickLocale, t, type Locale, type MessageKey } from '../http/i18n.js';
 import { renderPage, type Views } from '../http/views.js';
 import type { Logger } from '../observability/logger.js';
+import { requestIdOf } from '../observability/request-context.js';
 
 const LANGUAGE_LABELS: Record<Locale, string> = { fi: 'Suomeksi', sv: 'På svenska', en: 'In English' };
 
@@ -57,7 +57,8 @@ export class PageRenderer {
       {
         message: t(locale, options.messageKey),
         showBack: options.showBack ?? true,
-        reference: options.reference,
+        // Every error page names its request, so a report from the user leads to the log lines.
+        reference: options.reference ?? requestIdOf(ctx),
         ...options.extra,
       },
       options.status,
@@ -68,8 +69,8 @@ export class PageRenderer {
   oidcError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): void {
     const locale = localeOf(ctx, ctx.oidc?.params?.ui_locales);
     const status = ctx.status >= 400 ? ctx.status : 400;
-    const reference = randomUUID();
-    this.logger.info({ reference, error: out.error, status, route: ctx.oidc?.route }, 'oidc error page');
+    const reference = requestIdOf(ctx);
+    this.logger.info({ ref: reference, error: out.error, status, route: ctx.oidc?.route }, 'oidc error page');
     const messageKey: MessageKey = status >= 500 ? (status === 503 ? 'error.store_unavailable' : 'error.server') : 'error.oidc';
     this.error(ctx, locale, { status, messageKey, reference, extra: { detail: error.name } });
   }

@@ -11,6 +11,7 @@ import type { BridgeConfig } from '../config/schema.js';
 import { basePathOf } from '../http/base-path.js';
 import { t } from '../http/i18n.js';
 import type { Logger } from '../observability/logger.js';
+import { currentRequestId } from '../observability/request-context.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
 import type { StateStore } from '../storage/types.js';
@@ -57,7 +58,8 @@ async function named(connectors: UpstreamConnector[], names: SchoolNames | undef
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
 type LoginOutcome =
   | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
-  | { ok: false; upstreamId: string; code: UpstreamErrorCode }
+  // ref: the request in which the directory failed; its log line has the cause, so its page shows that reference.
+  | { ok: false; upstreamId: string; code: UpstreamErrorCode; ref?: string | undefined }
   | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason }
   | { ok: false; upstreamId: string; code: 'service_not_allowed' }
   | { ok: false; upstreamId: string; code: 'directory_not_in_use' };
@@ -126,7 +128,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: connector.id, code: err.code, err: err.cause ?? err }, 'upstream login could not start');
+      logger.warn({ upstreamId: connector.id, reason: err.code, err }, 'upstream login could not start');
       showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales), { ok: false, upstreamId: connector.id, code: err.code });
     }
   }
@@ -161,6 +163,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       status: outcome.code === 'upstream_timeout' || outcome.code === 'upstream_unavailable' ? 502 : 400,
       messageKey: `error.${outcome.code}`,
       showBack: false,
+      reference: 'ref' in outcome ? outcome.ref : undefined,
       extra: {
         continueHref: `${base}/interaction/${uid}/abort?reason=${reason}`,
         ...(blocked ? { missing: t(locale, `blocked.${outcome.reason}`) } : {}),
@@ -191,8 +194,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       }
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId, code: err.code, err: err.cause ?? err }, 'upstream login failed');
-      return { ok: false, upstreamId, code: err.code };
+      logger.warn({ upstreamId, reason: err.code, err }, 'upstream login failed');
+      return { ok: false, upstreamId, code: err.code, ref: currentRequestId() };
     }
   }
 

@@ -1,4 +1,6 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { errors as oidcErrors } from 'oidc-provider';
+import { currentRequestId } from './request-context.js';
 
 export type { Logger };
 
@@ -50,21 +52,72 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { service: 'mpassid-bridge' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      // Error objects can carry upstream response bodies; log their class and code, not the payload.
       serializers: { err: serializeError },
+      // Every line written while a request is served carries its reference (see request-log.ts).
+      mixin() {
+        const ref = currentRequestId();
+        return ref ? { ref } : {};
+      },
     },
     destination,
   );
 }
 
-export function serializeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { type: typeof err };
-  const e = err as Error & { code?: unknown; error?: unknown; status?: unknown };
-  return {
-    type: e.name,
-    message: e.message,
-    ...(typeof e.code === 'string' ? { code: e.code } : {}),
-    ...(typeof e.error === 'string' ? { error: e.error } : {}),
-    ...(typeof e.status === 'number' ? { status: e.status } : {}),
-  };
+/** How far a `cause` chain is followed: enough for fetch → socket error, bounded against cycles. */
+const MAX_CAUSE_DEPTH = 4;
+/** Messages and stacks are cut here: an unexpected message could quote a whole response. */
+const MAX_MESSAGE = 500;
+const MAX_STACK = 4000;
+/** A cause's stack matters less (where a library gave up), so less of it is kept. */
+const MAX_CAUSE_STACK = 1500;
+
+/**
+ * Library and system error codes (ECONNREFUSED, ERR_INVALID_URL, OAUTH_TIMEOUT) and our own reason
+ * codes (upstream_timeout): one case throughout, words joined by underscores. Anything else under
+ * `code` is not logged: the name is also that of the OAuth authorization code.
+ */
+const ERROR_CODE = /^(?:[A-Z][A-Z0-9_]{1,63}|[a-z][a-z0-9_]{1,63})$/;
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function isSerialized(value: object): value is Record<string, unknown> {
+  const v = value as Record<string, unknown>;
+  return typeof v.type === 'string' && (v.message === undefined || typeof v.message === 'string') && !(value instanceof Error);
+}
+
+/**
+ * An error as a log field: class, message, stack, the safe identifying fields and the chain of
+ * causes. Never the payload: openid-client errors carry the directory's response (`response`,
+ * `cause` as the parsed body) and oidc-provider errors the request, and either may hold a child's
+ * data; of those only the class of a non-Error cause is kept. Messages of the libraries used are
+ * fixed texts, not data. The result is a plain object under keys the redaction leaves alone (`type`,
+ * `errorCode`), so reason codes stay readable.
+ *
+ * Used as pino's `err` serializer: pass the raw error (`logger.error({ err }, ...)`). A value that is
+ * already serialized passes through unchanged, so serializing twice does no harm.
+ */
+export function serializeError(err: unknown, depth = 0): Record<string, unknown> {
+  if (err === null || err === undefined) return { type: String(err) };
+  if (typeof err !== 'object') return { type: typeof err };
+  if (!(err instanceof Error)) {
+    return isSerialized(err) ? err : { type: (err.constructor as { name?: string } | undefined)?.name || 'object' };
+  }
+  const e = err as Error & { code?: unknown; error?: unknown; error_description?: unknown; status?: unknown; statusCode?: unknown };
+  const out: Record<string, unknown> = { type: e.name || e.constructor.name, message: cut(String(e.message), MAX_MESSAGE) };
+  if (typeof e.code === 'string' && ERROR_CODE.test(e.code)) out.errorCode = e.code;
+  // oidc-provider's (and OAuth) error code and its fixed description of what was wrong with the request.
+  if (typeof e.error === 'string' && ERROR_CODE.test(e.error)) out.error = e.error;
+  if (err instanceof oidcErrors.OIDCProviderError && typeof e.error_description === 'string') {
+    out.description = cut(e.error_description, MAX_MESSAGE);
+  }
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  if (typeof status === 'number') out.status = status;
+  if (typeof e.stack === 'string') out.stack = cut(e.stack, depth === 0 ? MAX_STACK : MAX_CAUSE_STACK);
+  if (err instanceof AggregateError && depth < MAX_CAUSE_DEPTH) {
+    out.errors = err.errors.slice(0, 3).map((inner: unknown) => serializeError(inner, depth + 1));
+  }
+  if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(e.cause, depth + 1);
+  return out;
 }

@@ -6,7 +6,6 @@ import type { AccountStore } from '../accounts/accounts.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
-import { serializeError } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from './acr.js';
 import { cookieSigner } from '../http/cookie-signer.js';
 import { basePathOf } from '../http/base-path.js';
@@ -230,11 +229,11 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     ctx.state.serverError = err;
-    deps.logger.error({ err: serializeError(err), route: ctx.oidc?.route }, 'provider server error');
+    deps.logger.error({ err, route: ctx.oidc?.route }, 'provider server error');
   });
   for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'backchannel.error']) {
     (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: unknown, err: Error) => {
-      deps.logger.info({ err: serializeError(err), event }, 'oidc request refused');
+      deps.logger.info({ err, event }, 'oidc request refused');
     });
   }
   return provider;

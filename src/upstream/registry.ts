@@ -79,7 +79,7 @@ export class UpstreamRegistry {
         this.connectors.set(id, cached);
       } catch (err) {
         // Without its secret the directory cannot be used; operators see why in its health.
-        this.options.logger?.warn({ upstreamId: id, reason: (err as Error).message }, 'managed directory cannot be used');
+        this.options.logger?.warn({ upstreamId: id, err }, 'managed directory cannot be used');
         this.connectors.delete(id);
         return undefined;
       }
