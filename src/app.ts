@@ -1,4 +1,4 @@
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
@@ -22,7 +22,7 @@ import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
 import { createProvider } from './provider/create-provider.js';
 import { ClientRegistry, type StaticClientPolicy } from './provider/client-policy.js';
-import { createAdminApi } from './admin/api.js';
+import { createAdminApi, onPublicListener } from './admin/api.js';
 import { clientGate, registrationHooks } from './registration/gate.js';
 import { InitialAccessTokens } from './registration/initial-access.js';
 import { ClaimsEvaluator } from './claims/evaluate.js';
@@ -66,6 +66,8 @@ export interface Bridge {
   directories: DirectoryRegistry;
   /** Background checks of the directories (started by `start`, stopped by `stop`). */
   health: DirectoryHealthMonitor;
+  /** The admin API: mounted in `app`, or only on the admin listener when `admin.port` is set (see admin/listener.ts). */
+  admin: Middleware;
 }
 
 /** The client id under which the bridge signs in at its own bundled test directory. */
@@ -279,10 +281,11 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     schoolNames: new SchoolNames(organisations),
   });
   app.use(interactions.routes());
-  app.use(createAdminApi({ config, provider, registry, initialAccessTokens, logger, directories, upstreams, health, checkLinks }));
+  const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, upstreams, health, checkLinks });
+  app.use(onPublicListener(config, admin));
   app.use(clientGate(registry, config.environment, pages, logger));
   app.use(registrationHooks(registry));
   app.use(subApp(provider));
 
-  return { app, config, provider, upstreams, registry, directories, health };
+  return { app, config, provider, upstreams, registry, directories, health, admin };
 }

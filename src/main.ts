@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
+import { adminPaths, createAdminListenerApp } from './admin/listener.js';
 import { createDeployment } from './deployment.js';
 import { underIssuer } from './http/base-path.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -45,6 +46,16 @@ async function main(): Promise<void> {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((done) => server.listen(config.port, config.host, done));
+  // With admin.port the admin API is served only here (the public port answers 404 under /admin/api).
+  let adminServer: Server | undefined;
+  if (config.admin.port !== undefined) {
+    const adminOptions = { environments: environments.map((e) => ({ name: e.name, admin: e.bridge.admin })), byName: config.environments !== undefined };
+    adminServer = createServer(createAdminListenerApp({ ...adminOptions, storage, logger, trustProxy: config.trustProxy }).callback());
+    adminServer.requestTimeout = 30_000;
+    adminServer.headersTimeout = 10_000;
+    await new Promise<void>((done) => adminServer!.listen(config.admin.port, config.admin.host, done));
+    logger.info({ host: config.admin.host, port: config.admin.port, paths: adminPaths(adminOptions) }, 'admin API listening');
+  }
   for (const environment of environments) environment.bridge.health.start();
   logger.info({ environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
   if (config.env !== 'production') {
@@ -66,6 +77,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     for (const environment of environments) environment.bridge.health.stop();
+    adminServer?.close();
+    adminServer?.closeIdleConnections();
     server.close(() => {
       void storage.close().finally(() => process.exit(0));
     });

@@ -15,15 +15,20 @@ import {
   type LifecycleAction,
 } from '../provider/client-policy.js';
 import { MAX_USES, type InitialAccessTokens } from '../registration/initial-access.js';
-import { StoreUnavailableError } from '../storage/types.js';
-import { DUMMY_HASH, verifyPassword } from './passwords.js';
+import { StoreUnavailableError, type Storage } from '../storage/types.js';
+import { refuseCrossSite } from './cross-site.js';
+import { OperatorAuthenticator } from './operator-auth.js';
 import { ApiError, parse, readJson } from './request.js';
+import { requireEnvironment, SERVICE_ACTION_ENVIRONMENT } from './roles.js';
 import { addDirectoryRoutes, directoryFailure, type DirectoryRouteDependencies } from './directory-routes.js';
 
 /**
  * The operators' API (JSON only) under /admin/api: initial access tokens, review of registered
  * services, their operator settings and the audit log. HTTP Basic against `admin.operators`; with no
- * operator configured the whole API answers 404. Documented in docs/admin-api.yaml.
+ * operator configured the whole API answers 404. Before anything else, state-changing calls a browser
+ * could be made to send from another site are refused (cross-site.ts); sign-ins are throttled before
+ * any password is hashed (operator-auth.ts); each action needs the environment it concerns (roles.ts).
+ * Documented in docs/admin-api.yaml.
  */
 
 export const ADMIN_PREFIX = '/admin/api';
@@ -33,6 +38,8 @@ export interface AdminDependencies extends Omit<DirectoryRouteDependencies, 'con
   provider: Provider;
   registry: ClientRegistry;
   initialAccessTokens: InitialAccessTokens;
+  /** Where failed sign-ins are counted (shared by every instance on Redis). */
+  storage: Storage;
   logger: Logger;
 }
 
@@ -56,14 +63,6 @@ const settingsBody = z
 const listQuery = z.object({ state: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional() }).strict();
 const auditQuery = z.object({ clientId: z.string().min(1).optional(), directoryId: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
 
-function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
 /** The client's metadata as operators see it: never its secret or registration access token. */
 async function metadataOf(provider: Provider, clientId: string): Promise<Record<string, unknown> | undefined> {
   const client = await provider.Client.find(clientId);
@@ -83,22 +82,15 @@ const summary = (record: ClientLifecycle, metadata: Record<string, unknown> | un
 });
 
 export function createAdminApi(deps: AdminDependencies): Middleware {
-  const { config, provider, registry, initialAccessTokens, logger } = deps;
-  const operators = new Map(config.admin.operators.map((o) => [o.username, o.passwordHash]));
+  const { config, provider, registry, initialAccessTokens, storage, logger } = deps;
+  const enabled = config.admin.operators.length > 0;
+  const authenticator = new OperatorAuthenticator(config.admin, storage, logger);
+  // The issuer's origin is this bridge's, also when a proxy in front changes what the request says.
+  const ownOrigins = [new URL(config.issuer).origin];
   const router = new Router({ prefix: ADMIN_PREFIX });
 
-  router.use(async (ctx, next) => {
-    const credentials = parseBasic(ctx.get('authorization'));
-    // The hash is always computed (of a dummy for unknown names) and compared in constant time.
-    const hash = (credentials && operators.get(credentials.username)) ?? DUMMY_HASH;
-    const matches = await verifyPassword(credentials?.password ?? '', hash);
-    const valid = matches && credentials !== undefined && operators.has(credentials.username);
-    if (!valid) throw new ApiError(401, 'unauthorized', 'operator credentials required (HTTP Basic)', { 'WWW-Authenticate': 'Basic realm="mpassid-admin"' });
-    ctx.state.operator = credentials.username;
-    await next();
-  });
-
   router.post('/initial-access-tokens', async (ctx) => {
+    requireEnvironment(ctx, 'test', 'issuing an initial access token (registration happens in test)');
     const body = parse(issueTokenBody, await readJson(ctx));
     const issued = await initialAccessTokens.issue(provider, body.expiresInSeconds, body.uses);
     await registry.audit({
@@ -127,6 +119,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
   router.post('/clients/:clientId/:action', async (ctx) => {
     const action = ctx.params.action as LifecycleAction;
     if (!LIFECYCLE_ACTIONS.includes(action)) throw new ApiError(404, 'not_found', `no such action; one of ${LIFECYCLE_ACTIONS.join(', ')}`);
+    requireEnvironment(ctx, SERVICE_ACTION_ENVIRONMENT[action], `${action} of a service`);
     const body = parse(actionBody, await readJson(ctx));
     const entry = await registry.act(ctx.params.clientId!, action, ctx.state.operator as string, body.reason);
     logger.info({ operator: entry.operator, action, clientId: entry.clientId }, 'operator action');
@@ -134,6 +127,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
   });
 
   router.patch('/clients/:clientId/settings', async (ctx) => {
+    requireEnvironment(ctx, 'production', "changing a service's operator settings");
     const { reason, ...patch } = parse(settingsBody, await readJson(ctx));
     const settings = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const entry = await registry.updateSettings(ctx.params.clientId!, settings, ctx.state.operator as string, reason);
@@ -159,7 +153,9 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
     if (ctx.path !== ADMIN_PREFIX && !ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
     ctx.set('Cache-Control', 'no-store');
     try {
-      if (operators.size === 0) throw new ApiError(404, 'not_found', 'the admin API is disabled (no operators configured)');
+      if (!enabled) throw new ApiError(404, 'not_found', 'the admin API is disabled (no operators configured)');
+      refuseCrossSite(ctx, ownOrigins);
+      Object.assign(ctx.state, await authenticator.authenticate(ctx));
       await (routes as unknown as Middleware)(ctx, async () => {});
       if (ctx.body === undefined) throw new ApiError(ctx.status === 405 ? 405 : 404, 'not_found', 'no such endpoint');
     } catch (err) {
@@ -176,5 +172,19 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
       for (const [name, value] of Object.entries(failure.headers)) ctx.set(name, value);
       ctx.body = { error: failure.code, error_description: failure.message };
     }
+  };
+}
+
+/**
+ * What the public listener does under /admin/api: the admin API itself, or, when `admin.port` serves
+ * it on a listener of its own, 404 (the public port then offers nothing to guess passwords at).
+ */
+export function onPublicListener(config: BridgeConfig, admin: Middleware): Middleware {
+  if (config.admin.port === undefined) return admin;
+  return async (ctx, next) => {
+    if (ctx.path !== ADMIN_PREFIX && !ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
+    ctx.status = 404;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
   };
 }

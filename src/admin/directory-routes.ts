@@ -10,6 +10,7 @@ import {
   directoryDefinitionSchema,
   directoryPatchSchema,
   ENV_REFERENCE,
+  ENV_REFERENCE_RULE,
   type DirectoryRecord,
   type DirectoryRegistry,
   type SecretInput,
@@ -19,6 +20,7 @@ import { underIssuer } from '../http/base-path.js';
 import type { Logger } from '../observability/logger.js';
 import type { CatalogueEntry, UpstreamRegistry } from '../upstream/registry.js';
 import { ApiError, parse, readJson } from './request.js';
+import { DIRECTORY_ACTION_ENVIRONMENT, directoryEnvironment, requireEnvironment } from './roles.js';
 
 /**
  * The admin API's part for education providers' directories: add, edit and remove them, record the
@@ -40,7 +42,11 @@ const DIRECTORY_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 const secretFields = {
   clientSecret: z.string().min(1).max(2000).optional().describe('The client secret at the directory; stored sealed, never returned'),
-  clientSecretEnv: z.string().regex(ENV_REFERENCE, 'an environment variable name').optional().describe('Or: the environment variable that holds it on every bridge instance'),
+  clientSecretEnv: z
+    .string()
+    .regex(ENV_REFERENCE, ENV_REFERENCE_RULE)
+    .optional()
+    .describe('Or: the environment variable (MPASSID_DIRECTORY_SECRET_…) that holds it on every bridge instance'),
 };
 const createBody = directoryDefinitionSchema.extend(secretFields).strict();
 const patchBody = directoryPatchSchema.extend({ ...secretFields, reason: z.string().max(1000).optional() }).strict();
@@ -61,7 +67,7 @@ function secretInput(body: { clientSecret?: string | undefined; clientSecretEnv?
 
 export function directoryFailure(err: unknown): ApiError | undefined {
   if (!(err instanceof DirectoryError)) return undefined;
-  const status = err.code === 'not_found' ? 404 : err.code === 'invalid_secret' ? 400 : 409;
+  const status = err.code === 'not_found' ? 404 : err.code === 'invalid_secret' || err.code === 'secret_required' ? 400 : 409;
   const detail = err.detail?.length ? `: ${err.detail.join('; ')}` : '';
   return new ApiError(status, err.code, `${err.message}${detail}`);
 }
@@ -135,6 +141,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
 
   router.post('/directories', async (ctx) => {
     const body = parse(createBody, await readJson(ctx, DIRECTORY_BODY_LIMIT_BYTES));
+    requireEnvironment(ctx, 'test', 'adding a directory (it starts as a draft for testing)');
     const { clientSecret, clientSecretEnv, ...definition } = body;
     requireHttps(definition);
     const secret = secretInput({ clientSecret, clientSecretEnv }, true)!;
@@ -165,7 +172,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
     const body = parse(patchBody, await readJson(ctx, DIRECTORY_BODY_LIMIT_BYTES));
     const { clientSecret, clientSecretEnv, reason, ...patch } = body;
     requireHttps(patch);
-    await mutableRecord(ctx.params.id!);
+    requireEnvironment(ctx, directoryEnvironment(await mutableRecord(ctx.params.id!)), 'changing this directory');
     const entry = await directories.update(ctx.params.id!, patch, secretInput({ clientSecret, clientSecretEnv }, false), ctx.state.operator as string, reason);
     logger.info({ operator: entry.operator, action: entry.action, directoryId: entry.directoryId }, 'operator action');
     ctx.body = entry;
@@ -173,7 +180,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
 
   router.delete('/directories/:id', async (ctx) => {
     const body = parse(reasonBody, await readJson(ctx));
-    await mutableRecord(ctx.params.id!);
+    requireEnvironment(ctx, directoryEnvironment(await mutableRecord(ctx.params.id!)), 'removing this directory');
     const entry = await directories.remove(ctx.params.id!, ctx.state.operator as string, body.reason);
     logger.info({ operator: entry.operator, action: entry.action, directoryId: entry.directoryId }, 'operator action');
     ctx.body = entry;
@@ -181,12 +188,13 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
 
   router.put('/directories/:id/self-audit', async (ctx) => {
     const selfAudit = parse(selfAuditSchema, await readJson(ctx, 64 * 1024));
-    await mutableRecord(ctx.params.id!);
+    requireEnvironment(ctx, directoryEnvironment(await mutableRecord(ctx.params.id!)), "changing this directory's self-audit");
     const entry = await directories.saveSelfAudit(ctx.params.id!, selfAudit, ctx.state.operator as string);
     ctx.body = { ...entry, gaps: selfAuditGaps(selfAudit) };
   });
 
   router.post('/directories/:id/check-links', async (ctx) => {
+    requireEnvironment(ctx, 'test', 'issuing an attribute check link');
     const body = parse(checkLinkBody, await readJson(ctx));
     const id = ctx.params.id!;
     const entry = await upstreams.forCheck(id);
@@ -213,6 +221,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
   });
 
   router.delete('/directories/:id/check-links/:linkId', async (ctx) => {
+    requireEnvironment(ctx, 'test', 'revoking an attribute check link');
     const { id, linkId } = ctx.params as { id: string; linkId: string };
     const body = parse(reasonBody, await readJson(ctx));
     if (!(await checkLinks.revoke(id, linkId))) throw new ApiError(404, 'not_found', 'no such working check link');
@@ -230,6 +239,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
   router.post('/directories/:id/:action', async (ctx) => {
     const action = ctx.params.action as DirectoryAction;
     if (!DIRECTORY_ACTIONS.includes(action)) throw new ApiError(404, 'not_found', `no such action; one of ${DIRECTORY_ACTIONS.join(', ')}`);
+    requireEnvironment(ctx, DIRECTORY_ACTION_ENVIRONMENT[action], `${action} of a directory`);
     const body = parse(actionBody, await readJson(ctx));
     await mutableRecord(ctx.params.id!);
     const entry = await directories.act(ctx.params.id!, action, ctx.state.operator as string, {

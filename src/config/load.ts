@@ -123,6 +123,9 @@ function crossFieldProblems(config: BridgeConfig): string[] {
   if (config.testDirectory.enabled && seen.has(config.testDirectory.upstreamId)) {
     problems.push(`testDirectory.upstreamId: "${config.testDirectory.upstreamId}" is also used by an upstream`);
   }
+  if (config.admin.port !== undefined && config.admin.port !== 0 && config.admin.port === config.port) {
+    problems.push('admin.port: must differ from port (the admin API is then served only on its own listener)');
+  }
   if (config.environment === 'production' && config.testDirectory.enabled) {
     problems.push('testDirectory.enabled: the bundled test directory is not allowed in the production environment');
   }

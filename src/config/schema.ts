@@ -356,11 +356,61 @@ export const configSchema = z
                 passwordHash: z
                   .string()
                   .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/, 'scrypt$N$r$p$salt$hash (make one with `npm run admin -- hash-password`)'),
+                environments: z
+                  .array(z.enum(['test', 'demo', 'production']))
+                  .min(1)
+                  .default(['test', 'demo', 'production'])
+                  .describe(
+                    'The MPASSid environments this operator acts for: production (approve, reject, suspend, reinstate services and change their settings; approve, suspend, reinstate directories and change approved ones), demo (publish services to demo), test (initial access tokens, add directories, start testing, check links)',
+                  ),
               })
               .strict(),
           )
           .default([])
           .describe('Operators of the admin API at /admin/api (HTTP Basic). None: the admin API is disabled (404)'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .optional()
+          .describe(
+            'Serve the admin API only on this port of its own (recommended in production: keep it off the public listener); the public port then answers 404 under /admin/api',
+          ),
+        host: z.string().default('127.0.0.1').describe('Listen address of the admin port (default loopback only)'),
+        throttle: z
+          .object({
+            failuresPerAddress: z
+              .number()
+              .int()
+              .min(1)
+              .default(20)
+              .describe('Wrong credentials accepted from one client address per window; then 429 until the window ends'),
+            failuresPerUsername: z
+              .number()
+              .int()
+              .min(1)
+              .default(10)
+              .describe('Wrong passwords accepted for one username per window (from any address, on any instance); then 429'),
+            windowSeconds: z.number().int().min(1).max(86_400).default(900).describe('Length of the window in which failures are counted'),
+            concurrentVerifications: z
+              .number()
+              .int()
+              .min(1)
+              .max(16)
+              .default(2)
+              .describe('Password verifications (scrypt) running at once in this process; the rest wait, so logins keep their share of the CPU'),
+            queuedVerifications: z
+              .number()
+              .int()
+              .min(0)
+              .max(1000)
+              .default(8)
+              .describe('Verifications that may wait for their turn; beyond this the request gets 429 at once'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Limits on admin sign-in attempts, counted in the shared store before any password is hashed'),
       })
       .strict()
       .prefault({}),

@@ -43,9 +43,25 @@ export type DirectoryPatch = z.infer<typeof directoryPatchSchema>;
 
 /** A secret given by value is sealed; a reference names an environment variable of the bridge processes. */
 export type SecretInput = { value: string } | { env: string };
-export type StoredSecret = SealedSecret | { kind: 'env'; name: string };
+/**
+ * `binding: 'id+issuer'`: sealed for the directory's id and issuer together (records sealed before
+ * had only the id bound; they still open, and are re-sealed at their next update).
+ */
+export type StoredSecret = (SealedSecret & { binding?: 'id+issuer' }) | { kind: 'env'; name: string };
 
-export const ENV_REFERENCE = /^[A-Z][A-Z0-9_]{0,127}$/;
+/**
+ * Secrets by reference must be in variables of their own: an operator naming any variable could
+ * send another secret of the process (SUBJECT_SALT, ...) to a token endpoint of their choosing.
+ */
+export const ENV_PREFIX = 'MPASSID_DIRECTORY_SECRET_';
+export const ENV_REFERENCE = /^MPASSID_DIRECTORY_SECRET_[A-Z0-9_]{1,100}$/;
+export const ENV_REFERENCE_RULE = `an environment variable named ${ENV_PREFIX}<NAME> (upper-case letters, digits and _)`;
+
+/**
+ * What a sealed secret is bound to: it opens only for the same directory at the same issuer, so a
+ * record edited in the store to point elsewhere cannot have it sent there.
+ */
+export const sealingContext = (id: string, issuer: string): string => JSON.stringify(['mpassid-directory-secret', id, issuer]);
 
 export interface DirectoryHistoryEntry {
   at: string;
@@ -72,7 +88,7 @@ export interface DirectoryRecord extends DirectoryState {
 export class DirectoryError extends Error {
   override readonly name = 'DirectoryError';
   constructor(
-    readonly code: 'not_found' | 'conflict' | 'invalid_transition' | 'incomplete_self_audit' | 'no_evidence' | 'invalid_secret',
+    readonly code: 'not_found' | 'conflict' | 'invalid_transition' | 'incomplete_self_audit' | 'no_evidence' | 'invalid_secret' | 'secret_required',
     message: string,
     readonly detail?: string[],
   ) {
@@ -122,23 +138,36 @@ export class DirectoryRegistry {
   /** The client secret in clear, for the connector. Throws DirectoryError when it cannot be had. */
   secretOf(record: DirectoryRecord, env: Record<string, string | undefined> = process.env): string {
     if (record.secret.kind === 'env') {
+      // Records written before the prefix rule could name any variable: never read those.
+      if (!ENV_REFERENCE.test(record.secret.name)) throw new DirectoryError('invalid_secret', `the client secret must be in ${ENV_REFERENCE_RULE}; give it again`);
       const value = env[record.secret.name];
       if (!value) throw new DirectoryError('invalid_secret', `the environment variable ${record.secret.name} is not set`);
       return value;
     }
+    const { id, issuer } = record.definition;
     try {
-      return this.box.open(record.secret, record.definition.id);
+      return this.box.open(record.secret, record.secret.binding ? sealingContext(id, issuer) : id);
     } catch (err) {
       throw new DirectoryError('invalid_secret', (err as Error).message);
     }
   }
 
-  private storedSecret(id: string, input: SecretInput): StoredSecret {
+  private storedSecret(id: string, issuer: string, input: SecretInput): StoredSecret {
     if ('env' in input) {
-      if (!ENV_REFERENCE.test(input.env)) throw new DirectoryError('invalid_secret', 'an environment variable name: upper-case letters, digits and _');
+      if (!ENV_REFERENCE.test(input.env)) throw new DirectoryError('invalid_secret', `clientSecretEnv: ${ENV_REFERENCE_RULE}`);
       return { kind: 'env', name: input.env };
     }
-    return this.box.seal(input.value, id);
+    return { ...this.box.seal(input.value, sealingContext(id, issuer)), binding: 'id+issuer' };
+  }
+
+  /** A secret sealed for the id only, sealed again for id and issuer (undefined: nothing to do or it does not open). */
+  private rebound(record: DirectoryRecord): StoredSecret | undefined {
+    if (record.secret.kind !== 'sealed' || record.secret.binding) return undefined;
+    try {
+      return this.storedSecret(record.definition.id, record.definition.issuer, { value: this.box.open(record.secret, record.definition.id) });
+    } catch {
+      return undefined;
+    }
   }
 
   private async save(record: DirectoryRecord): Promise<void> {
@@ -182,7 +211,7 @@ export class DirectoryRegistry {
     const now = new Date().toISOString();
     const record: DirectoryRecord = {
       definition,
-      secret: this.storedSecret(id, secret),
+      secret: this.storedSecret(id, definition.issuer, secret),
       status: 'draft',
       evidence: [],
       createdAt: now,
@@ -201,7 +230,12 @@ export class DirectoryRegistry {
     const merged: Record<string, unknown> = { ...record.definition, ...patch };
     for (const [key, value] of Object.entries(patch)) if (value === null) delete merged[key];
     const definition = directoryDefinitionSchema.parse(merged);
-    const next: DirectoryRecord = { ...record, definition, ...(secret ? { secret: this.storedSecret(id, secret) } : {}) };
+    // The secret goes to the issuer's token endpoint: a new issuer gets it only when it is given again.
+    if (definition.issuer !== record.definition.issuer && !secret) {
+      throw new DirectoryError('secret_required', 'a changed issuer needs the client secret again (clientSecret or clientSecretEnv)');
+    }
+    const stored = secret ? this.storedSecret(id, definition.issuer, secret) : this.rebound(record);
+    const next: DirectoryRecord = { ...record, definition, ...(stored ? { secret: stored } : {}) };
     return this.commit(record, next, { operator, action: 'update', changed, ...(reason ? { reason } : {}) });
   }
 

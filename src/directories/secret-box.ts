@@ -3,8 +3,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 /**
  * Directory client secrets at rest: AES-256-GCM under the deployment's directory keys (newest first).
  * The sealed form names the key it was sealed with, so keys can be rotated: a new key seals, the old
- * ones still open what they sealed. The directory id is bound as associated data, so a sealed secret
- * copied onto another directory's record does not open.
+ * ones still open what they sealed. The caller's context (the directory's id and issuer, see
+ * sealingContext in registry.ts) is bound as associated data, so a sealed secret copied onto another
+ * directory's record, or left on a record whose issuer was changed, does not open.
  */
 
 export interface SealedSecret {
@@ -64,7 +65,7 @@ export class SecretBox {
     try {
       return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
     } catch {
-      throw new SecretBoxError('the sealed secret does not open with its key (tampered, or sealed for another directory)');
+      throw new SecretBoxError('the sealed secret does not open with its key (tampered, or sealed for another directory or issuer)');
     }
   }
 

@@ -1,5 +1,6 @@
 import { adapterFactoryOver, durableStoreOver, stateStoreOver } from './adapter.js';
 import type { Backend } from './backend.js';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Storage } from './types.js';
 
 interface Entry {
@@ -129,6 +130,7 @@ export function createMemoryStorage(keyPrefix = 'mpassid:'): Storage {
     adapterFactory: (namespace) => adapterFactoryOver(backend, `${keyPrefix}${namespace}:`),
     state: (namespace) => stateStoreOver(backend, `${keyPrefix}${namespace}:`),
     durable: (namespace) => durableStoreOver(backend, `${keyPrefix}${namespace}:`),
+    rateLimiter: (options) => new RateLimiterMemory({ keyPrefix: `${keyPrefix}limit:${options.name}`, points: options.points, duration: options.durationSeconds }),
     isAvailable: () => backend.isAvailable(),
     ping: () => backend.ping(),
     close: () => backend.close(),

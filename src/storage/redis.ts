@@ -1,8 +1,9 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RedisConfig } from '../config/schema.js';
 import { adapterFactoryOver, durableStoreOver, stateStoreOver } from './adapter.js';
 import type { Backend } from './backend.js';
-import { StoreUnavailableError, type Storage } from './types.js';
+import { StoreUnavailableError, type CounterOptions, type Storage } from './types.js';
 
 /*
  * Key layout. Every key starts with `<keyPrefix><namespace>:` (namespace: one issuer, the test
@@ -169,6 +170,17 @@ class RedisBackend implements Backend {
     return this.run(() => this.client.lrange(key, start, stop));
   }
 
+  /** Counters on the same connection (its timeouts and no offline queue: a down store fails fast). */
+  rateLimiter(keyPrefix: string, options: CounterOptions): RateLimiterRedis {
+    return new RateLimiterRedis({
+      storeClient: this.client,
+      rejectIfRedisNotReady: true,
+      keyPrefix: `${keyPrefix}limit:${options.name}`,
+      points: options.points,
+      duration: options.durationSeconds,
+    });
+  }
+
   isAvailable(): boolean {
     return this.client.status === 'ready';
   }
@@ -197,6 +209,7 @@ export function createRedisStorage(config: RedisConfig, options: RedisStorageOpt
     adapterFactory: (namespace) => adapterFactoryOver(backend, `${config.keyPrefix}${namespace}:`),
     state: (namespace) => stateStoreOver(backend, `${config.keyPrefix}${namespace}:`),
     durable: (namespace) => durableStoreOver(backend, `${config.keyPrefix}${namespace}:`),
+    rateLimiter: (options) => backend.rateLimiter(config.keyPrefix, options),
     isAvailable: () => backend.isAvailable(),
     ping: () => backend.ping(),
     close: () => backend.close(),

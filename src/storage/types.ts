@@ -1,4 +1,5 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /** Builds one oidc-provider adapter per model name (`Session`, `AccessToken`, `Grant`, ...). */
 export type AdapterFactory = (model: string) => Adapter;
@@ -36,6 +37,15 @@ export interface DurableStore {
   range<T>(key: string, start: number, stop: number): Promise<T[]>;
 }
 
+/** A counter of events per key over a fixed window (e.g. failed sign-ins per address). */
+export interface CounterOptions {
+  /** Names the counter in the store (`<keyPrefix>limit:<name>:<key>`). */
+  name: string;
+  /** Events a key may have in one window. */
+  points: number;
+  durationSeconds: number;
+}
+
 /** Everything that lives in one backing store (Redis or process memory). */
 export interface Storage {
   readonly kind: 'redis' | 'memory';
@@ -44,6 +54,12 @@ export interface Storage {
   state(namespace: string): StateStore;
   /** Long-lived records under a namespace (`<prefix><namespace>:durable:<key>`). */
   durable(namespace: string): DurableStore;
+  /**
+   * A rate-limiter-flexible counter kept in this store: on Redis every instance of the deployment
+   * counts together; in memory only this process does. Rejects with an Error (not a RateLimiterRes)
+   * when the store cannot be reached.
+   */
+  rateLimiter(options: CounterOptions): RateLimiterAbstract;
   /** True when the store can serve requests right now (Redis connected). */
   isAvailable(): boolean;
   /** Round-trip check for readiness probes; rejects when the store is unreachable. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { resolve } from 'node:path';
+import { createAdminListenerApp } from '../../src/admin/listener.js';
 import { createBridge, type Bridge } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { BridgeConfig, BridgeConfigInput } from '../../src/config/schema.js';
@@ -18,6 +19,8 @@ export interface BridgeHandle {
   secrets: BridgeSecrets;
   storage: Storage;
   bridge: Bridge;
+  /** With `adminListener`: the admin listener's base URL (its API at `${adminUrl}/admin/api`). */
+  adminUrl?: string;
   /** Every log line the bridge wrote, parsed. */
   logs: Array<Record<string, unknown>>;
   /** The raw log text (for asserting that nothing sensitive was written). */
@@ -31,6 +34,8 @@ export interface StartBridgeOptions {
   port?: number;
   /** Another instance's issuer: this process then serves the same deployment on its own port. */
   issuer?: string;
+  /** Serve the admin API on a listener of its own (admin.port, a free loopback port), as src/main.ts does. */
+  adminListener?: boolean;
 }
 
 async function listen(server: Server, port: number): Promise<number> {
@@ -49,7 +54,10 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   const server = createServer();
   const port = await listen(server, options.port ?? 0);
   const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
-  const config = parseConfig({ env: 'test', logLevel: 'info', ...options.config, issuer, port });
+  const adminServer = options.adminListener ? createServer() : undefined;
+  const adminPort = adminServer ? await listen(adminServer, 0) : undefined;
+  const admin = adminPort === undefined ? options.config?.admin : { ...options.config?.admin, port: adminPort };
+  const config = parseConfig({ env: 'test', logLevel: 'info', ...options.config, ...(admin ? { admin } : {}), issuer, port });
   const secrets = options.secrets ?? (await generateSecrets());
   const lines: string[] = [];
   const sink = new Writable({
@@ -65,6 +73,7 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   const demoUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.demoUsersFile)) : undefined;
   const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
   server.on('request', bridge.app.callback());
+  adminServer?.on('request', createAdminListenerApp({ environments: [{ name: config.environment, admin: bridge.admin }], byName: false, storage, logger, trustProxy: config.trustProxy }).callback());
   bridge.health.start();
   return {
     issuer,
@@ -73,6 +82,7 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
     secrets,
     storage,
     bridge,
+    ...(adminPort !== undefined ? { adminUrl: `http://127.0.0.1:${adminPort}` } : {}),
     get logs() {
       return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     },
@@ -81,6 +91,10 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
       bridge.health.stop();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
+      if (adminServer) {
+        adminServer.closeAllConnections();
+        await new Promise<void>((done) => adminServer.close(() => done()));
+      }
       await storage.close();
     },
   };
