@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hashPassword } from './passwords.js';
+import { printable, scrub } from './terminal-text.js';
 
 /**
  * Operators' command line over the admin API (`npm run admin -- <command>`). Reads ADMIN_URL (the
@@ -73,11 +74,16 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   const text = await response.text();
   let json: Record<string, unknown> = {};
   try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    // Everything printed from here on came from the bridge (and, through it, from service providers).
+    json = text ? (scrub(JSON.parse(text)) as Record<string, unknown>) : {};
   } catch {
     throw new CliError(`unexpected answer from ${base} (HTTP ${response.status}): not JSON`);
   }
-  if (!response.ok) throw new CliError(`HTTP ${response.status} ${String(json.error ?? '')}: ${String(json.error_description ?? text)}`);
+  if (!response.ok) {
+    const retry = response.headers.get('retry-after');
+    const wait = response.status === 429 && retry ? ` (retry after ${printable(retry)} s)` : '';
+    throw new CliError(`HTTP ${response.status} ${String(json.error ?? '')}: ${String(json.error_description ?? printable(text))}${wait}`);
+  }
   return json;
 }
 

@@ -24,7 +24,8 @@ export function refuseCrossSite(ctx: Context, ownOrigins: readonly string[]): vo
     throw new ApiError(403, 'cross_site_request', `admin calls from another site are refused (Sec-Fetch-Site: ${site})`);
   }
   const origin = ctx.get('origin');
-  if (origin && origin !== ctx.origin && !ownOrigins.includes(origin)) {
+  // Built from protocol and host: Koa 3's ctx.origin echoes the Origin header itself.
+  if (origin && origin !== `${ctx.protocol}://${ctx.host}` && !ownOrigins.includes(origin)) {
     throw new ApiError(403, 'cross_site_request', 'admin calls from another origin are refused (Origin is not this bridge)');
   }
   if (mediaType(ctx) !== 'application/json') {

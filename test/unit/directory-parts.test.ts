@@ -111,9 +111,9 @@ describe('DirectoryRegistry', () => {
     const { registry: directories } = registry();
     const sealed = await directories.create(definition, { value: 'secret-1' }, 'op');
     expect(directories.secretOf(sealed)).toBe('secret-1');
-    const referenced = await directories.create({ ...definition, id: 'town' }, { env: 'TOWN_SECRET' }, 'op');
-    expect(directories.secretOf(referenced, { TOWN_SECRET: 'secret-2' })).toBe('secret-2');
-    expect(() => directories.secretOf(referenced, {})).toThrow(/TOWN_SECRET is not set/);
+    const referenced = await directories.create({ ...definition, id: 'town' }, { env: 'MPASSID_DIRECTORY_SECRET_TOWN' }, 'op');
+    expect(directories.secretOf(referenced, { MPASSID_DIRECTORY_SECRET_TOWN: 'secret-2' })).toBe('secret-2');
+    expect(() => directories.secretOf(referenced, {})).toThrow(/MPASSID_DIRECTORY_SECRET_TOWN is not set/);
     await expect(directories.create({ ...definition, id: 'village' }, { env: 'lower-case' }, 'op')).rejects.toThrow(/environment variable/);
   });
 
