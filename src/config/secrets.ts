@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -66,6 +66,14 @@ function writeSecretsFile(file: string, secrets: BridgeSecrets): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
+}
+
+/**
+ * The salt of pairwise subjects, account ids and uids in one environment, derived from the
+ * deployment's salt: the same child has unrelated identifiers in test, demo and production.
+ */
+export function environmentSubjectSalt(salt: string, environment: string): string {
+  return createHmac('sha256', salt).update(`environment\0${environment}`).digest('base64url');
 }
 
 /** The secrets of one environment: its own signing keys when the process serves several. */

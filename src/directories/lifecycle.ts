@@ -1,3 +1,4 @@
+import type { DirectoryAccounts } from '../config/schema.js';
 import type { Environment } from '../provider/client-policy.js';
 
 /**
@@ -17,12 +18,15 @@ export interface DirectoryState {
 }
 
 /**
- * Where users may sign in through a directory: an approved one everywhere, one in testing only in the
- * test environment (elsewhere only through the operator's attribute check), draft and suspended nowhere.
+ * Where users may sign in through a directory. Real pupils only in production, and only through an
+ * approved directory (a directory in testing is reached only through the operator's attribute
+ * check); the test environment offers only directories of test accounts, the demo environment only
+ * those of demo accounts, each while in testing or approved. Draft and suspended: nowhere.
  */
-export function usableIn(status: DirectoryStatus, environment: Environment): boolean {
-  if (status === 'approved') return true;
-  return status === 'testing' && environment === 'test';
+export function usableIn(status: DirectoryStatus, accounts: DirectoryAccounts, environment: Environment): boolean {
+  if (environment === 'production') return accounts === 'real' && status === 'approved';
+  const served: DirectoryAccounts = environment === 'test' ? 'test' : 'demo';
+  return accounts === served && (status === 'approved' || status === 'testing');
 }
 
 /** Whether the operator's attribute check may sign in through it (in any environment). */

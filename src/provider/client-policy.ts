@@ -1,13 +1,15 @@
 import { AuditLog, type AuditEntry, type AuditQuery } from '../admin/audit-log.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
-import type { DurableStore } from '../storage/types.js';
+import { metadataDiff, redactMetadata, type Metadata } from '../registration/metadata-review.js';
+import type { Adapter, DurableStore } from '../storage/types.js';
 
 /**
  * What the operators decide about each service, kept apart from its OIDC metadata (which the
  * service itself manages through RFC 7592). Nothing here is settable by the service.
  *
  * Key layout in the DurableStore (namespace `registry`):
- *   `client:<client_id>`  the lifecycle record (JSON)
+ *   `client:<client_id>`  the lifecycle record (JSON); every client the provider stores gets one
+ *                         (see `tracking()`), and a client without one is allowed nowhere
  *   `clients`             set of every registered client_id (for listing)
  *   `audit`               append-only list of operator actions (RPUSH / LRANGE)
  *
@@ -27,6 +29,11 @@ export interface OperatorSettings {
   releasedClaims: string[] | null;
   /** Refresh tokens may be allowed for it (an RFC 7592 update may then add the grant type). */
   refreshTokens: boolean;
+  /**
+   * The service may use `subject_type: public` (the same `sub` as every other such service): only
+   * operators grant it, since it lets services correlate a child.
+   */
+  publicSubject: boolean;
 }
 
 export interface HistoryEntry {
@@ -57,7 +64,19 @@ export interface ClientLifecycle extends LifecycleView {
    * (epoch seconds) is revoked for good, also after it is reinstated.
    */
   tokensRevokedBefore?: number;
+  /**
+   * Security-relevant metadata an approved (or demo) service asked to change: held for review while
+   * the approved version stays in force. Field → proposed value (null: the field removed).
+   */
+  pendingChange?: PendingChange;
   history: HistoryEntry[];
+}
+
+export interface PendingChange {
+  at: string;
+  /** The environment whose registration endpoint received the update. */
+  via: Environment;
+  proposed: Metadata;
 }
 
 export type { AuditEntry };
@@ -65,13 +84,13 @@ export type { AuditEntry };
 export type LifecycleAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'publish-to-demo' | 'unpublish-from-demo';
 export const LIFECYCLE_ACTIONS: readonly LifecycleAction[] = ['approve', 'reject', 'suspend', 'reinstate', 'publish-to-demo', 'unpublish-from-demo'];
 
-export const DEFAULT_SETTINGS: OperatorSettings = { allowTestLearnerIds: false, releasedClaims: null, refreshTokens: false };
+export const DEFAULT_SETTINGS: OperatorSettings = { allowTestLearnerIds: false, releasedClaims: null, refreshTokens: false, publicSubject: false };
 
 /** A refused operator action (e.g. approving a suspended service); the admin API answers 409. */
 export class LifecycleError extends Error {
   override readonly name = 'LifecycleError';
   constructor(
-    readonly code: 'not_found' | 'invalid_transition' | 'static_client',
+    readonly code: 'not_found' | 'invalid_transition' | 'static_client' | 'invalid_metadata',
     message: string,
   ) {
     super(message);
@@ -97,12 +116,34 @@ export function stateOf(record: LifecycleView): ClientState {
   return record.suspended ? 'suspended' : record.status;
 }
 
-/** Whether a service with this lifecycle may sign users in, in this environment. */
+/**
+ * Whether a service with this lifecycle may sign users in, in this environment. The test environment
+ * admits services under review (it offers only test directories, so they meet no real pupil).
+ */
 export function allowedIn(record: LifecycleView, environment: Environment): boolean {
   if (record.suspended || record.status === 'rejected') return false;
   if (environment === 'test') return true;
   if (environment === 'demo') return record.publishedToDemo;
   return record.status === 'approved';
+}
+
+const STRICTNESS: readonly Environment[] = ['test', 'demo', 'production'];
+
+/**
+ * The environment whose registration rules a service's metadata must meet: the strictest of the
+ * endpoint it used and every environment the service may be used in (an approved service is judged
+ * by production's rules, whichever environment's `/reg` it calls).
+ */
+export function strictestEnvironment(via: Environment, record: LifecycleView | undefined): Environment {
+  const reach: Environment[] = [via];
+  if (record && record.status === 'approved') reach.push('production');
+  if (record?.publishedToDemo) reach.push('demo');
+  return reach.reduce((a, b) => (STRICTNESS.indexOf(b) > STRICTNESS.indexOf(a) ? b : a));
+}
+
+/** Whether changes to the service's security-relevant metadata wait for an operator's review. */
+export function changesNeedReview(record: LifecycleView): boolean {
+  return record.status === 'approved' || record.publishedToDemo;
 }
 
 function transition(record: LifecycleView, action: LifecycleAction): LifecycleView | string {
@@ -148,6 +189,8 @@ export class ClientRegistry {
   constructor(
     private readonly store: DurableStore,
     statics: Iterable<[string, StaticClientPolicy]> = [],
+    /** oidc-provider's `Client` model storage (shared by every environment): the services' own metadata. */
+    private readonly clientMetadata?: Adapter,
   ) {
     this.statics = new Map(statics);
     this.auditTrail = new AuditLog(store);
@@ -164,6 +207,7 @@ export class ClientRegistry {
         allowTestLearnerIds: policy.allowTestLearnerIds,
         releasedClaims: policy.releasedClaims ? [...policy.releasedClaims] : null,
         refreshTokens: policy.refreshTokens ?? false,
+        publicSubject: true,
       },
       history: [],
     };
@@ -175,46 +219,125 @@ export class ClientRegistry {
     return this.store.get<ClientLifecycle>(`client:${clientId}`);
   }
 
-  /** The record, or what a client without one is treated as: a pending service with default settings. */
-  private async effective(clientId: string): Promise<LifecycleView> {
-    return (await this.get(clientId)) ?? { status: 'pending', suspended: false, publishedToDemo: false, settings: DEFAULT_SETTINGS };
+  /** The record of a service that exists (a deleted registration's record is kept only for the audit trail). */
+  private async live(clientId: string): Promise<ClientLifecycle | undefined> {
+    const record = await this.get(clientId);
+    return record && !record.deletedAt ? record : undefined;
   }
 
+  /** A client without a lifecycle record (or with a deleted one) is allowed nowhere. */
   async isAllowed(clientId: string, environment: Environment): Promise<boolean> {
-    return allowedIn(await this.effective(clientId), environment);
+    const record = await this.live(clientId);
+    return record !== undefined && allowedIn(record, environment);
   }
 
   async allowsTestLearnerIds(clientId: string): Promise<boolean> {
-    return (await this.effective(clientId)).settings.allowTestLearnerIds;
+    return (await this.live(clientId))?.settings.allowTestLearnerIds ?? false;
   }
 
-  /** The claim names the service may receive (`sub` always). */
+  /** The claim names the service may receive (`sub` always; nothing more without a record). */
   async releasedClaims(clientId: string): Promise<readonly string[]> {
-    return (await this.effective(clientId)).settings.releasedClaims ?? PROFILE_CLAIMS;
+    const record = await this.live(clientId);
+    if (!record) return [];
+    return record.settings.releasedClaims ?? PROFILE_CLAIMS;
   }
 
-  /** A newly registered service: pending review. */
-  async registered(clientId: string): Promise<void> {
-    if ((await this.get(clientId)) !== undefined) return;
-    const record: ClientLifecycle = {
-      clientId,
-      static: false,
-      status: 'pending',
-      suspended: false,
-      publishedToDemo: false,
-      settings: { ...DEFAULT_SETTINGS },
-      registeredAt: new Date().toISOString(),
-      history: [],
-    };
-    await this.store.put(`client:${clientId}`, record);
-    await this.store.addMember('clients', clientId);
+  /** The service's own metadata as stored by the provider (never its secret), whatever its state. */
+  async metadata(clientId: string): Promise<Metadata | undefined> {
+    const stored = (await this.clientMetadata?.find(clientId)) as Metadata | undefined;
+    return stored ? redactMetadata(stored) : undefined;
+  }
+
+  /**
+   * oidc-provider's `Client` storage with the registry kept in step: whatever path a registration,
+   * an RFC 7592 update or a deletion took, the service's record is created (pending), its metadata
+   * change is audited with a diff, or the record is marked deleted, before the provider answers.
+   */
+  tracking(adapter: Adapter, via: Environment): Adapter {
+    const registry = this;
+    return Object.assign(Object.create(adapter) as Adapter, {
+      async upsert(id: string, payload: Metadata, expiresIn: number) {
+        const before = (await adapter.find(id)) as Metadata | undefined;
+        await adapter.upsert(id, payload, expiresIn);
+        await registry.metadataStored(id, before, payload, via);
+      },
+      async destroy(id: string) {
+        await adapter.destroy(id);
+        await registry.deleted(id, via);
+      },
+    });
+  }
+
+  private async metadataStored(clientId: string, before: Metadata | undefined, after: Metadata, via: Environment): Promise<void> {
+    const record = await this.store.get<ClientLifecycle>(`client:${clientId}`);
+    if (!record) {
+      const created: ClientLifecycle = {
+        clientId,
+        static: false,
+        status: 'pending',
+        suspended: false,
+        publishedToDemo: false,
+        settings: { ...DEFAULT_SETTINGS },
+        registeredAt: new Date().toISOString(),
+        history: [],
+      };
+      await this.store.put(`client:${clientId}`, created);
+      await this.store.addMember('clients', clientId);
+      await this.auditTrail.append({ operator: 'service', action: 'register', clientId, after: redactMetadata(after), detail: { via } });
+      return;
+    }
+    const diff = metadataDiff(before ?? {}, after);
+    if (Object.keys(diff).length === 0) return;
+    await this.auditTrail.append({ operator: 'service', action: 'update-metadata', clientId, detail: { via, changes: diff } });
   }
 
   /** The service deleted its registration (RFC 7592): the record stays for the audit trail. */
-  async deleted(clientId: string): Promise<void> {
+  async deleted(clientId: string, via?: Environment): Promise<void> {
     const record = await this.store.get<ClientLifecycle>(`client:${clientId}`);
-    if (!record) return;
-    await this.store.put(`client:${clientId}`, { ...record, deletedAt: new Date().toISOString() });
+    if (!record || record.deletedAt) return;
+    const { pendingChange: _dropped, ...rest } = record;
+    await this.store.put(`client:${clientId}`, { ...rest, deletedAt: new Date().toISOString() });
+    await this.auditTrail.append({ operator: 'service', action: 'delete-registration', clientId, ...(via ? { detail: { via } } : {}) });
+  }
+
+  /** Holds a service's change of security-relevant metadata for review (replacing an earlier one). */
+  async proposeChange(clientId: string, proposed: Metadata, via: Environment): Promise<void> {
+    const record = await this.mutable(clientId);
+    const pendingChange: PendingChange = { at: new Date().toISOString(), via, proposed };
+    await this.store.put(`client:${clientId}`, { ...record, pendingChange });
+    await this.auditTrail.append({ operator: 'service', action: 'propose-change', clientId, detail: { via, proposed: redactMetadata(proposed) } });
+  }
+
+  /**
+   * An operator's decision on the held change. Approving applies it to the stored metadata through
+   * `validate` (the registration rules and the provider's own checks), so it takes effect at once.
+   */
+  async decideChange(
+    clientId: string,
+    decision: 'approve-change' | 'reject-change',
+    operator: string,
+    validate: (merged: Metadata) => Promise<Metadata>,
+    reason?: string,
+  ): Promise<AuditEntry> {
+    const record = await this.mutable(clientId);
+    const change = record.pendingChange;
+    if (!change) throw new LifecycleError('invalid_transition', 'the service has no change waiting for review');
+    const { pendingChange: _decided, ...rest } = record;
+    let detail: Record<string, unknown> = { proposed: redactMetadata(change.proposed), via: change.via };
+    if (decision === 'approve-change') {
+      const current = (await this.clientMetadata?.find(clientId)) as Metadata | undefined;
+      if (!current) throw new LifecycleError('not_found', 'the service has no stored metadata');
+      const merged: Metadata = { ...current };
+      for (const [field, value] of Object.entries(change.proposed)) {
+        if (value === null) delete merged[field];
+        else merged[field] = value;
+      }
+      const valid = await validate(merged);
+      await this.clientMetadata!.upsert(clientId, valid, undefined as unknown as number);
+      detail = { ...detail, changes: metadataDiff(current, valid) };
+    }
+    await this.store.put(`client:${clientId}`, rest);
+    return this.auditTrail.append({ operator, action: decision, clientId, detail, ...(reason ? { reason } : {}) });
   }
 
   /** Every registered service, pending ones first, then by registration time. */

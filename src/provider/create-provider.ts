@@ -12,8 +12,10 @@ import { basePathOf } from '../http/base-path.js';
 import type { PageRenderer } from '../interaction/pages.js';
 import type { ClientRegistry } from './client-policy.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
-import { EXTRA_CLIENT_METADATA, enforceRegistrationPolicy } from '../registration/policy.js';
+import { EXTRA_CLIENT_METADATA } from '../registration/policy.js';
+import { registrationPolicy } from '../registration/registration-policy.js';
 import { REGISTRATION_POLICY, type InitialAccessTokens } from '../registration/initial-access.js';
+import { enforceClientLifecycle } from './client-resolution.js';
 
 export interface ProviderDependencies {
   config: BridgeConfig;
@@ -31,7 +33,8 @@ export interface ProviderDependencies {
 
 /**
  * The default prompts, plus: a service that names a directory with acr_values gets a user who signed
- * in at that directory, even when an SSO session from another directory exists.
+ * in at that directory, even when an SSO session from another directory exists; and a session whose
+ * account snapshot is gone signs in anew.
  */
 function interactionPolicyFor(upstreams: UpstreamRegistry): interactionPolicy.DefaultPolicy {
   const { Check, base } = interactionPolicy;
@@ -43,6 +46,14 @@ function interactionPolicyFor(upstreams: UpstreamRegistry): interactionPolicy.De
       return ctx.oidc.session.acr === authnSourceAcr(requested) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
+  // findAccount found no snapshot for the session's user (it expired or was removed): without this
+  // check oidc-provider goes on to the consent checks without an account or grant and fails with a
+  // 500. The user's claims exist only from a directory login, so the answer is a new login.
+  policy.get('login')!.checks.add(
+    new Check('account_unavailable', "the session's user information is no longer available", 'login_required', (ctx) =>
+      ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+    ),
+  );
   return policy;
 }
 
@@ -52,6 +63,13 @@ function issuedAt(token: unknown): number | undefined {
   if (typeof iiat === 'number') return iiat;
   return typeof iat === 'number' ? iat : undefined;
 }
+
+/** What the lifetime rules need of a client. */
+interface RefreshCapable {
+  grantTypeAllowed(type: string): boolean;
+}
+
+const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** Outbound calls of the provider (back-channel logout, client JWKS) never wait longer than this. */
 const OUTBOUND_TIMEOUT_MS = 5_000;
@@ -66,9 +84,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   /*
    * Lifecycle enforcement (which services may sign users in, in this deployment's environment):
-   *  - authorization: the client gate (registration/gate.ts) in front of the provider answers /auth
-   *    of a service not allowed here with our error page, never redirecting to the service;
-   *  - tokens, userinfo: findAccount below runs on every token request and every userinfo call, and
+   *  - everywhere: a service not allowed here does not exist for the provider (client-resolution.ts),
+   *    whatever endpoint or spelling of it is used: /auth shows our error page and never redirects
+   *    to the service, its credentials are refused at token, introspection and revocation;
+   *  - tokens, userinfo (also for tokens found without client authentication): findAccount below
    *    re-reads the service's lifecycle each time: a token request fails with unauthorized_client,
    *    a userinfo call with invalid_token, from the moment an operator suspends the service;
    *  - introspection: allowedPolicy answers `active: false` for tokens of such a service.
@@ -77,6 +96,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
    */
   async function clientAllowed(clientId: string | undefined): Promise<boolean> {
     return clientId !== undefined && registry.isAllowed(clientId, environment);
+  }
+  async function refreshTokensFor(client: RefreshCapable & { clientId: string }): Promise<boolean> {
+    if (!client.grantTypeAllowed('refresh_token')) return false;
+    return (await registry.get(client.clientId))?.settings.refreshTokens === true;
   }
   const secure = config.issuer.startsWith('https://');
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, signed: true };
@@ -158,15 +181,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
         // Only operators issue initial access tokens (admin API); each carries the MPASSid policy.
         initialAccessToken: true,
         policies: {
-          async [REGISTRATION_POLICY](ctx: KoaContextWithOIDC, properties: Record<string, unknown>) {
-            const updating = ctx.method === 'PUT';
-            const refreshTokensAllowed = updating
-              ? ((await registry.get(String(properties.client_id)))?.settings.refreshTokens ?? false)
-              : false;
-            enforceRegistrationPolicy(properties, { environment, refreshTokensAllowed });
-            // A use of the initial access token is spent only by a registration that passed the policy.
-            if (!updating) await deps.initialAccessTokens.spend(ctx);
-          },
+          [REGISTRATION_POLICY]: registrationPolicy({
+            registry,
+            initialAccessTokens: deps.initialAccessTokens,
+            environment,
+            allowLoopbackBackchannel: config.outbound.allowLoopback,
+          }),
         },
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
@@ -196,13 +216,30 @@ export function createProvider(deps: ProviderDependencies): Provider {
       names: { session: `mpass_${environment}_session`, interaction: `mpass_${environment}_interaction`, resume: `mpass_${environment}_resume` },
     },
     ttl: {
-      Session: config.ttl.sessionSeconds,
-      // A grant lives as long as the refresh tokens of a service that may have them.
-      Grant: (ctx: KoaContextWithOIDC) =>
-        ctx?.oidc?.client?.grantTypeAllowed('refresh_token')
-          ? Math.max(config.ttl.grantSeconds, config.ttl.refreshTokenSeconds)
-          : config.ttl.grantSeconds,
-      RefreshToken: config.ttl.refreshTokenSeconds,
+      // Absolute, for shared classroom devices: a login gives the session `sessionSeconds`, and every
+      // later save (SSO to another service, logout state) keeps that expiry instead of sliding it.
+      // oidc-provider refuses a stored session past its `exp`, whatever the store still holds.
+      Session: (ctx: KoaContextWithOIDC, session: { exp?: number | undefined }) =>
+        ctx.oidc?.result?.login || typeof session.exp !== 'number'
+          ? config.ttl.sessionSeconds
+          : Math.max(1, session.exp - epochSeconds()),
+      // A grant lives as long as the refresh tokens of a service that may have them (plus the time a
+      // code may wait for redemption, so the first refresh token gets its whole lifetime). The client
+      // is the argument: our interaction routes save grants outside any oidc-provider request.
+      Grant: ((ctx: KoaContextWithOIDC | undefined, _grant: unknown, client?: RefreshCapable) =>
+        (client ?? ctx?.oidc?.client)?.grantTypeAllowed('refresh_token')
+          ? Math.max(config.ttl.grantSeconds, config.ttl.refreshTokenSeconds + config.ttl.authorizationCodeSeconds)
+          : config.ttl.grantSeconds) as (ctx: KoaContextWithOIDC, grant: unknown) => number,
+      // A school day from the login, not from each use: a rotated token's successor keeps the time
+      // its predecessor had left, and no refresh token outlives its grant (a grant's expiry is fixed
+      // at its first save, and an SSO login may issue a new refresh token late in it).
+      RefreshToken: (ctx: KoaContextWithOIDC) => {
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
+        if (rotated) return Math.max(1, rotated.remainingTTL);
+        const grantExp = ctx?.oidc?.entities.Grant?.exp;
+        const grantLeft = typeof grantExp === 'number' ? grantExp - epochSeconds() : Infinity;
+        return Math.max(1, Math.min(config.ttl.refreshTokenSeconds, grantLeft));
+      },
       Interaction: config.ttl.interactionSeconds,
       AuthorizationCode: config.ttl.authorizationCodeSeconds,
       AccessToken: config.ttl.accessTokenSeconds,
@@ -210,14 +247,27 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     // Refresh tokens only for a service that registered the grant type and that operators allowed them.
     async issueRefreshToken(_ctx, client) {
-      if (!client.grantTypeAllowed('refresh_token')) return false;
-      return (await registry.get(client.clientId))?.settings.refreshTokens === true;
+      return refreshTokensFor(client);
+    },
+    // Rotated on every use (docs/onboarding.md); presenting a used one again revokes the whole grant
+    // (oidc-provider's refresh_token grant), as the OAuth security BCP asks.
+    rotateRefreshToken: true,
+    // Tokens end with the SSO session, except those of a service allowed refresh tokens: those are
+    // meant to outlast the (short) session for the school day, and so also survive a logout.
+    async expiresWithSession(ctx) {
+      return !(await refreshTokensFor(ctx.oidc.client!));
     },
     jwks: secrets.jwks as Configuration['jwks'],
     clientBasedCORS(_ctx, origin, client) {
       return client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false;
     },
-    fetch: (url, options) => globalThis.fetch(url, { ...options, signal: AbortSignal.timeout(OUTBOUND_TIMEOUT_MS) }),
+    fetch: (url, options) => {
+      // oidc-provider hands over a dispatcher that refuses special-use addresses (its SSRF guard);
+      // only an explicit non-production setting lets tests deliver to loopback.
+      const { dispatcher: _guard, ...unguarded } = options as typeof options & { dispatcher?: unknown };
+      const request = config.outbound.allowLoopback ? unguarded : options;
+      return globalThis.fetch(url, { ...request, signal: AbortSignal.timeout(OUTBOUND_TIMEOUT_MS) });
+    },
     fetchResponseBodyLimits: { jwks_uri: 64 * 1024, sector_identifier_uri: 16 * 1024 },
     async renderError(ctx, out, error) {
       pages.oidcError(ctx, out, error);
@@ -226,12 +276,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  enforceClientLifecycle(provider, (clientId) => registry.isAllowed(clientId, environment));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     ctx.state.serverError = err;
     deps.logger.error({ err, route: ctx.oidc?.route }, 'provider server error');
   });
-  for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'backchannel.error']) {
+  provider.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId?: string } | undefined) => {
+    deps.logger.warn({ err, clientId: client?.clientId }, 'back-channel logout not delivered');
+  });
+  for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error']) {
     (provider as unknown as NodeJS.EventEmitter).on(event, (_ctx: unknown, err: Error) => {
       deps.logger.info({ err, event }, 'oidc request refused');
     });

@@ -20,19 +20,28 @@ const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_
 const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/;
 
 export interface RegistrationContext {
+  /** The strictest environment the service may be used in (see strictestEnvironment). */
   environment: Environment;
   /** Whether operators allow refresh tokens for this service (always false at registration). */
   refreshTokensAllowed: boolean;
+  /** Whether operators granted `subject_type: public` (always false at registration). */
+  publicSubjectAllowed?: boolean;
+  /** A non-production setting for tests: http loopback back-channel logout URIs in the test environment. */
+  allowLoopbackBackchannel?: boolean;
 }
 
 const metadataError = (description: string) => new errors.InvalidClientMetadata(description);
 // oidc-provider answers invalid_redirect_uri for descriptions that start with `redirect_uris`.
 const redirectError = (description: string) => new errors.InvalidClientMetadata(`redirect_uris: ${description}`);
 
+/** Characters that make a URI read differently to a person than to a parser (\\ is a / to WHATWG URL). */
+const MISLEADING = /[\\\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/;
+
 function checkRedirectUri(raw: unknown, native: boolean, environment: Environment): URL {
   if (typeof raw !== 'string' || raw === '') throw redirectError('every redirect URI must be a non-empty string');
   if (raw.includes('#')) throw redirectError(`redirect URI ${raw} must not contain a fragment`);
   if (raw.includes('*')) throw redirectError(`redirect URI ${raw} must not contain a wildcard (*): redirect URIs are matched exactly`);
+  if (MISLEADING.test(raw)) throw redirectError(`redirect URI ${JSON.stringify(raw)} must not contain backslashes, spaces or control characters`);
   let url: URL;
   try {
     url = new URL(raw);
@@ -40,6 +49,8 @@ function checkRedirectUri(raw: unknown, native: boolean, environment: Environmen
     throw redirectError(`redirect URI ${raw} is not an absolute URI`);
   }
   if (url.username || url.password) throw redirectError(`redirect URI ${raw} must not contain a user name or password`);
+  // What the service shows must be what a browser will use: the URI in its canonical form.
+  if (url.href !== raw) throw redirectError(`redirect URI ${raw} must be written in its canonical form (${url.href})`);
   const scheme = url.protocol.slice(0, -1);
   const loopback = scheme === 'http' && LOOPBACK_HOSTS.has(url.hostname);
   if (native) {
@@ -56,6 +67,32 @@ function checkRedirectUri(raw: unknown, native: boolean, environment: Environmen
       ? `redirect URI ${raw} must use https (http is accepted only for loopback addresses)`
       : `redirect URI ${raw} must use https in the ${environment} environment`,
   );
+}
+
+/**
+ * The bridge posts logout tokens to this URI; oidc-provider refuses (and so never delivers to)
+ * special-use addresses. Refused here with a reason rather than failing silently at logout.
+ */
+function checkBackchannelUri(raw: unknown, context: RegistrationContext): void {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw metadataError('backchannel_logout_uri must be an absolute https URL');
+  }
+  if (typeof raw !== 'string' || url.href !== raw || url.hash || url.username || url.password) {
+    throw metadataError('backchannel_logout_uri must be an absolute https URL in canonical form, without a fragment or credentials');
+  }
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (loopback && context.allowLoopbackBackchannel && context.environment === 'test') return;
+  if (url.protocol !== 'https:') throw metadataError(`backchannel_logout_uri must use https in the ${context.environment} environment`);
+  if (loopback || isIpLiteral(url.hostname)) {
+    throw metadataError('backchannel_logout_uri must name a public host: logout tokens are not sent to IP addresses or loopback');
+  }
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return hostname.startsWith('[') || /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Checks, and completes with defaults, the metadata of a registration or an RFC 7592 update. */
@@ -84,6 +121,14 @@ export function enforceRegistrationPolicy(properties: Record<string, unknown>, c
       }
     }
   }
+
+  if (properties.subject_type !== undefined && properties.subject_type !== 'pairwise') {
+    if (properties.subject_type !== 'public') throw metadataError('subject_type must be pairwise (or public, where operators granted it)');
+    if (!context.publicSubjectAllowed) {
+      throw metadataError('subject_type public lets services correlate a user: only the MPASSid operators can grant it; use pairwise');
+    }
+  }
+  if (properties.backchannel_logout_uri !== undefined) checkBackchannelUri(properties.backchannel_logout_uri, context);
 
   const method = properties.token_endpoint_auth_method ?? (native ? 'none' : 'client_secret_basic');
   if (typeof method !== 'string' || !AUTH_METHODS.includes(method)) {

@@ -100,14 +100,14 @@ export class UpstreamRegistry {
   /** The directories users of this environment may choose, in chooser order. */
   async list(): Promise<UpstreamConnector[]> {
     await this.refresh();
-    return this.entries().filter((e) => usableIn(e.status, this.options.environment)).map((e) => e.connector);
+    return this.entries().filter((e) => usableIn(e.status, e.connector.accounts, this.options.environment)).map((e) => e.connector);
   }
 
   /** The directory, if users of this environment may sign in through it now. */
   async get(id: string): Promise<UpstreamConnector | undefined> {
     await this.refresh();
     const entry = this.entries().find((e) => e.connector.id === id);
-    return entry && usableIn(entry.status, this.options.environment) ? entry.connector : undefined;
+    return entry && usableIn(entry.status, entry.connector.accounts, this.options.environment) ? entry.connector : undefined;
   }
 
   /** The directory, if the operator's attribute check may sign in through it (testing or approved). */
@@ -124,6 +124,6 @@ export class UpstreamRegistry {
 
   /** Synchronous view for oidc-provider's prompt checks: whether users here may use this directory. */
   isKnown(id: string): boolean {
-    return this.entries().some((e) => e.connector.id === id && usableIn(e.status, this.options.environment));
+    return this.entries().some((e) => e.connector.id === id && usableIn(e.status, e.connector.accounts, this.options.environment));
   }
 }

@@ -1,3 +1,4 @@
+import type { DirectoryAccounts } from '../config/schema.js';
 import type { UpstreamClaimsProfile } from '../claims/evaluate.js';
 import type { LocalizedText } from '../config/schema.js';
 
@@ -51,7 +52,8 @@ export interface DirectoryListing {
 export interface UpstreamConnector {
   readonly id: string;
   readonly displayName: LocalizedText;
-  readonly testOnly: boolean;
+  /** Whose accounts it holds: decides which environment offers it (see usableIn). */
+  readonly accounts: DirectoryAccounts;
   readonly listing: DirectoryListing;
   /** How this directory's claims are read by the claims step. */
   readonly profile: UpstreamClaimsProfile;

@@ -50,6 +50,8 @@ export async function startFederation(options: FederationOptions = {}): Promise<
           issuer: upstream.issuer,
           clientId: upstream.clientId,
           clientSecret: upstream.clientSecret,
+          // A directory of test accounts: the test environment (the default here) offers only those.
+          accounts: options.config?.environment === 'production' ? 'real' : options.config?.environment === 'demo' ? 'demo' : 'test',
           ...options.upstreamConfig,
         },
       ],

@@ -64,11 +64,25 @@ describe('directory lifecycle', () => {
     expect(transition({ status: 'suspended', suspendedFrom: 'testing' }, 'reinstate')).toEqual({ status: 'testing' });
   });
 
-  it('decides where each state may be used', () => {
-    expect(DIRECTORY_STATUSES.map((s) => [s, usableIn(s, 'test'), usableIn(s, 'demo'), usableIn(s, 'production'), checkable(s)])).toEqual([
+  it('decides where each state may be used: real pupils only in production', () => {
+    const where = (accounts: 'real' | 'test' | 'demo') =>
+      DIRECTORY_STATUSES.map((s) => [s, usableIn(s, accounts, 'test'), usableIn(s, accounts, 'demo'), usableIn(s, accounts, 'production'), checkable(s)]);
+    expect(where('real')).toEqual([
+      ['draft', false, false, false, false],
+      ['testing', false, false, false, true],
+      ['approved', false, false, true, true],
+      ['suspended', false, false, false, false],
+    ]);
+    expect(where('test')).toEqual([
       ['draft', false, false, false, false],
       ['testing', true, false, false, true],
-      ['approved', true, true, true, true],
+      ['approved', true, false, false, true],
+      ['suspended', false, false, false, false],
+    ]);
+    expect(where('demo')).toEqual([
+      ['draft', false, false, false, false],
+      ['testing', false, true, false, true],
+      ['approved', false, true, false, true],
       ['suspended', false, false, false, false],
     ]);
   });
@@ -100,7 +114,7 @@ describe('self-audit', () => {
 });
 
 describe('DirectoryRegistry', () => {
-  const definition = { id: 'city', type: 'oidc' as const, displayName: { fi: 'Kaupunki' }, issuer: 'https://idp.city.example', clientId: 'bridge', scope: 'openid profile', tokenEndpointAuthMethod: 'client_secret_basic' as const, userinfo: false };
+  const definition = { id: 'city', type: 'oidc' as const, displayName: { fi: 'Kaupunki' }, issuer: 'https://idp.city.example', clientId: 'bridge', scope: 'openid profile', tokenEndpointAuthMethod: 'client_secret_basic' as const, userinfo: false, accounts: 'real' as const };
 
   function registry() {
     const store = createMemoryStorage().durable('registry');

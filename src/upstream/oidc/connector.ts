@@ -1,3 +1,4 @@
+import type { DirectoryAccounts } from '../../config/schema.js';
 import * as client from 'openid-client';
 import { resolveMapping } from '../../claims/attributes.js';
 import type { UpstreamClaimsProfile } from '../../claims/evaluate.js';
@@ -52,7 +53,7 @@ function toUpstreamError(err: unknown, what: string): UpstreamError {
 export class OidcConnector implements UpstreamConnector {
   readonly id: string;
   readonly displayName: UpstreamConfig['displayName'];
-  readonly testOnly: boolean;
+  readonly accounts: DirectoryAccounts;
   readonly profile: UpstreamClaimsProfile;
   readonly listing: DirectoryListing;
   private configuration: Promise<client.Configuration> | undefined;
@@ -64,7 +65,7 @@ export class OidcConnector implements UpstreamConnector {
   ) {
     this.id = config.id;
     this.displayName = config.displayName;
-    this.testOnly = config.testOnly;
+    this.accounts = config.testOnly ? 'test' : config.accounts;
     const schools = (config.schools ?? []).map((school) => (typeof school === 'string' ? { id: school } : school));
     this.listing = {
       id: config.id,
