@@ -11,7 +11,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 import type { Storage } from '../../src/storage/types.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
-import { RP_REDIRECT, signInAtDirectory } from '../support/federation.js';
+import { CLIENT_REFUSED, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
@@ -83,7 +83,7 @@ describe('several environments in one deployment', () => {
     expect((await fetch(`${issuer('test')}/test-directory/.well-known/openid-configuration`)).status).toBe(200);
     expect((await fetch(`${issuer('production')}/test-directory/.well-known/openid-configuration`)).status).toBe(404);
     const chooser = async (name: string) => {
-      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: 'nobody', clientSecret: 'x', redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: 'nobody', clientSecret: 'x', redirectUri: SERVICE_REDIRECT });
       return rp.configuration.serverMetadata().acr_values_supported;
     };
     expect(await chooser('test')).toEqual(['urn:mpass.id:authnsource:test-school', 'urn:mpass.id:authnsource:school-a']);
@@ -98,22 +98,24 @@ describe('several environments in one deployment', () => {
     const service = await json(`${issuer('test')}/reg`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Harjoituskirja', redirect_uris: [RP_REDIRECT] }),
+      body: JSON.stringify({ client_name: 'Harjoituskirja', redirect_uris: [SERVICE_REDIRECT] }),
     });
     expect(service.client_id).toBeDefined();
 
+    // The test environment offers only test directories; real schools are reached only in production.
     const login = async (name: string) => {
-      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
       const agent = new UserAgent('en');
-      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:school-a' });
-      const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${name === 'production' ? 'school-a' : 'test-school'}` });
+      const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
       if (!page.body.includes('name="username"')) return { refused: page };
-      const done = await signInAtDirectory(agent, page, 'demo_u0001');
+      const done = await signInAtDirectory(agent, page, 'demo_u0001', SERVICE_REDIRECT);
       return { tokens: await rp.redeem(done.url, request), rp };
     };
 
     const atTest = await login('test');
     expect(atTest.tokens!.claims()!.iss).toBe(issuer('test'));
+    expect(atTest.tokens!.claims()!.given_name).toBe('Aino');
     const refused = await login('production');
     expect(refused.refused?.status).toBe(400);
 
@@ -130,7 +132,7 @@ describe('several environments in one deployment', () => {
     const rpTest = await RelyingParty.discover({ issuer: issuer('test'), clientId: 'attribute-test-service', clientSecret: 'unused-here', redirectUri: RP_REDIRECT });
     expect(rpTest.configuration.serverMetadata().issuer).toBe(issuer('test'));
     const agent = new UserAgent('en');
-    const page = await agent.navigate(`${issuer('test')}/attribute-test/login?upstream=school-a`, { stopAt: `${issuer('test')}/attribute-test/callback` });
+    const page = await agent.navigate(`${issuer('test')}/attribute-test/login?upstream=test-school`, { stopAt: `${issuer('test')}/attribute-test/callback` });
     const done = await signInAtDirectory(agent, page, 'demo_u0001');
     expect(done.status).toBe(200);
     const names = agent.history.flatMap((p) => p.headers.getSetCookie().map((c) => c.split('=')[0]));
@@ -139,18 +141,18 @@ describe('several environments in one deployment', () => {
   });
 
   it('signs demo users in at the demo environment, and test users only at test', async () => {
-    const metadata = { client_name: 'Demo service', redirect_uris: [RP_REDIRECT] };
+    const metadata = { client_name: 'Demo service', redirect_uris: [SERVICE_REDIRECT] };
     const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
     const service = await json(`${issuer('test')}/reg`, { method: 'POST', headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
     await fetch(`${issuer('demo')}/admin/api/clients/${service.client_id}/publish-to-demo`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
-    const rp = await RelyingParty.discover({ issuer: issuer('demo'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+    const rp = await RelyingParty.discover({ issuer: issuer('demo'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
     const attempt = async (username: string) => {
       const agent = new UserAgent('en');
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
-      const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
       expect(page.body).toContain('demo_d0001');
       expect(page.body).not.toContain('demo_u0001');
-      return { page: await agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: RP_REDIRECT }), request };
+      return { page: await agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: SERVICE_REDIRECT }), request };
     };
     expect((await attempt('demo_u0001')).page.status).toBe(401);
     const { page, request } = await attempt('demo_d0001');
@@ -165,14 +167,14 @@ describe('several environments in one deployment', () => {
     const service = await json(`${issuer('test')}/reg`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Offline service', redirect_uris: [RP_REDIRECT] }),
+      body: JSON.stringify({ client_name: 'Offline service', redirect_uris: [SERVICE_REDIRECT] }),
     });
     const login = async () => {
-      const rp = await RelyingParty.discover({ issuer: issuer('test'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({ issuer: issuer('test'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
       const agent = new UserAgent('en');
-      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:school-a' });
-      const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-      const done = await signInAtDirectory(agent, page, 'demo_u0001');
+      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
+      const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
+      const done = await signInAtDirectory(agent, page, 'demo_u0001', SERVICE_REDIRECT);
       return { rp, tokens: await rp.redeem(done.url, request) };
     };
     expect((await login()).tokens.refresh_token).toBeUndefined();
@@ -196,6 +198,6 @@ describe('several environments in one deployment', () => {
     expect(refreshed.access_token).not.toBe(tokens.access_token);
 
     await fetch(`${issuer('test')}/admin/api/clients/${service.client_id}/suspend`, { method: 'POST', headers, body: '{}' });
-    await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token ?? tokens.refresh_token!)).rejects.toMatchObject({ error: 'unauthorized_client' });
+    await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token ?? tokens.refresh_token!)).rejects.toMatchObject(CLIENT_REFUSED);
   });
 });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
 import { hashPassword } from '../../src/admin/passwords.js';
-import { RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { CLIENT_REFUSED, RP_CLIENT, SERVICE_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
@@ -87,7 +87,7 @@ describe('service onboarding: registration, review, environments, suspension, au
 
   const serviceMetadata = (name: string) => ({
     client_name: name,
-    redirect_uris: [RP_REDIRECT],
+    redirect_uris: [SERVICE_REDIRECT],
     service_description: `${name}: an exercise book for pupils`,
     contacts: ['support@learning.example'],
   });
@@ -99,17 +99,17 @@ describe('service onboarding: registration, review, environments, suspension, au
   }
 
   const rpFor = (fed: Federation, service: Registered) =>
-    RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+    RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
 
   /** A whole login at `fed` through the real upstream; a fresh browser each time (cookies are per host, not per port). */
   async function login(fed: Federation, service: Registered, username = 'demo_u0001') {
     const rp = await rpFor(fed, service);
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
-    const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+    const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
     if (!page.body.includes('name="username"')) return { refused: page, agent };
-    const done = await signInAtDirectory(agent, page, username);
-    expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
+    const done = await signInAtDirectory(agent, page, username, SERVICE_REDIRECT);
+    expect(done.url.startsWith(SERVICE_REDIRECT)).toBe(true);
     return { rp, request, callback: done.url, agent };
   }
 
@@ -118,7 +118,7 @@ describe('service onboarding: registration, review, environments, suspension, au
     expect(result.refused).toBeDefined();
     expect(result.refused!.status).toBe(400);
     expect(result.refused!.headers.get('content-type')).toContain('text/html');
-    expect(result.agent.history.some((p) => p.url.startsWith(RP_REDIRECT) || (p.headers.get('location') ?? '').startsWith(RP_REDIRECT))).toBe(false);
+    expect(result.agent.history.some((p) => p.url.startsWith(SERVICE_REDIRECT) || (p.headers.get('location') ?? '').startsWith(SERVICE_REDIRECT))).toBe(false);
   }
 
   describe('registration (RFC 7591)', () => {
@@ -359,7 +359,8 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect(await introspect(prod, tokens.access_token)).toEqual({ active: false });
       expectRefusedPage(await login(prod, service));
       expectRefusedPage(await login(test, service));
-      await expect(pending.rp!.redeem(pending.callback!, pending.request!)).rejects.toMatchObject({ error: 'unauthorized_client' });
+      // A suspended service does not exist for the provider: its client authentication fails.
+      await expect(pending.rp!.redeem(pending.callback!, pending.request!)).rejects.toMatchObject(CLIENT_REFUSED);
 
       const listed = await cli('list', '--state', 'suspended');
       expect(listed.stdout).toContain(service.client_id);
@@ -375,7 +376,7 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect((await again.rp!.redeem(again.callback!, again.request!)).claims()!['given_name']).toBe('Aino');
 
       const audit = await cli('audit', '--client', service.client_id);
-      expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual(['approve', 'suspend', 'reinstate']);
+      expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual(['register', 'approve', 'suspend', 'reinstate']);
     });
 
     it('fails with a clear message and a non-zero exit', async () => {
@@ -397,6 +398,7 @@ describe('service onboarding: registration, review, environments, suspension, au
       const log = await admin(demo, 'GET', `/audit?clientId=${service.client_id}`);
       expect(log.status).toBe(200);
       expect(log.body.entries).toEqual([
+        expect.objectContaining({ operator: 'service', action: 'register', clientId: service.client_id, detail: { via: 'test' } }),
         expect.objectContaining({ operator: 'operator', action: 'reject', reason: 'no privacy policy', before: expect.objectContaining({ status: 'pending' }), after: expect.objectContaining({ status: 'rejected' }) }),
         expect.objectContaining({ action: 'approve', before: expect.objectContaining({ status: 'rejected' }), after: expect.objectContaining({ status: 'approved' }) }),
         expect.objectContaining({

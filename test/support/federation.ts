@@ -11,6 +11,11 @@ import { linksWithText, UserAgent, type Page } from './user-agent.js';
 export const RP_REDIRECT = 'http://127.0.0.1:9/callback';
 export const RP_CLIENT = { client_id: 'learning-service', client_secret: 'learning-service-secret-0123456789', redirect_uris: [RP_REDIRECT] };
 export const UPSTREAM_ID = 'school-a';
+/**
+ * The redirect URI of services that register themselves: https, as production requires (the user
+ * agent stops there without fetching it).
+ */
+export const SERVICE_REDIRECT = 'https://service.example/callback';
 
 export interface Federation {
   bridge: BridgeHandle;
@@ -69,10 +74,16 @@ export async function startFederation(options: FederationOptions = {}): Promise<
   };
 }
 
+/**
+ * What a token request of a service that does not exist in this environment (never approved here,
+ * suspended, rejected) is refused with: its client authentication fails.
+ */
+export const CLIENT_REFUSED = { status: 401, cause: [expect.objectContaining({ parameters: expect.objectContaining({ error: 'invalid_client' }) })] };
+
 /** Signs in at the directory's login form (the page the user agent is on). */
-export async function signInAtDirectory(agent: UserAgent, page: Page, username: string): Promise<Page> {
+export async function signInAtDirectory(agent: UserAgent, page: Page, username: string, stopAt = RP_REDIRECT): Promise<Page> {
   expect(page.body).toContain('name="username"');
-  return agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: RP_REDIRECT });
+  return agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt });
 }
 
 /** From the chooser, picks the directory whose name contains `name`. */
