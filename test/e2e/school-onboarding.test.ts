@@ -25,6 +25,8 @@ function federationOfSchools() {
     issuer: `http://127.0.0.1:9/dir-${d}`,
     clientId: 'bridge',
     clientSecret: 'secret-0123456789',
+    // The bridge runs its test environment here, which offers directories of test accounts.
+    accounts: 'test' as const,
     schools: Array.from({ length: SCHOOLS_PER_DIRECTORY }, (_, s) => {
       const i = d * SCHOOLS_PER_DIRECTORY + s;
       return { id: schoolCode(i), name: { fi: `Koivikon koulu ${i}`, sv: `Björkby skola ${i}` } };
