@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { errors as oidcErrors } from 'oidc-provider';
 import { currentRequestId } from './request-context.js';
@@ -78,13 +79,33 @@ const MAX_CAUSE_STACK = 1500;
  */
 const ERROR_CODE = /^(?:[A-Z][A-Z0-9_]{1,63}|[a-z][a-z0-9_]{1,63})$/;
 
+/**
+ * Messages the JavaScript engine and Node write with the offending value in them. The value can be
+ * anything the bridge was handling (a directory's response, a stored record), so it is replaced;
+ * the rest of the message, which says what went wrong, is kept.
+ */
+const VALUE_QUOTING: Array<[RegExp, string]> = [
+  // JSON.parse: Unexpected token 'A', "Aino Virt"... is not valid JSON
+  [/, .* is not valid JSON$/s, ', [input] is not valid JSON'],
+  // Cannot use 'in' operator to search for 'x' in <value>
+  [/(Cannot use 'in' operator to search for '[^']*' in ).*$/s, '$1[value]'],
+  // Cannot create property 'x' on string '<value>'
+  [/( on (?:string|number|boolean|bigint|symbol) ).*$/s, '$1[value]'],
+  // ERR_INVALID_ARG_TYPE and friends: ... Received type string ('<value>')
+  [/(Received (?:type \w+|an instance of \w+)) \(.*\)/s, '$1'],
+];
+
+function withoutValues(message: string): string {
+  return VALUE_QUOTING.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), message);
+}
+
 function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function isSerialized(value: object): value is Record<string, unknown> {
   const v = value as Record<string, unknown>;
-  return typeof v.type === 'string' && (v.message === undefined || typeof v.message === 'string') && !(value instanceof Error);
+  return typeof v.type === 'string' && (v.message === undefined || typeof v.message === 'string');
 }
 
 /**
@@ -101,11 +122,14 @@ function isSerialized(value: object): value is Record<string, unknown> {
 export function serializeError(err: unknown, depth = 0): Record<string, unknown> {
   if (err === null || err === undefined) return { type: String(err) };
   if (typeof err !== 'object') return { type: typeof err };
-  if (!(err instanceof Error)) {
+  // isNativeError: also errors made in another realm (a vm context), which fail instanceof.
+  if (!(err instanceof Error || types.isNativeError(err))) {
     return isSerialized(err) ? err : { type: (err.constructor as { name?: string } | undefined)?.name || 'object' };
   }
   const e = err as Error & { code?: unknown; error?: unknown; error_description?: unknown; status?: unknown; statusCode?: unknown };
-  const out: Record<string, unknown> = { type: e.name || e.constructor.name, message: cut(String(e.message), MAX_MESSAGE) };
+  const raw = String(e.message);
+  const message = withoutValues(raw);
+  const out: Record<string, unknown> = { type: e.name || e.constructor.name, message: cut(message, MAX_MESSAGE) };
   if (typeof e.code === 'string' && ERROR_CODE.test(e.code)) out.errorCode = e.code;
   // oidc-provider's (and OAuth) error code and its fixed description of what was wrong with the request.
   if (typeof e.error === 'string' && ERROR_CODE.test(e.error)) out.error = e.error;
@@ -114,9 +138,13 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
   }
   const status = typeof e.status === 'number' ? e.status : e.statusCode;
   if (typeof status === 'number') out.status = status;
-  if (typeof e.stack === 'string') out.stack = cut(e.stack, depth === 0 ? MAX_STACK : MAX_CAUSE_STACK);
-  if (err instanceof AggregateError && depth < MAX_CAUSE_DEPTH) {
-    out.errors = err.errors.slice(0, 3).map((inner: unknown) => serializeError(inner, depth + 1));
+  if (typeof e.stack === 'string') {
+    // The stack opens with the message: the same values are taken out of it.
+    const stack = raw && raw !== message ? e.stack.split(raw).join(message) : e.stack;
+    out.stack = cut(stack, depth === 0 ? MAX_STACK : MAX_CAUSE_STACK);
+  }
+  if (Array.isArray((e as { errors?: unknown }).errors) && e.name === 'AggregateError' && depth < MAX_CAUSE_DEPTH) {
+    out.errors = (e as unknown as AggregateError).errors.slice(0, 3).map((inner: unknown) => serializeError(inner, depth + 1));
   }
   if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(e.cause, depth + 1);
   return out;

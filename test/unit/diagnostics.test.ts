@@ -34,6 +34,33 @@ describe('error serialization', () => {
     expect(out.stack).toMatch(/^UpstreamError: token exchange failed\n\s+at /);
   });
 
+  it("takes values out of the engine's messages (and the stack's first line), keeping what went wrong", () => {
+    const thrown = (f: () => unknown): Error => {
+      try {
+        f();
+      } catch (err) {
+        return err as Error;
+      }
+      throw new Error('did not throw');
+    };
+    const secret = 'Aino Virtanen 1.2.246.562.24.00000000001';
+    const errors = [
+      thrown(() => JSON.parse(`Aino ${secret}`)),
+      thrown(() => JSON.parse(`{"given_name": "${secret}"`)),
+      thrown(() => 'ref' in (secret as unknown as object)),
+      thrown(() => { 'use strict'; (secret as unknown as Record<string, number>).x = 1; }),
+      thrown(() => Buffer.from(secret as unknown as number[]).readUInt8(secret as unknown as number)),
+    ];
+    for (const err of errors) {
+      const out = serializeError(err);
+      expect(JSON.stringify(out)).not.toContain('Aino');
+      expect(JSON.stringify(out)).not.toContain('1.2.246');
+      expect(out.stack).toMatch(/\n\s+at /);
+    }
+    expect(serializeError(errors[0]).message).toMatch(/is not valid JSON$/);
+    expect(serializeError(errors[2]).message).toBe("Cannot use 'in' operator to search for 'ref' in [value]");
+  });
+
   it('passes an already serialized error through, so serializing twice changes nothing', () => {
     const once = serializeError(new RangeError('out of range'));
     expect(serializeError(once)).toBe(once);
