@@ -2,6 +2,7 @@ import { underIssuer } from '../http/base-path.js';
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { BridgeConfig } from '../config/schema.js';
@@ -15,6 +16,7 @@ import {
   type LifecycleAction,
 } from '../provider/client-policy.js';
 import { MAX_USES, type InitialAccessTokens } from '../registration/initial-access.js';
+import { enforceRegistrationPolicy } from '../registration/policy.js';
 import { StoreUnavailableError, type Storage } from '../storage/types.js';
 import { refuseCrossSite } from './cross-site.js';
 import { OperatorAuthenticator } from './operator-auth.js';
@@ -56,19 +58,59 @@ const settingsBody = z
     allowTestLearnerIds: z.boolean().optional(),
     releasedClaims: z.array(z.enum(PROFILE_CLAIMS as [string, ...string[]])).nullable().optional(),
     refreshTokens: z.boolean().optional(),
+    publicSubject: z.boolean().optional(),
     reason: z.string().max(1000).optional(),
   })
   .strict()
-  .refine((b) => b.allowTestLearnerIds !== undefined || b.releasedClaims !== undefined || b.refreshTokens !== undefined, 'no setting given');
+  .refine((b) => b.allowTestLearnerIds !== undefined || b.releasedClaims !== undefined || b.refreshTokens !== undefined || b.publicSubject !== undefined, 'no setting given');
 const listQuery = z.object({ state: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional() }).strict();
 const auditQuery = z.object({ clientId: z.string().min(1).optional(), directoryId: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
 
-/** The client's metadata as operators see it: never its secret or registration access token. */
-async function metadataOf(provider: Provider, clientId: string): Promise<Record<string, unknown> | undefined> {
+/**
+ * The client's metadata as operators see it (never its secret or registration access token), also of
+ * services the provider of this environment hides (pending, suspended); configured ones from the provider.
+ */
+async function metadataOf(provider: Provider, registry: ClientRegistry, clientId: string): Promise<Record<string, unknown> | undefined> {
+  const stored = await registry.metadata(clientId);
+  if (stored) return stored;
   const client = await provider.Client.find(clientId);
   if (!client) return undefined;
   const { client_secret: _secret, registration_access_token: _rat, ...metadata } = client.metadata() as Record<string, unknown>;
   return metadata;
+}
+
+/** Metadata an operator approved, checked by the provider's own client validation before it is stored. */
+async function validatedMetadata(provider: Provider, metadata: Record<string, unknown>): Promise<Record<string, unknown>> {
+  try {
+    enforceRegistrationPolicy(metadata, { environment: 'production', refreshTokensAllowed: true, publicSubjectAllowed: true });
+    const Client = provider.Client as unknown as new (metadata: ClientMetadata) => { metadata(): ClientMetadata };
+    return new Client(metadata as ClientMetadata).metadata() as Record<string, unknown>;
+  } catch (err) {
+    const description = (err as { error_description?: string }).error_description ?? (err as Error).message;
+    throw new ApiError(409, 'invalid_metadata', `the change cannot be applied: ${description}`);
+  }
+}
+
+/**
+ * A service is approved (or published to demo) only with metadata that meets that environment's
+ * registration rules: e.g. no http redirect URIs in production.
+ */
+async function requireMetadataFit(registry: ClientRegistry, clientId: string, action: LifecycleAction): Promise<void> {
+  const environment = action === 'approve' ? 'production' : action === 'publish-to-demo' ? 'demo' : undefined;
+  if (!environment) return;
+  const metadata = await registry.metadata(clientId);
+  if (!metadata) return;
+  const record = await registry.get(clientId);
+  try {
+    enforceRegistrationPolicy(structuredClone(metadata), {
+      environment,
+      refreshTokensAllowed: record?.settings.refreshTokens ?? false,
+      publicSubjectAllowed: record?.settings.publicSubject ?? false,
+    });
+  } catch (err) {
+    const description = (err as { error_description?: string }).error_description ?? (err as Error).message;
+    throw new ApiError(409, 'invalid_metadata', `the service's metadata does not meet the ${environment} rules: ${description}`);
+  }
 }
 
 const summary = (record: ClientLifecycle, metadata: Record<string, unknown> | undefined) => ({
@@ -105,15 +147,26 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
   router.get('/clients', async (ctx) => {
     const query = parse(listQuery, ctx.query);
     const records = await registry.list(query.state);
-    ctx.body = { clients: await Promise.all(records.map(async (r) => summary(r, await metadataOf(provider, r.clientId)))) };
+    ctx.body = { clients: await Promise.all(records.map(async (r) => summary(r, await metadataOf(provider, registry, r.clientId)))) };
   });
 
   router.get('/clients/:clientId', async (ctx) => {
     const clientId = ctx.params.clientId!;
     const record = await registry.get(clientId);
-    const metadata = await metadataOf(provider, clientId);
+    const metadata = await metadataOf(provider, registry, clientId);
     if (!record || !metadata) throw new ApiError(404, 'not_found', 'no such service');
-    ctx.body = { ...summary(record, metadata), static: record.static, metadata, settings: record.settings, history: record.history };
+    ctx.body = { ...summary(record, metadata), static: record.static, metadata, settings: record.settings, pendingChange: record.pendingChange ?? null, history: record.history };
+  });
+
+  // A change of reviewed metadata an approved service asked for (see registration/metadata-review.ts).
+  router.post('/clients/:clientId/change/:decision', async (ctx) => {
+    const decision = ctx.params.decision === 'approve' ? 'approve-change' : ctx.params.decision === 'reject' ? 'reject-change' : undefined;
+    if (!decision) throw new ApiError(404, 'not_found', 'no such decision; approve or reject');
+    requireEnvironment(ctx, 'production', `${decision} of a service`);
+    const body = parse(actionBody, await readJson(ctx));
+    const entry = await registry.decideChange(ctx.params.clientId!, decision, ctx.state.operator as string, (merged) => validatedMetadata(provider, merged), body.reason);
+    logger.info({ operator: entry.operator, action: decision, clientId: entry.clientId }, 'operator action');
+    ctx.body = entry;
   });
 
   router.post('/clients/:clientId/:action', async (ctx) => {
@@ -121,6 +174,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
     if (!LIFECYCLE_ACTIONS.includes(action)) throw new ApiError(404, 'not_found', `no such action; one of ${LIFECYCLE_ACTIONS.join(', ')}`);
     requireEnvironment(ctx, SERVICE_ACTION_ENVIRONMENT[action], `${action} of a service`);
     const body = parse(actionBody, await readJson(ctx));
+    await requireMetadataFit(registry, ctx.params.clientId!, action);
     const entry = await registry.act(ctx.params.clientId!, action, ctx.state.operator as string, body.reason);
     logger.info({ operator: entry.operator, action, clientId: entry.clientId }, 'operator action');
     ctx.body = entry;

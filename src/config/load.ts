@@ -74,6 +74,7 @@ function productionProblems(config: BridgeConfig): string[] {
     problems.push('secrets.directoryKeys: operators can add directories, whose client secrets are sealed with these keys; provide them in production');
   }
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
+  if (config.outbound.allowLoopback) problems.push('outbound.allowLoopback: calls to loopback and special-use addresses are for tests, not production');
   config.environments?.forEach((environment, index) => {
     if (!environment.issuer.startsWith('https://')) problems.push(`environments.${index}.issuer: must be https in production`);
     if (!environment.jwksFile) problems.push(`environments.${index}.jwksFile: each environment's signing keys must be provided in production`);
@@ -87,6 +88,13 @@ function productionProblems(config: BridgeConfig): string[] {
     if (upstream.testOnly && !servesTest) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
     if (!upstream.issuer.startsWith('https://')) problems.push(`upstreams.${index}.issuer: must be https in production`);
     if (upstream.logoUri && !upstream.logoUri.startsWith('https://')) problems.push(`upstreams.${index}.logoUri: must be https in production`);
+  });
+  // oidc-provider never delivers logout tokens to loopback or private addresses: say so at start.
+  config.clients.forEach((client, index) => {
+    const uri = client.backchannel_logout_uri;
+    if (uri && !/^https:\/\/[^/]*[a-z][^/]*\//i.test(`${uri}/`.replace(/\/\/$/, '/'))) {
+      problems.push(`clients.${index}.backchannel_logout_uri: must be an https URL of a public host name in production`);
+    }
   });
   return problems;
 }

@@ -4,6 +4,10 @@ import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { DEFAULT_ROLES, roleSchema } from '../claims/roles.js';
 import { organisationRegistrySchema } from '../organisations/index.js';
 
+/** Whose accounts a school directory holds; each MPASSid environment offers one kind (see usableIn). */
+export const DIRECTORY_ACCOUNTS = ['real', 'test', 'demo'] as const;
+export type DirectoryAccounts = (typeof DIRECTORY_ACCOUNTS)[number];
+
 /**
  * The single source of every setting and its default. Each key is described here; the README's
  * configuration reference is written from this file. Secrets (keys, client secrets) are never
@@ -118,6 +122,12 @@ export const directoryFields = {
     .max(10_000)
     .optional()
     .describe("The services this directory's users may reach (the education provider's restriction); others get access_denied"),
+  accounts: z
+    .enum(DIRECTORY_ACCOUNTS)
+    .default('real')
+    .describe(
+      "Whose accounts the directory holds: `real` pupils and staff (offered only in production, and only once approved), `test` accounts only (offered in the test environment), `demo` accounts (offered in the demo environment). A real directory is reachable from the test environment only through the operator's attribute check",
+    ),
 };
 
 export const upstreamSchema = z
@@ -131,7 +141,7 @@ export const upstreamSchema = z
     testOnly: z
       .boolean()
       .default(false)
-      .describe('A test directory: refused in production'),
+      .describe('Same as `accounts: "test"`: a directory of test accounts, offered only in the test environment'),
   })
   .strict();
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
@@ -188,7 +198,7 @@ export const configSchema = z
       .enum(['test', 'demo', 'production'])
       .default('test')
       .describe(
-        'MPASSid environment this deployment serves (env MPASSID_ENVIRONMENT): test admits every registered service that is not rejected or suspended; demo only services published to demo; production only approved ones. Independent of NODE_ENV',
+        'MPASSid environment this deployment serves (env MPASSID_ENVIRONMENT): test admits every registered service that is not rejected or suspended, and offers only directories of test accounts; demo admits services published to demo and offers demo directories; production admits only approved services and offers only approved directories of real accounts. Independent of NODE_ENV',
       ),
     environments: z
       .array(
@@ -293,6 +303,17 @@ export const configSchema = z
           .max(60)
           .default(5)
           .describe('Clock skew accepted in directory ID tokens'),
+      })
+      .strict()
+      .prefault({}),
+    outbound: z
+      .object({
+        allowLoopback: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Development and tests only (refused in production): the provider may call loopback and other special-use addresses (back-channel logout, client JWKS), and services in the test environment may register http loopback back-channel logout URIs',
+          ),
       })
       .strict()
       .prefault({}),
