@@ -6,7 +6,7 @@ import { AccountStore } from './accounts/accounts.js';
 import { ATTRIBUTE_TEST_CLIENT_ID, attributeTestClient, createAttributeTestRouter } from './attributetest/routes.js';
 import { ConfigError } from './config/load.js';
 import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from './config/schema.js';
-import type { BridgeSecrets } from './config/secrets.js';
+import { environmentSubjectSalt, type BridgeSecrets } from './config/secrets.js';
 import { subApp } from './http/compose.js';
 import { basePathOf, underIssuer } from './http/base-path.js';
 import { cookieSigner } from './http/cookie-signer.js';
@@ -21,9 +21,10 @@ import { healthRouter } from './observability/health.js';
 import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
 import { createProvider } from './provider/create-provider.js';
+import { withRequestContext } from './provider/client-resolution.js';
+import { authorizationPost } from './provider/authorization-post.js';
 import { ClientRegistry, type StaticClientPolicy } from './provider/client-policy.js';
 import { createAdminApi, onPublicListener } from './admin/api.js';
-import { clientGate, registrationHooks } from './registration/gate.js';
 import { InitialAccessTokens } from './registration/initial-access.js';
 import { ClaimsEvaluator } from './claims/evaluate.js';
 import { RoleVocabulary } from './claims/roles.js';
@@ -83,7 +84,7 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Up
           : { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' },
       issuer: underIssuer(config.issuer, config.testDirectory.path),
       clientId: TEST_DIRECTORY_CLIENT_ID,
-      testOnly: true,
+      accounts: config.environment === 'demo' ? 'demo' : 'test',
     }),
     clientSecret: secrets.testDirectory.clientSecret,
   };
@@ -92,10 +93,13 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Up
 /** Services (and their registration tokens) are shared by every environment; all else is the environment's own. */
 const SHARED_MODELS = new Set(['Client', 'RegistrationAccessToken', 'InitialAccessToken']);
 
-function environmentAdapter(storage: Storage, environment: string): AdapterFactory {
+function environmentAdapter(storage: Storage, environment: BridgeConfig['environment'], registry: ClientRegistry): AdapterFactory {
   const shared = storage.adapterFactory('op');
   const own = storage.adapterFactory(`op-${environment}`);
-  return (model) => (SHARED_MODELS.has(model) ? shared(model) : own(model));
+  return (model) => {
+    if (model === 'Client') return registry.tracking(shared(model), environment);
+    return SHARED_MODELS.has(model) ? shared(model) : own(model);
+  };
 }
 
 function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | undefined>): string | undefined {
@@ -107,17 +111,17 @@ function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | u
  * listening is the caller's business.
  */
 export function createBridge(deps: AppDependencies, env: Record<string, string | undefined> = process.env): Bridge {
-  const { config, secrets, storage, logger } = deps;
+  const { config, storage, logger } = deps;
+  // Subjects, account ids and uids are keyed per environment: nothing correlates a child across them.
+  const secrets = { ...deps.secrets, subjectSalt: environmentSubjectSalt(deps.secrets.subjectSalt, config.environment) };
   const views = createViews();
   const pages = new PageRenderer(views, logger, basePathOf(config.issuer));
   // Environments sharing one store share the registry of services, nothing else: sessions, grants,
   // tokens, accounts and logins in progress of the test environment never reach production.
   const environment = config.environment;
   const state = storage.state(`bridge-${environment}`);
-  const accounts = new AccountStore(
-    state,
-    Math.max(config.ttl.sessionSeconds, config.ttl.grantSeconds, config.ttl.accessTokenSeconds) + 60,
-  );
+  // A login keeps the snapshot for its SSO session; each grant then keeps it as long as it needs.
+  const accounts = new AccountStore(state, config.ttl.sessionSeconds + 60);
 
   const upstreamConfigs: Array<UpstreamConfig & { clientSecret: string }> = [];
   const missingSecrets: string[] = [];
@@ -163,7 +167,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     policies.push([ATTRIBUTE_TEST_CLIENT_ID, { allowTestLearnerIds: true }]);
   }
   // Statically configured clients count as approved; registered ones are stored (see client-policy.ts).
-  const registry = new ClientRegistry(storage.durable('registry'), policies);
+  const registry = new ClientRegistry(storage.durable('registry'), policies, storage.adapterFactory('op')('Client'));
   const initialAccessTokens = new InitialAccessTokens(storage.durable('registry'));
   const organisations = deps.organisations ?? createOrganisationRegistry(config.organisations);
   const claims = new ClaimsEvaluator(
@@ -176,7 +180,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const provider = createProvider({
     config,
     secrets,
-    adapter: environmentAdapter(storage, environment),
+    adapter: environmentAdapter(storage, environment, registry),
     accounts,
     upstreams,
     clients,
@@ -283,9 +287,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   app.use(interactions.routes());
   const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, upstreams, health, checkLinks });
   app.use(onPublicListener(config, admin));
-  app.use(clientGate(registry, config.environment, pages, logger));
-  app.use(registrationHooks(registry));
-  app.use(subApp(provider));
+  app.use(authorizationPost());
+  app.use(withRequestContext(subApp(provider)));
 
   return { app, config, provider, upstreams, registry, directories, health, admin };
 }
