@@ -120,6 +120,7 @@ const summary = (record: ClientLifecycle, metadata: Record<string, unknown> | un
   status: record.status,
   suspended: record.suspended,
   publishedToDemo: record.publishedToDemo,
+  changePending: record.pendingChange !== undefined,
   registeredAt: record.registeredAt,
 });
 

@@ -23,8 +23,12 @@ const USAGE = `usage: npm run admin -- <command> [options]
   reinstate <client_id> [--reason TEXT]
   publish-to-demo <client_id> [--reason TEXT]
   unpublish-from-demo <client_id> [--reason TEXT]
+  approve-change <client_id> [--reason TEXT]
+  reject-change <client_id> [--reason TEXT]
+                                     decide a change of reviewed metadata (names, URIs, keys)
+                                     an approved service asked for (see show: pendingChange)
   settings <client_id> [--allow-test-learner-ids true|false] [--released-claims all|claim,claim]
-                       [--refresh-tokens true|false] [--reason TEXT]
+                       [--refresh-tokens true|false] [--public-subject true|false] [--reason TEXT]
   audit [--client CLIENT_ID] [--directory DIRECTORY_ID] [--limit N]
 
   directory list [--status draft|testing|approved|suspended]
@@ -250,6 +254,7 @@ async function run(argv: string[]): Promise<void> {
       'allow-test-learner-ids': { type: 'string' },
       'released-claims': { type: 'string' },
       'refresh-tokens': { type: 'string' },
+      'public-subject': { type: 'string' },
       client: { type: 'string' },
       limit: { type: 'string' },
       directory: { type: 'string' },
@@ -290,7 +295,7 @@ async function run(argv: string[]): Promise<void> {
       const clients = out.clients as Array<Record<string, unknown>>;
       if (clients.length === 0) console.log('no services');
       for (const c of clients) {
-        console.log(`${String(c.state).padEnd(10)} ${String(c.clientId)}  ${String(c.clientName ?? '')}${c.publishedToDemo ? '  [demo]' : ''}  registered ${String(c.registeredAt ?? '-')}`);
+        console.log(`${String(c.state).padEnd(10)} ${String(c.clientId)}  ${String(c.clientName ?? '')}${c.publishedToDemo ? '  [demo]' : ''}${c.changePending ? '  [change pending]' : ''}  registered ${String(c.registeredAt ?? '-')}`);
       }
       return;
     }
@@ -304,6 +309,7 @@ async function run(argv: string[]): Promise<void> {
       const body = {
         allowTestLearnerIds: bool(values['allow-test-learner-ids'], 'allow-test-learner-ids'),
         refreshTokens: bool(values['refresh-tokens'], 'refresh-tokens'),
+        publicSubject: bool(values['public-subject'], 'public-subject'),
         releasedClaims: claims === undefined ? undefined : claims === 'all' ? null : claims.split(',').map((c) => c.trim()).filter(Boolean),
         reason: values.reason,
       };
@@ -324,6 +330,15 @@ async function run(argv: string[]): Promise<void> {
         const subject = e.clientId ?? (e.directoryId ? `directory:${String(e.directoryId)}` : '');
         console.log(`${String(e.at)}  ${String(e.operator)}  ${String(e.action)}  ${String(subject)}${change}${e.reason ? `  (${String(e.reason)})` : ''}`);
       }
+      return;
+    }
+    case 'approve-change':
+    case 'reject-change': {
+      const decision = command === 'approve-change' ? 'approve' : 'reject';
+      const out = await api('POST', `/clients/${needClient()}/change/${decision}`, values.reason ? { reason: values.reason } : {});
+      console.log(`${clientId}: ${command} done`);
+      const changes = (out.detail as { changes?: Record<string, unknown>; proposed?: Record<string, unknown> } | undefined) ?? {};
+      for (const [field, value] of Object.entries(changes.changes ?? changes.proposed ?? {})) console.log(`  ${field}: ${JSON.stringify(value)}`);
       return;
     }
     case 'directory':
