@@ -1,7 +1,6 @@
 import Koa, { type Middleware } from 'koa';
 import { mountAt } from '../http/mount.js';
 import type { Logger } from '../observability/logger.js';
-import { serializeError } from '../observability/logger.js';
 import { requestLog } from '../observability/request-log.js';
 import { StoreUnavailableError, type Storage } from '../storage/types.js';
 import { ADMIN_PREFIX } from './api.js';
@@ -56,7 +55,7 @@ export function createAdminListenerApp(options: AdminListenerOptions): Koa {
         json(ctx, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
         return;
       }
-      logger.error({ err: serializeError(err), path: ctx.path }, 'admin listener error');
+      logger.error({ err, path: ctx.path }, 'admin listener error');
       json(ctx, 500, 'server_error', 'unexpected error');
     }
   });
