@@ -331,6 +331,23 @@ describe('trust boundaries: services reach pupils only as operators approved', (
     });
   });
 
+  describe('attacks that already hold stay held', () => {
+    it('a service name with markup is shown as text, on framing-proof pages', async () => {
+      const service = (await register(test, metadataOf('<script>alert(1)</script><img src=x onerror=alert(2)>'))).body as Registered;
+      const agent = new UserAgent('en');
+      const chooser = await agent.navigate((await (await rpFor(test, service)).authorizationRequest()).url.href, { stopAt: SERVICE_REDIRECT });
+      expect(chooser.status).toBe(200);
+      expect(chooser.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      expect(chooser.body).not.toContain('<script>alert');
+      expect(chooser.body).not.toContain('<img src=x');
+      for (const page of [chooser, await agent.request(`${prod.bridge.issuer}/AUTH?client_id=${service.client_id}`)]) {
+        expect(page.headers.get('x-frame-options')).toBe('DENY');
+        expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+        expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+    });
+  });
+
   describe('8. standard endpoints', () => {
     it('accepts the authorization request as a POST (OIDC Core 3.1.2.1)', async () => {
       const rp = await RelyingParty.discover({ issuer: test.bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
