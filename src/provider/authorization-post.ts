@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { FormError } from '../http/form.js';
+import { readFormText } from '../http/form.js';
 
 const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -16,16 +16,9 @@ export function authorizationPost(authorizationPath = '/auth'): Middleware {
   const route = authorizationPath.toLowerCase();
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path.toLowerCase().replace(/\/$/, '') !== route) return next();
-    if (!ctx.is('application/x-www-form-urlencoded')) throw new FormError(415, 'the authorization request must be form-encoded');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req) {
-      size += (chunk as Buffer).length;
-      if (size > BODY_LIMIT_BYTES) throw new FormError(413, 'authorization request too large');
-      chunks.push(chunk as Buffer);
-    }
+    const query = await readFormText(ctx, BODY_LIMIT_BYTES);
     ctx.method = 'GET';
-    ctx.querystring = Buffer.concat(chunks).toString('utf8');
+    ctx.querystring = query;
     await next();
   };
 }

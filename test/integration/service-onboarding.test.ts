@@ -1,74 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
-import { hashPassword } from '../../src/admin/passwords.js';
 import { CLIENT_REFUSED, RP_CLIENT, SERVICE_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { adminCall, basicAuth as basic, OPERATOR, OPERATOR_AUTH, startEnvironments, type Environments, type Registered } from '../support/environments.js';
 import { UserAgent } from '../support/user-agent.js';
 
-const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const OPERATOR_AUTH = basic(OPERATOR.username, OPERATOR.password);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Registered {
-  client_id: string;
-  client_secret: string;
-  registration_access_token: string;
-  registration_client_uri: string;
-  [key: string]: unknown;
-}
 
 /** Three bridges of one federation sharing Redis and secrets: the test, demo and production environments. */
 describe('service onboarding: registration, review, environments, suspension, audit', () => {
-  let redis: RedisServerHandle;
-  let secrets: BridgeSecrets;
-  let upstream: UpstreamIdpHandle;
+  let environments: Environments;
   let test: Federation;
   let demo: Federation;
   let prod: Federation;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    secrets = await generateSecrets();
-    const ports = { test: await freePort(), demo: await freePort(), prod: await freePort() };
-    upstream = await startUpstreamIdp({
-      redirectUris: Object.values(ports).map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`),
-    });
-    const common = {
-      redis: { url: redis.url, commandTimeoutMs: 1000 },
-      admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
-    };
-    test = await startFederation({ secrets, upstream, bridgePort: ports.test, config: { ...common, environment: 'test' } });
-    demo = await startFederation({ secrets, upstream, bridgePort: ports.demo, config: { ...common, environment: 'demo', testDirectory: { enabled: false } } });
-    prod = await startFederation({
-      secrets,
-      upstream,
-      bridgePort: ports.prod,
-      config: { ...common, environment: 'production', testDirectory: { enabled: false }, attributeTestService: { enabled: false } },
-    });
+    environments = await startEnvironments();
+    ({ test, demo, prod } = environments);
   });
 
   afterAll(async () => {
-    await prod?.stop();
-    await demo?.stop();
-    await test?.stop();
-    await upstream?.stop();
-    await redis?.stop();
+    await environments?.stop();
   });
 
-  async function admin(fed: Federation, method: string, path: string, body?: unknown, auth = OPERATOR_AUTH) {
-    const response = await fetch(`${fed.bridge.issuer}/admin/api${path}`, {
-      method,
-      headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, type: response.headers.get('content-type') ?? '', body: (await response.json()) as Record<string, any> };
-  }
+  const admin = adminCall;
 
   async function issueToken(options: { expiresInSeconds?: number; uses?: number } = {}): Promise<string> {
     const out = await admin(test, 'POST', '/initial-access-tokens', options);

@@ -1,34 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hashPassword } from '../../src/admin/passwords.js';
-import { environmentSubjectSalt, generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
-import { CLIENT_REFUSED, RP_CLIENT, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { environmentSubjectSalt, type BridgeSecrets } from '../../src/config/secrets.js';
+import { adminCall, startEnvironments, type Environments, type Registered } from '../support/environments.js';
+import { RP_CLIENT, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { RelyingParty } from '../support/relying-party.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import type { UpstreamIdpHandle } from '../support/upstream-idp.js';
 import { extractForms, UserAgent, type Page } from '../support/user-agent.js';
 
-const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
-const OPERATOR_AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
 const REAL_SCHOOL = `urn:mpass.id:authnsource:${UPSTREAM_ID}`;
-
-interface Registered {
-  client_id: string;
-  client_secret: string;
-  registration_access_token: string;
-  registration_client_uri: string;
-  [key: string]: unknown;
-}
 
 /**
  * The trust model tried from outside, as an attacker would: the test, demo and production
  * environments of one federation share Redis and the registry of services; the school directory
- * (a real OpenID Provider) holds real pupils and is approved for production.
+ * (a real OpenID Provider) holds real pupils, and only production offers it.
  */
 describe('trust boundaries: services reach pupils only as operators approved', () => {
-  let redis: RedisServerHandle;
+  let environments: Environments;
   let secrets: BridgeSecrets;
   let upstream: UpstreamIdpHandle;
   let test: Federation;
@@ -36,11 +24,8 @@ describe('trust boundaries: services reach pupils only as operators approved', (
   let prod: Federation;
   let logoutReceiver: Server;
   const logoutTokens: string[] = [];
-  let logoutUri: string;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    secrets = await generateSecrets();
     logoutReceiver = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
@@ -50,55 +35,24 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       });
     });
     await new Promise<void>((done) => logoutReceiver.listen(0, '127.0.0.1', done));
-    logoutUri = `http://127.0.0.1:${(logoutReceiver.address() as AddressInfo).port}/backchannel`;
-    const ports = { test: await freePort(), demo: await freePort(), prod: await freePort() };
-    upstream = await startUpstreamIdp({
-      redirectUris: Object.values(ports).map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`),
-    });
-    const common = {
-      redis: { url: redis.url, commandTimeoutMs: 1000 },
-      admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
-    };
-    // The school directory holds real pupils wherever it is configured: only production offers it.
-    const realSchool = { accounts: 'real' };
-    test = await startFederation({
-      secrets,
-      upstream,
-      bridgePort: ports.test,
-      upstreamConfig: realSchool,
-      config: {
-        ...common,
-        environment: 'test',
+    const logoutUri = `http://127.0.0.1:${(logoutReceiver.address() as AddressInfo).port}/backchannel`;
+    environments = await startEnvironments({
+      upstreamConfig: { accounts: 'real' },
+      test: {
         outbound: { allowLoopback: true },
         clients: [{ ...RP_CLIENT, backchannel_logout_uri: logoutUri, post_logout_redirect_uris: ['http://127.0.0.1:9/logged-out'] }],
       },
     });
-    demo = await startFederation({ secrets, upstream, bridgePort: ports.demo, upstreamConfig: realSchool, config: { ...common, environment: 'demo', testDirectory: { enabled: false } } });
-    prod = await startFederation({
-      secrets,
-      upstream,
-      bridgePort: ports.prod,
-      upstreamConfig: realSchool,
-      config: { ...common, environment: 'production', testDirectory: { enabled: false }, attributeTestService: { enabled: false } },
-    });
+    ({ secrets, upstream, test, demo, prod } = environments);
   });
 
   afterAll(async () => {
-    await prod?.stop();
-    await demo?.stop();
-    await test?.stop();
-    await upstream?.stop();
-    await redis?.stop();
+    await environments?.stop();
     await new Promise<void>((done) => logoutReceiver?.close(() => done()));
   });
 
   async function admin(fed: Federation, method: string, path: string, body: unknown = {}) {
-    const response = await fetch(`${fed.bridge.issuer}/admin/api${path}`, {
-      method,
-      headers: { authorization: OPERATOR_AUTH, 'content-type': 'application/json' },
-      ...(method === 'GET' ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
+    return adminCall(fed, method, path, method === 'GET' ? undefined : body);
   }
 
   async function register(fed: Federation, metadata: Record<string, unknown>, path = '/reg') {
