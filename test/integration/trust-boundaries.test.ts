@@ -24,6 +24,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
   let prod: Federation;
   let logoutReceiver: Server;
   const logoutTokens: string[] = [];
+  let refuseLogoutTokens = false;
 
   beforeAll(async () => {
     logoutReceiver = createServer((req, res) => {
@@ -31,7 +32,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
         logoutTokens.push(new URLSearchParams(body).get('logout_token') ?? '');
-        res.writeHead(200).end();
+        res.writeHead(refuseLogoutTokens ? 503 : 200).end();
       });
     });
     await new Promise<void>((done) => logoutReceiver.listen(0, '127.0.0.1', done));
@@ -316,22 +317,33 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       expect(json.status).toBe(415);
     });
 
-    it('delivers back-channel logout where a non-production setting allows loopback; refuses URIs it could never deliver to', async () => {
+    it('delivers back-channel logout where a non-production setting allows loopback; logs a failed delivery; refuses URIs it could never deliver to', async () => {
       const rp = await RelyingParty.discover({ issuer: test.bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
-      const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
-      const agent = new UserAgent('en');
-      const done = await signInAtDirectory(agent, await agent.navigate(request.url.href, { stopAt: RP_REDIRECT }), 'demo_u0001');
-      const tokens = await rp.redeem(done.url, request);
-      const logout = await agent.navigate(`${test.bridge.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' })}`, { stopAt: 'http://127.0.0.1:9/' });
-      const [form] = extractForms(logout);
-      expect(form).toBeDefined();
-      const before = logoutTokens.length;
-      await agent.submit(logout, { logout: 'yes' }, { stopAt: 'http://127.0.0.1:9/' });
-      for (let i = 0; i < 50 && logoutTokens.length === before; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(logoutTokens.length).toBe(before + 1);
+      /** Signs in and out again; resolves once the logout token reached the service. */
+      async function signInAndOut(): Promise<void> {
+        const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
+        const agent = new UserAgent('en');
+        const done = await signInAtDirectory(agent, await agent.navigate(request.url.href, { stopAt: RP_REDIRECT }), 'demo_u0001');
+        const tokens = await rp.redeem(done.url, request);
+        const logout = await agent.navigate(`${test.bridge.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' })}`, { stopAt: 'http://127.0.0.1:9/' });
+        expect(extractForms(logout)).not.toHaveLength(0);
+        const before = logoutTokens.length;
+        await agent.submit(logout, { logout: 'yes' }, { stopAt: 'http://127.0.0.1:9/' });
+        for (let i = 0; i < 50 && logoutTokens.length === before; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(logoutTokens.length).toBe(before + 1);
+      }
+      await signInAndOut();
       const claims = JSON.parse(Buffer.from(logoutTokens.at(-1)!.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
       expect(claims.aud).toBe(RP_CLIENT.client_id);
       expect(claims.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
+
+      refuseLogoutTokens = true;
+      await signInAndOut();
+      refuseLogoutTokens = false;
+      const failureLogged = () => test.bridge.logs.find((l) => l.msg === 'back-channel logout not delivered');
+      for (let i = 0; i < 50 && !failureLogged(); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      const failure = failureLogged();
+      expect(failure).toMatchObject({ level: 40, clientId: RP_CLIENT.client_id, err: { type: 'Error', message: expect.stringContaining('503') } });
 
       for (const uri of ['http://service.example/bc', 'https://10.1.2.3/bc', 'https://[::1]/bc', 'https://localhost/bc']) {
         const out = await register(prod, metadataOf('Logout', { backchannel_logout_uri: uri }));
