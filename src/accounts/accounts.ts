@@ -24,22 +24,55 @@ export function accountIdFor(salt: string, upstreamId: string, subject: string):
   return createHmac('sha256', salt).update(`account\0${upstreamId}\0${subject}`).digest('base64url');
 }
 
+/**
+ * The snapshots behind sessions, grants and tokens. A snapshot must outlive everything that reads
+ * it (the SSO session; the grant, and with it codes, access and refresh tokens), yet should not stay
+ * longer than that: these are children's details. So a login keeps it for the session, and every
+ * grant saved for it extends it to the grant's end (see keepUntil); nothing ever shortens it.
+ * Without its snapshot a session signs in anew and a token is refused, never a server error.
+ */
 export class AccountStore {
   constructor(
     private readonly state: StateStore,
-    /** Kept as long as any token that can read it at userinfo may live. */
-    private readonly ttlSeconds: number,
+    /** How long a login keeps the snapshot at least: the SSO session's lifetime plus a margin. */
+    private readonly loginSeconds: number,
   ) {}
 
   private key(accountId: string): string {
     return `account:${accountId}`;
   }
 
+  private async write(snapshot: AccountSnapshot, expiresAt: number): Promise<void> {
+    const record: StoredSnapshot = { ...snapshot, expiresAt };
+    await this.state.set(this.key(snapshot.accountId), record, Math.max(1, expiresAt - nowSeconds()));
+  }
+
+  /** The snapshot of a login: kept for the session, or longer if an earlier grant still needs it. */
   async save(snapshot: AccountSnapshot): Promise<void> {
-    await this.state.set(this.key(snapshot.accountId), snapshot, this.ttlSeconds);
+    const earlier = await this.state.get<StoredSnapshot>(this.key(snapshot.accountId));
+    await this.write(snapshot, Math.max(nowSeconds() + this.loginSeconds, earlier?.expiresAt ?? 0));
+  }
+
+  /**
+   * Keeps the snapshot at least until `expiresAt` (epoch seconds): called for every grant saved for
+   * the account, with the grant's end plus the lifetime of the last token it can issue.
+   */
+  async keepUntil(accountId: string, expiresAt: number): Promise<void> {
+    const stored = await this.state.get<StoredSnapshot>(this.key(accountId));
+    if (!stored || (stored.expiresAt ?? 0) >= expiresAt) return;
+    const { expiresAt: _old, ...snapshot } = stored;
+    await this.write(snapshot, expiresAt);
   }
 
   async find(accountId: string): Promise<AccountSnapshot | undefined> {
-    return this.state.get<AccountSnapshot>(this.key(accountId));
+    const stored = await this.state.get<StoredSnapshot>(this.key(accountId));
+    if (!stored) return undefined;
+    const { expiresAt: _expiresAt, ...snapshot } = stored;
+    return snapshot;
   }
 }
+
+/** As stored: with its expiry, so that a later write never shortens it. */
+type StoredSnapshot = AccountSnapshot & { expiresAt?: number };
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);

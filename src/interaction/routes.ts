@@ -98,6 +98,15 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
   const base = basePathOf(config.issuer);
 
+  /** The service's authorization request again (the parameters oidc-provider kept with the interaction). */
+  function authorizationRequestOf(params: Record<string, unknown>): string {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      if (typeof value === 'string' || typeof value === 'number') query.set(name, String(value));
+    }
+    return `${base}/auth?${query}`;
+  }
+
   /** Reads the interaction of this browser; the path uid must be the cookie's interaction. */
   async function interactionOf(ctx: Context) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -107,14 +116,33 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     return details;
   }
 
-  /** MPASSid services rely on the federation's own approval, so consent is granted without a page. */
-  async function grantFor(accountId: string, clientId: string, scope: string, existingGrantId?: string): Promise<string> {
+  /**
+   * MPASSid services rely on the federation's own approval, so consent is granted without a page.
+   * Undefined when the service no longer exists here (e.g. an operator suspended it mid-login).
+   */
+  async function grantFor(accountId: string, clientId: string, scope: string, existingGrantId?: string): Promise<string | undefined> {
+    const client = await provider.Client.find(clientId);
+    if (!client) return undefined;
     const existing = existingGrantId ? await provider.Grant.find(existingGrantId) : undefined;
     const grant = existing && existing.accountId === accountId && existing.clientId === clientId
       ? existing
       : new provider.Grant({ accountId, clientId });
+    // The grant's lifetime depends on the client (ttl.Grant): outside an oidc-provider request the
+    // grant itself is the only way to hand it over.
+    grant.client = client;
     grant.addOIDCScope(scope.split(' ').filter((s) => s === 'openid' || s === 'profile').join(' '));
-    return grant.save();
+    const expiresAt = Math.floor(Date.now() / 1000) + grant.remainingTTL;
+    const grantId = await grant.save();
+    // Everything the grant issues reads the account snapshot: keep it until the last access token
+    // the grant can issue has expired.
+    await accounts.keepUntil(accountId, expiresAt + config.ttl.accessTokenSeconds + 60);
+    return grantId;
+  }
+
+  /** The service left this environment during the login (suspended, say): it gets nothing more. */
+  function serviceGone(ctx: Context, locale: ReturnType<typeof localeOf>, clientId: string): void {
+    logger.info({ clientId }, 'login finished for a service no longer allowed here');
+    pages.error(ctx, locale, { status: 400, messageKey: 'error.oidc', showBack: false });
   }
 
   async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, connector: UpstreamConnector) {
@@ -228,14 +256,19 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
     if (prompt.name === 'consent' && details.session?.accountId) {
       const snapshot = await accounts.find(details.session.accountId);
-      const refusal = snapshot
-        ? await refusalFor(snapshot, String(params.client_id))
-        : ({ ok: false, upstreamId: '', code: 'upstream_transaction_invalid' } as const);
+      if (!snapshot) {
+        // It expired since /auth checked it: the same authorization request again meets the login
+        // check for it (account_unavailable in create-provider.ts), and the user signs in anew.
+        ctx.redirect(authorizationRequestOf(params));
+        return;
+      }
+      const refusal = await refusalFor(snapshot, String(params.client_id));
       if (refusal) {
         showFailure(ctx, details.uid, locale, refusal);
         return;
       }
       const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
+      if (!grantId) return serviceGone(ctx, locale, String(params.client_id));
       return finishInteraction(ctx, details, { consent: { grantId } });
     }
     throw new UpstreamError('upstream_transaction_invalid', `unexpected prompt ${prompt.name}`);
@@ -303,6 +336,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       return;
     }
     const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);
+    if (!grantId) return serviceGone(ctx, locale, String(details.params.client_id));
     await finishInteraction(ctx, details, {
       login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.upstreamId), amr: ['ext'], remember: false },
       consent: { grantId },

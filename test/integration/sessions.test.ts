@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as client from 'openid-client';
+import { hashPassword } from '../../src/admin/passwords.js';
+import { choose, deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { RelyingParty } from '../support/relying-party.js';
+import { UserAgent, type Page } from '../support/user-agent.js';
+
+const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
+const OPERATOR_AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Short lifetimes, so that waiting past them takes seconds (the defaults are an hour and a school day). */
+const TTL = { sessionSeconds: 3, grantSeconds: 2, refreshTokenSeconds: 6, authorizationCodeSeconds: 10 };
+
+interface Registered {
+  client_id: string;
+  client_secret: string;
+  registration_access_token: string;
+  registration_client_uri: string;
+  [key: string]: unknown;
+}
+
+/**
+ * Shared classroom devices and offline services: the SSO session ends a fixed time after the login,
+ * the account snapshot lives as long as whatever needs it (a missing one means a new login), refresh
+ * tokens last the configured school day from the login and are rotated, and whatever goes wrong at
+ * the resume route is a readable page or an OIDC error to the service.
+ */
+describe('sessions, account snapshots and refresh tokens', () => {
+  let redis: RedisServerHandle;
+  let fed: Federation;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    fed = await startFederation({
+      config: {
+        redis: { url: redis.url, commandTimeoutMs: 1000 },
+        ttl: TTL,
+        admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
+      } as never,
+    });
+  });
+  afterAll(async () => {
+    await fed?.stop();
+    await redis?.stop();
+  });
+
+  const provider = () => fed.bridge.bridge.provider;
+  const sessionCookie = () => `mpass_${fed.bridge.config.environment}_session`;
+
+  /** The browser's SSO session as stored (undefined when there is none). */
+  async function storedSession(agent: UserAgent) {
+    const id = agent.cookiesFor(`${fed.bridge.issuer}/auth`)[sessionCookie()];
+    return id ? provider().Session.find(id) : undefined;
+  }
+
+  /** Whatever happens, the browser gets a readable page of the bridge: no 500, no stack trace. */
+  function expectReadablePage(page: Page, status: number) {
+    expect(page.status).toBe(status);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.body).not.toMatch(/\bat .+\.(js|ts):\d+/);
+  }
+
+  /** A service registered through the API, allowed refresh tokens by an operator, with the grant type added (RFC 7592). */
+  async function offlineService(name: string): Promise<RelyingParty> {
+    const service = await register(name);
+    await fed.bridge.bridge.registry.updateSettings(service.client_id, { refreshTokens: true }, OPERATOR.username);
+    const { registration_access_token: _t, registration_client_uri: uri, client_id_issued_at: _i, client_secret_expires_at: _e, ...metadata } = (await (
+      await fetch(service.registration_client_uri, { headers: { authorization: `Bearer ${service.registration_access_token}` } })
+    ).json()) as Record<string, unknown>;
+    const updated = await fetch(String(uri), {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${service.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...metadata, grant_types: ['authorization_code', 'refresh_token'] }),
+    });
+    expect(updated.status).toBe(200);
+    return RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+  }
+
+  async function register(name: string): Promise<Registered> {
+    const token = await fetch(`${fed.bridge.issuer}/admin/api/initial-access-tokens`, {
+      method: 'POST',
+      headers: { authorization: OPERATOR_AUTH, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(token.status).toBe(201);
+    const { initialAccessToken } = (await token.json()) as { initialAccessToken: string };
+    const registered = await fetch(`${fed.bridge.issuer}/reg`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${initialAccessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: name, redirect_uris: [RP_REDIRECT] }),
+    });
+    expect(registered.status).toBe(201);
+    return (await registered.json()) as Registered;
+  }
+
+  /** A whole login of `rp`'s service; returns its tokens. */
+  async function loginAt(rp: RelyingParty, agent = new UserAgent('en')) {
+    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+    const done = await signInAtDirectory(agent, login, 'demo_u0001');
+    return rp.redeem(done.url, request);
+  }
+
+  describe('the SSO session', () => {
+    it('ends a fixed time after the login however often it is used; then the next /auth is a new login', async () => {
+      const agent = new UserAgent('en');
+      const first = await deepLinkLogin(fed, agent, 'demo_u0001');
+      await fed.rp.redeem(first.callback, first.request);
+      const expiry = (await storedSession(agent))!.exp!;
+      expect(expiry).toBeLessThanOrEqual(now() + TTL.sessionSeconds);
+
+      // SSO a second later uses the session (and saves it anew) without moving its end.
+      await sleep(1100);
+      const sso = await fed.rp.authorizationRequest({ prompt: 'none' });
+      const done = await agent.navigate(sso.url.href, { stopAt: RP_REDIRECT });
+      expect(new URL(done.url).searchParams.get('code')).toEqual(expect.any(String));
+      await fed.rp.redeem(done.url, sso);
+      expect((await storedSession(agent))!.exp).toBe(expiry);
+
+      await sleep((expiry + 1 - Date.now() / 1000) * 1000);
+      const silent = await fed.rp.authorizationRequest({ prompt: 'none' });
+      expect(new URL((await agent.navigate(silent.url.href, { stopAt: RP_REDIRECT })).url).searchParams.get('error')).toBe('login_required');
+      const again = await fed.rp.authorizationRequest();
+      const chooser = await agent.navigate(again.url.href, { stopAt: RP_REDIRECT });
+      expect(chooser.status).toBe(200);
+      expect(chooser.body).toContain('Choose your school');
+    });
+
+    it('signs in anew, without an error, when the account snapshot of a live session is gone', async () => {
+      const agent = new UserAgent('en');
+      const first = await deepLinkLogin(fed, agent, 'demo_u0001');
+      const sub = (await fed.rp.redeem(first.callback, first.request)).claims()!.sub;
+      const session = (await storedSession(agent))!;
+      await fed.bridge.storage.state(`bridge-${fed.bridge.config.environment}`).delete(`account:${session.accountId}`);
+
+      const silent = await fed.rp.authorizationRequest({ prompt: 'none' });
+      expect(new URL((await agent.navigate(silent.url.href, { stopAt: RP_REDIRECT })).url).searchParams.get('error')).toBe('login_required');
+
+      const request = await fed.rp.authorizationRequest();
+      const chooser = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      expectReadablePage(chooser, 200);
+      expect(chooser.body).toContain('Choose your school');
+      // The new login (the directory remembers the user) restores the snapshot; the service gets its user back.
+      const done = await choose(agent, chooser, 'School A');
+      expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
+      const tokens = await fed.rp.redeem(done.url, request);
+      expect(tokens.claims()).toMatchObject({ sub, given_name: 'Aino' });
+      expect(await fed.rp.userinfo(tokens.access_token, sub)).toMatchObject({ sub, given_name: 'Aino' });
+    });
+  });
+
+  describe('refresh tokens', () => {
+    it('work after the grant lifetime and the session have ended, rotate on use, and end a school day after the login', async () => {
+      const rp = await offlineService('Offline exercise book');
+      const tokens = await loginAt(rp);
+      const loggedInAt = now();
+      expect(tokens.refresh_token).toEqual(expect.any(String));
+
+      // Past both ttl.grantSeconds and ttl.sessionSeconds: the refresh token still works.
+      await sleep((TTL.sessionSeconds + 0.5) * 1000);
+      const refreshed = await client.refreshTokenGrant(rp.configuration, tokens.refresh_token!);
+      expect(refreshed.refresh_token).toEqual(expect.any(String));
+      expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+      const sub = tokens.claims()!.sub;
+      expect(refreshed.claims()).toMatchObject({ sub, given_name: 'Aino' });
+      expect(await client.fetchUserInfo(rp.configuration, refreshed.access_token, sub)).toMatchObject({ sub, given_name: 'Aino' });
+
+      // Rotation does not extend the chain: the new token ends when the first one would have.
+      await sleep((loggedInAt + TTL.refreshTokenSeconds + 1 - Date.now() / 1000) * 1000);
+      await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    });
+
+    it('refuses a used (rotated) refresh token and then revokes the whole grant', async () => {
+      const rp = await offlineService('Offline reader');
+      const tokens = await loginAt(rp);
+      const refreshed = await client.refreshTokenGrant(rp.configuration, tokens.refresh_token!);
+      expect((await client.tokenIntrospection(rp.configuration, refreshed.access_token)).active).toBe(true);
+
+      // The old token again: someone else holds a copy of it.
+      await expect(client.refreshTokenGrant(rp.configuration, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      // Nothing of the grant works any more: neither the rightful successor nor its access token.
+      await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      expect((await client.tokenIntrospection(rp.configuration, refreshed.access_token)).active).toBe(false);
+    });
+  });
+
+  describe('the resume route /auth/<uid>', () => {
+    /** Starts a login and stops at the directory's login form. */
+    async function startLogin(rp: RelyingParty, agent: UserAgent) {
+      const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      expect(login.body).toContain('name="username"');
+      const interaction = agent.history.map((p) => new URL(p.url)).find((u) => u.pathname.startsWith('/interaction/'))!;
+      const uid = interaction.pathname.split('/')[2]!;
+      return { request, login, uid };
+    }
+
+    const wentToService = (agent: UserAgent, from = 0) =>
+      agent.history.slice(from).some((p) => p.url.startsWith(RP_REDIRECT) || (p.headers.get('location') ?? '').startsWith(RP_REDIRECT));
+
+    it('answers an unknown uid, a missing resume cookie and an expired interaction with a page', async () => {
+      const stranger = new UserAgent('en');
+      expectReadablePage(await stranger.navigate(`${fed.bridge.issuer}/auth/${'x'.repeat(21)}`, { stopAt: RP_REDIRECT }), 400);
+
+      const agent = new UserAgent('en');
+      const { uid } = await startLogin(fed.rp, agent);
+      // Another browser (no resume cookie) at this login's resume URL.
+      expectReadablePage(await stranger.navigate(`${fed.bridge.issuer}/auth/${uid}`, { stopAt: RP_REDIRECT }), 400);
+      // The login expired (gone from the store) while the browser still has its cookie.
+      await (await provider().Interaction.find(uid))!.destroy();
+      const seen = agent.history.length;
+      expectReadablePage(await agent.navigate(`${fed.bridge.issuer}/auth/${uid}`, { stopAt: RP_REDIRECT }), 400);
+      expect(wentToService(agent, seen)).toBe(false);
+    });
+
+    it('shows a page, and gives the service nothing, when an operator suspends the service during the login', async () => {
+      const service = await register('Suspended while signing in');
+      const rp = await RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const agent = new UserAgent('en');
+      const { login } = await startLogin(rp, agent);
+      await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
+      const page = await signInAtDirectory(agent, login, 'demo_u0001');
+      expectReadablePage(page, 400);
+      expect(wentToService(agent)).toBe(false);
+    });
+
+    it('shows a page when the service is suspended between the login and the resume', async () => {
+      const service = await register('Suspended at resume');
+      const rp = await RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const agent = new UserAgent('en');
+      const { login, uid } = await startLogin(rp, agent);
+      const atResume = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/auth/` });
+      expect(atResume.url).toBe(`${fed.bridge.issuer}/auth/${uid}`);
+      await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
+      const page = await agent.navigate(atResume.url, { stopAt: RP_REDIRECT });
+      expectReadablePage(page, 400);
+      expect(wentToService(agent)).toBe(false);
+    });
+  });
+});
