@@ -71,7 +71,11 @@ export class PageRenderer {
     const status = ctx.status >= 400 ? ctx.status : 400;
     const reference = requestIdOf(ctx);
     this.logger.info({ ref: reference, error: out.error, status, route: ctx.oidc?.route }, 'oidc error page');
-    const messageKey: MessageKey = status >= 500 ? (status === 503 ? 'error.store_unavailable' : 'error.server') : 'error.oidc';
+    // At the resume route (/auth/<uid>) a login that expired, is unknown or began in another browser
+    // is the user's to restart, not a fault of the service's request.
+    const expired = error.name === 'SessionNotFound';
+    const messageKey: MessageKey =
+      status >= 500 ? (status === 503 ? 'error.store_unavailable' : 'error.server') : expired ? 'error.session_expired' : 'error.oidc';
     this.error(ctx, locale, { status, messageKey, reference, extra: { detail: error.name } });
   }
 

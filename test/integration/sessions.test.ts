@@ -136,13 +136,12 @@ describe('sessions, account snapshots and refresh tokens', () => {
       const session = (await storedSession(agent))!;
       await fed.bridge.storage.state(`bridge-${fed.bridge.config.environment}`).delete(`account:${session.accountId}`);
 
-      const silent = await fed.rp.authorizationRequest({ prompt: 'none' });
-      expect(new URL((await agent.navigate(silent.url.href, { stopAt: RP_REDIRECT })).url).searchParams.get('error')).toBe('login_required');
-
       const request = await fed.rp.authorizationRequest();
       const chooser = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       expectReadablePage(chooser, 200);
       expect(chooser.body).toContain('Choose your school');
+      const silent = await fed.rp.authorizationRequest({ prompt: 'none' });
+      expect(new URL((await agent.navigate(silent.url.href, { stopAt: RP_REDIRECT })).url).searchParams.get('error')).toBe('login_required');
       // The new login (the directory remembers the user) restores the snapshot; the service gets its user back.
       const done = await choose(agent, chooser, 'School A');
       expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
@@ -202,17 +201,21 @@ describe('sessions, account snapshots and refresh tokens', () => {
       agent.history.slice(from).some((p) => p.url.startsWith(RP_REDIRECT) || (p.headers.get('location') ?? '').startsWith(RP_REDIRECT));
 
     it('answers an unknown uid, a missing resume cookie and an expired interaction with a page', async () => {
+      const expectExpiredPage = (page: Page) => {
+        expectReadablePage(page, 400);
+        expect(page.body).toContain('The sign-in session has expired. Start again from the service.');
+      };
       const stranger = new UserAgent('en');
-      expectReadablePage(await stranger.navigate(`${fed.bridge.issuer}/auth/${'x'.repeat(21)}`, { stopAt: RP_REDIRECT }), 400);
+      expectExpiredPage(await stranger.navigate(`${fed.bridge.issuer}/auth/${'x'.repeat(21)}`, { stopAt: RP_REDIRECT }));
 
       const agent = new UserAgent('en');
       const { uid } = await startLogin(fed.rp, agent);
       // Another browser (no resume cookie) at this login's resume URL.
-      expectReadablePage(await stranger.navigate(`${fed.bridge.issuer}/auth/${uid}`, { stopAt: RP_REDIRECT }), 400);
+      expectExpiredPage(await stranger.navigate(`${fed.bridge.issuer}/auth/${uid}`, { stopAt: RP_REDIRECT }));
       // The login expired (gone from the store) while the browser still has its cookie.
       await (await provider().Interaction.find(uid))!.destroy();
       const seen = agent.history.length;
-      expectReadablePage(await agent.navigate(`${fed.bridge.issuer}/auth/${uid}`, { stopAt: RP_REDIRECT }), 400);
+      expectExpiredPage(await agent.navigate(`${fed.bridge.issuer}/auth/${uid}`, { stopAt: RP_REDIRECT }));
       expect(wentToService(agent, seen)).toBe(false);
     });
 
