@@ -271,8 +271,13 @@ export const configSchema = z
           .int()
           .positive()
           .default(3600)
-          .describe('SSO session lifetime; short because classroom devices are shared'),
-        grantSeconds: z.number().int().positive().default(3600).describe('Grant lifetime'),
+          .describe('SSO session lifetime, absolute: counted from the login, not extended by use (classroom devices are shared)'),
+        grantSeconds: z
+          .number()
+          .int()
+          .positive()
+          .default(3600)
+          .describe('Grant lifetime; a service allowed refresh tokens gets grants of refreshTokenSeconds + authorizationCodeSeconds'),
         interactionSeconds: z.number().int().positive().default(600).describe('Time to finish a login'),
         authorizationCodeSeconds: z.number().int().positive().default(60).describe('Authorization code lifetime'),
         accessTokenSeconds: z.number().int().positive().default(600).describe('Access token lifetime'),
@@ -282,7 +287,9 @@ export const configSchema = z
           .positive()
           .max(86_400)
           .default(28_800)
-          .describe('Refresh token lifetime (a school day), only for services operators allowed refresh tokens; at most a day'),
+          .describe(
+            'Refresh token lifetime (a school day) counted from the login: rotated on every use, the successor keeps the time left; only for services operators allowed refresh tokens; at most a day',
+          ),
         idTokenSeconds: z.number().int().positive().default(600).describe('ID token lifetime'),
         upstreamTransactionSeconds: z
           .number()

@@ -4,7 +4,7 @@ import { hashPassword } from '../../src/admin/passwords.js';
 import { choose, deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
-import { UserAgent, type Page } from '../support/user-agent.js';
+import { parseForm, UserAgent, type Page } from '../support/user-agent.js';
 
 const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const OPERATOR_AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
@@ -170,6 +170,25 @@ describe('sessions, account snapshots and refresh tokens', () => {
       // Rotation does not extend the chain: the new token ends when the first one would have.
       await sleep((loggedInAt + TTL.refreshTokenSeconds + 1 - Date.now() / 1000) * 1000);
       await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    });
+
+    it("outlive the user's logout, which ends the tokens of services without refresh tokens", async () => {
+      const rp = await offlineService('Offline homework');
+      const agent = new UserAgent('en');
+      const offline = await loginAt(rp, agent);
+      // SSO to a service without refresh tokens, in the same browser.
+      const online = await fed.rp.authorizationRequest();
+      const onlineTokens = await fed.rp.redeem((await agent.navigate(online.url.href, { stopAt: RP_REDIRECT })).url, online);
+
+      const logout = client.buildEndSessionUrl(fed.rp.configuration, { id_token_hint: onlineTokens.id_token! });
+      const confirm = await agent.navigate(logout.href, { stopAt: RP_REDIRECT });
+      const form = parseForm(confirm);
+      await agent.navigate(form.action, { form: { ...form.fields, logout: 'yes' }, stopAt: RP_REDIRECT });
+      expect(await storedSession(agent)).toBeUndefined();
+
+      expect((await client.tokenIntrospection(fed.rp.configuration, onlineTokens.access_token)).active).toBe(false);
+      const refreshed = await client.refreshTokenGrant(rp.configuration, offline.refresh_token!);
+      expect(refreshed.claims()).toMatchObject({ sub: offline.claims()!.sub, given_name: 'Aino' });
     });
 
     it('refuses a used (rotated) refresh token and then revokes the whole grant', async () => {
