@@ -133,9 +133,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     grant.addOIDCScope(scope.split(' ').filter((s) => s === 'openid' || s === 'profile').join(' '));
     const expiresAt = Math.floor(Date.now() / 1000) + grant.remainingTTL;
     const grantId = await grant.save();
-    // Everything the grant issues reads the account snapshot: keep it until the last access token
-    // the grant can issue has expired.
-    await accounts.keepUntil(accountId, expiresAt + config.ttl.accessTokenSeconds + 60);
+    // Everything the grant issues reads the account snapshot, and nothing of it works past the grant
+    // (oidc-provider checks the grant at token and userinfo): keep the snapshot as long as the grant.
+    await accounts.keepUntil(accountId, expiresAt + 60);
     return grantId;
   }
 

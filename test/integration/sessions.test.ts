@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
+import { AccountStore, type AccountSnapshot } from '../../src/accounts/accounts.js';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { choose, deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -12,7 +13,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => Math.floor(Date.now() / 1000);
 
 /** Short lifetimes, so that waiting past them takes seconds (the defaults are an hour and a school day). */
-const TTL = { sessionSeconds: 3, grantSeconds: 2, refreshTokenSeconds: 6, authorizationCodeSeconds: 10 };
+// A refresh-token grant (refreshTokenSeconds + authorizationCodeSeconds) outlasts what a login alone keeps
+// the account snapshot for (sessionSeconds + 60), so the test sees the grant keep it.
+const TTL = { sessionSeconds: 3, grantSeconds: 2, refreshTokenSeconds: 6, authorizationCodeSeconds: 120 };
 
 interface Registered {
   client_id: string;
@@ -202,6 +205,48 @@ describe('sessions, account snapshots and refresh tokens', () => {
       // Nothing of the grant works any more: neither the rightful successor nor its access token.
       await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
       expect((await client.tokenIntrospection(rp.configuration, refreshed.access_token)).active).toBe(false);
+    });
+  });
+
+  describe('account snapshots', () => {
+    const snapshot = (accountId: string, given: string): AccountSnapshot => ({
+      accountId,
+      upstreamId: UPSTREAM_ID,
+      claims: { given_name: given } as AccountSnapshot['claims'],
+      learnerIdKind: 'national',
+      report: [],
+      updatedAt: now(),
+    });
+
+    it('live as long as the longest grant that reads them; a later login never shortens that', async () => {
+      const state = fed.bridge.storage.state('snapshot-lifetimes');
+      const expiresAt = async (id: string) => (await state.get<{ expiresAt: number }>(`account:${id}`))?.expiresAt;
+      const accounts = new AccountStore(state, 60);
+      await accounts.save(snapshot('pupil', 'Aino'));
+      const afterLogin = (await expiresAt('pupil'))!;
+      expect(afterLogin).toBeGreaterThanOrEqual(now() + 59);
+
+      await accounts.keepUntil('pupil', afterLogin + 3600);
+      expect(await expiresAt('pupil')).toBe(afterLogin + 3600);
+      await accounts.keepUntil('pupil', afterLogin + 10);
+      expect(await expiresAt('pupil')).toBe(afterLogin + 3600);
+      // A new login updates the claims but keeps the longer lifetime an earlier grant needs.
+      await accounts.save(snapshot('pupil', 'Aino-Maria'));
+      expect(await expiresAt('pupil')).toBe(afterLogin + 3600);
+      expect((await accounts.find('pupil'))?.claims.given_name).toBe('Aino-Maria');
+      // Nothing to keep when the snapshot is gone: a grant never brings one back.
+      await accounts.keepUntil('nobody', now() + 3600);
+      expect(await accounts.find('nobody')).toBeUndefined();
+    });
+
+    it('an offline service\'s login keeps the snapshot for its refresh tokens, beyond the session', async () => {
+      const rp = await offlineService('Offline atlas');
+      const agent = new UserAgent('en');
+      const before = now();
+      await loginAt(rp, agent);
+      const { accountId } = (await storedSession(agent))!;
+      const stored = await fed.bridge.storage.state(`bridge-${fed.bridge.config.environment}`).get<{ expiresAt: number }>(`account:${accountId}`);
+      expect(stored!.expiresAt).toBeGreaterThanOrEqual(before + TTL.refreshTokenSeconds + TTL.authorizationCodeSeconds);
     });
   });
 
