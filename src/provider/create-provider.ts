@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import Provider, { errors, interactionPolicy, type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BridgeConfig } from '../config/schema.js';
 import type { BridgeSecrets } from '../config/secrets.js';
@@ -180,6 +180,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
         enabled: true,
         // Only operators issue initial access tokens (admin API); each carries the MPASSid policy.
         initialAccessToken: true,
+        // Hex client ids: a base64url id may begin with '-', which command lines take for an option.
+        idFactory: () => randomBytes(24).toString('hex'),
         policies: {
           [REGISTRATION_POLICY]: registrationPolicy({
             registry,

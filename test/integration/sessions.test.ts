@@ -3,27 +3,21 @@ import * as client from 'openid-client';
 import { AccountStore, type AccountSnapshot } from '../../src/accounts/accounts.js';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { choose, deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { OPERATOR, OPERATOR_AUTH, type Registered } from '../support/environments.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { parseForm, UserAgent, type Page } from '../support/user-agent.js';
 
-const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
-const OPERATOR_AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Short lifetimes, so that waiting past them takes seconds (the defaults are an hour and a school day). */
-// A refresh-token grant (refreshTokenSeconds + authorizationCodeSeconds) outlasts what a login alone keeps
-// the account snapshot for (sessionSeconds + 60), so the test sees the grant keep it.
-const TTL = { sessionSeconds: 3, grantSeconds: 2, refreshTokenSeconds: 6, authorizationCodeSeconds: 120 };
-
-interface Registered {
-  client_id: string;
-  client_secret: string;
-  registration_access_token: string;
-  registration_client_uri: string;
-  [key: string]: unknown;
-}
+/**
+ * Short lifetimes, so that waiting past them takes seconds (the defaults are an hour and a school
+ * day), yet long enough that a login on a loaded machine finishes well within each. A refresh-token
+ * grant (refreshTokenSeconds + authorizationCodeSeconds) outlasts what a login alone keeps the
+ * account snapshot for (sessionSeconds + 60), so the test sees the grant keep it.
+ */
+const TTL = { sessionSeconds: 5, grantSeconds: 4, refreshTokenSeconds: 9, authorizationCodeSeconds: 120 };
 
 /**
  * Shared classroom devices and offline services: the SSO session ends a fixed time after the login,
