@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { runAdminCli } from '../support/admin-cli.js';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
@@ -312,19 +312,7 @@ describe('admin API security', () => {
   });
 
   describe('CLI', () => {
-    async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/admin/cli.ts', ...args], {
-        env: { ...process.env, NODE_OPTIONS: '', ADMIN_URL: fed.bridge.issuer, ADMIN_USER: 'admin', ADMIN_PASSWORD: PASSWORD },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      child.stdin.end('');
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-      return { code, stdout, stderr };
-    }
+    const cli = (args: string[]) => runAdminCli({ url: fed.bridge.issuer, user: 'admin', password: PASSWORD }, args);
 
     // eslint-disable-next-line no-control-regex
     const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;

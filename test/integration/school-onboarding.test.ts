@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { runAdminCli } from '../support/admin-cli.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,19 +83,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     await redis?.stop();
   });
 
-  async function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/admin/cli.ts', ...args], {
-      env: { ...process.env, NODE_OPTIONS: '', ADMIN_URL: testA.issuer, ADMIN_USER: OPERATOR.username, ADMIN_PASSWORD: OPERATOR.password },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.end(stdin ?? '');
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-    return { code, stdout, stderr };
-  }
+  const cli = (args: string[], stdin?: string) => runAdminCli({ url: testA.issuer, user: OPERATOR.username, password: OPERATOR.password }, args, stdin);
 
   async function admin(bridge: BridgeHandle, method: string, path: string, body?: unknown) {
     const response = await fetch(`${bridge.issuer}/admin/api${path}`, {

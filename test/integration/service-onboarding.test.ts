@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { runAdminCli } from '../support/admin-cli.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { CLIENT_REFUSED, RP_CLIENT, SERVICE_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { RelyingParty } from '../support/relying-party.js';
@@ -270,18 +270,7 @@ describe('service onboarding: registration, review, environments, suspension, au
   });
 
   describe('suspension, through the command line', () => {
-    async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/admin/cli.ts', ...args], {
-        env: { ...process.env, NODE_OPTIONS: '', ADMIN_URL: prod.bridge.issuer, ADMIN_USER: OPERATOR.username, ADMIN_PASSWORD: OPERATOR.password },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-      return { code, stdout, stderr };
-    }
+    const cli = (...args: string[]) => runAdminCli({ url: prod.bridge.issuer, user: OPERATOR.username, password: OPERATOR.password }, args);
 
     const introspect = async (fed: Federation, token: string) => {
       const response = await fetch(`${fed.bridge.issuer}/token/introspection`, {
