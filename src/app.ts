@@ -23,6 +23,7 @@ import { requestLog } from './observability/request-log.js';
 import { createProvider } from './provider/create-provider.js';
 import { withRequestContext } from './provider/client-resolution.js';
 import { authorizationPost } from './provider/authorization-post.js';
+import { directoryAcrValues } from './provider/acr.js';
 import { ClientRegistry, type StaticClientPolicy } from './provider/client-policy.js';
 import { createAdminApi, onPublicListener } from './admin/api.js';
 import { InitialAccessTokens } from './registration/initial-access.js';
@@ -288,6 +289,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, upstreams, health, checkLinks });
   app.use(onPublicListener(config, admin));
   app.use(authorizationPost());
+  app.use(directoryAcrValues(async () => (await upstreams.list()).map((c) => c.id)));
   app.use(withRequestContext(subApp(provider)));
 
   return { app, config, provider, upstreams, registry, directories, health, admin };

@@ -1,3 +1,6 @@
+import type { Middleware } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
 /** MPASSid names an authentication source (a school directory) with this acr prefix. */
 const AUTHN_SOURCE_PREFIX = 'urn:mpass.id:authnsource:';
 
@@ -14,4 +17,18 @@ export function requestedAuthnSource(acrValues: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Discovery's `acr_values_supported` names the directories users of this environment may use now,
+ * operator-managed ones included (the provider's own list is fixed at start-up). Runs around the
+ * provider and acts on its discovery route, whatever path reached it.
+ */
+export function directoryAcrValues(directoryIds: () => Promise<string[]>): Middleware {
+  return async (ctx, next) => {
+    await next();
+    const oidc = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc;
+    if (oidc?.route !== 'discovery' || ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+    (ctx.body as Record<string, unknown>).acr_values_supported = (await directoryIds()).map(authnSourceAcr);
+  };
 }

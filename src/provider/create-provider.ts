@@ -163,7 +163,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     pkce: { required: () => true },
     // Discovery lists the configured directories; operator-managed ones are accepted as well.
-    acrValues: deps.upstreams.staticIds().map(authnSourceAcr),
+    // oidc-provider drops the acr claim altogether when this list is empty (a deployment whose
+    // directories are all operator-managed), so it is never empty; discovery lists the directories
+    // of the moment (see directoryAcrValues).
+    acrValues: deps.upstreams.staticIds().length ? deps.upstreams.staticIds().map(authnSourceAcr) : [authnSourceAcr('any')],
     features: {
       devInteractions: { enabled: false },
       introspection: {

@@ -279,6 +279,10 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const firstTokens = await first.rp.redeem(first.page.url, first.request);
     const claims = firstTokens.claims()!;
     expect(claims[CLAIM.role]).toBeDefined();
+    // The acr names the directory, and discovery lists it, though it was added at run time.
+    expect(claims.acr).toBe(`urn:mpass.id:authnsource:${DIRECTORY_ID}`);
+    const discovery = (await (await fetch(`${prod.issuer}/.well-known/openid-configuration`)).json()) as { acr_values_supported: string[] };
+    expect(discovery.acr_values_supported).toContain(`urn:mpass.id:authnsource:${DIRECTORY_ID}`);
     expect(claims[CLAIM.schoolCode]).toEqual(['30076']);
     expect(claims[CLAIM.educationProviderId]).toEqual(['1.2.246.562.99.00000000001']);
     const userinfoStatus = async () => (await fetch(`${prod.issuer}/me`, { headers: { authorization: `Bearer ${firstTokens.access_token}` } })).status;
