@@ -33,7 +33,9 @@ import { createOrganisationRegistry, type OrganisationRegistry } from './organis
 import type { AdapterFactory, Storage } from './storage/types.js';
 import { createTestDirectory } from './testdirectory/index.js';
 import type { TestUser } from './testdirectory/users.js';
-import { OidcConnector } from './upstream/oidc/connector.js';
+import { openDirectory } from './upstream/connectors.js';
+import type { ConnectorOptions } from './upstream/connector-options.js';
+import { typeNeedsSecret, type DirectoryDefinition } from './upstream/settings.js';
 import { UpstreamRegistry } from './upstream/registry.js';
 import { DirectoryRegistry } from './directories/registry.js';
 import { SecretBox } from './directories/secret-box.js';
@@ -124,22 +126,29 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   // A login keeps the snapshot for its SSO session; each grant then keeps it as long as it needs.
   const accounts = new AccountStore(state, config.ttl.sessionSeconds + 60);
 
-  const upstreamConfigs: Array<UpstreamConfig & { clientSecret: string }> = [];
+  const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
   const missingSecrets: string[] = [];
-  config.upstreams.forEach((upstream, index) => {
+  const fileDirectories = config.testDirectory.enabled ? [testDirectoryUpstream(config, secrets), ...config.upstreams] : config.upstreams;
+  fileDirectories.forEach((upstream, index) => {
     // Test directories are reachable only from the test environment.
     if (upstream.testOnly && config.environment !== 'test') return;
-    const clientSecret = upstreamSecret(upstream, env);
-    if (!clientSecret) missingSecrets.push(`upstreams.${index}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`);
-    else upstreamConfigs.push({ ...upstream, clientSecret });
+    const { clientSecret: _inFile, testOnly, ...definition } = upstream;
+    const secret = upstreamSecret(upstream, env);
+    if (typeNeedsSecret(upstream.type) && !secret) {
+      missingSecrets.push(`upstreams.${index - (fileDirectories.length - config.upstreams.length)}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`);
+    } else {
+      configured.push({ definition: { ...definition, accounts: testOnly ? 'test' : definition.accounts }, secret });
+    }
   });
   if (missingSecrets.length) throw new ConfigError(missingSecrets);
-  if (config.testDirectory.enabled) upstreamConfigs.unshift(testDirectoryUpstream(config, secrets));
 
-  const connectorOptions = {
+  const connectorOptions: ConnectorOptions = {
     timeoutMs: config.upstreamHttp.timeoutMs,
     clockToleranceSeconds: config.upstreamHttp.clockToleranceSeconds,
     allowHttp: config.env !== 'production',
+    // One-time values directories send are refused a second time in every environment and instance.
+    replay: storage.state('directory-replay'),
+    issuer: config.issuer,
   };
   const directories = new DirectoryRegistry(
     storage.durable('registry'),
@@ -147,11 +156,11 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId]),
   );
   const upstreams = new UpstreamRegistry(
-    upstreamConfigs.map((u) => new OidcConnector(u, connectorOptions)),
+    configured.map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
     {
       environment,
       directories,
-      connectorFor: (record, clientSecret) => new OidcConnector({ ...record.definition, testOnly: false, clientSecret }, connectorOptions),
+      directoryFor: (record, secret) => openDirectory(record.definition, secret, connectorOptions),
       refreshIntervalMs: config.directories.refreshIntervalMs,
       logger,
     },
@@ -260,7 +269,11 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
 
   const handoff = new UpstreamHandoff(config, state);
   const health = new DirectoryHealthMonitor({
-    targets: async () => (await upstreams.all()).map((e) => ({ id: e.connector.id, issuer: e.connector.listing.issuer })),
+    targets: async () =>
+      (await upstreams.all()).map(({ directory }) => {
+        const check = directory.connector.checkHealth?.bind(directory.connector);
+        return { id: directory.id, issuer: directory.listing.issuer, ...(check ? { check } : {}) };
+      }),
     intervalMs: config.directories.healthCheckIntervalSeconds * 1000,
     timeoutMs: config.upstreamHttp.timeoutMs,
     allowHttp: config.env !== 'production',

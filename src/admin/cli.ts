@@ -153,6 +153,13 @@ async function withSecretFromStdin(body: Record<string, unknown>, options: Direc
   return { ...body, clientSecret: secret };
 }
 
+/** What the education provider configures at their directory (the bridge's addresses for this type). */
+function printSetup(detail: Record<string, unknown>): void {
+  const setup = (detail.setup as Record<string, unknown> | undefined) ?? { redirectUri: detail.callbackUrl };
+  console.log('  the education provider configures at their directory:');
+  for (const [name, value] of Object.entries(setup)) console.log(`    ${name}: ${String(value)}`);
+}
+
 async function directoryCommand([sub, id, linkId]: string[], options: DirectoryOptions): Promise<void> {
   const needId = (): string => {
     if (!id) throw new CliError(`directory ${sub ?? ''} needs a directory id`);
@@ -172,14 +179,17 @@ async function directoryCommand([sub, id, linkId]: string[], options: DirectoryO
       }
       return;
     }
-    case 'show':
-      console.log(JSON.stringify(await api('GET', `/directories/${needId()}`), null, 2));
+    case 'show': {
+      const out = await api('GET', `/directories/${needId()}`);
+      console.log(JSON.stringify(out, null, 2));
+      printSetup(out);
       return;
+    }
     case 'add': {
       const body = await withSecretFromStdin(readJsonFile(options.file, 'directory add'), options);
       const out = await api('POST', '/directories', body);
       console.log(`${String(out.id)}: added as ${String(out.status)}`);
-      console.log(`  register this redirect URI at the directory: ${String(out.callbackUrl)}`);
+      printSetup(out);
       return;
     }
     case 'update': {

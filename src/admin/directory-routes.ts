@@ -19,6 +19,8 @@ import { selfAuditGaps, selfAuditSchema } from '../directories/self-audit.js';
 import { underIssuer } from '../http/base-path.js';
 import type { Logger } from '../observability/logger.js';
 import type { CatalogueEntry, UpstreamRegistry } from '../upstream/registry.js';
+import { setupOf } from '../upstream/connectors.js';
+import { ADDRESS_FIELDS, typeNeedsSecret, type DirectoryDefinition } from '../upstream/settings.js';
 import { ApiError, parse, readJson } from './request.js';
 import { DIRECTORY_ACTION_ENVIRONMENT, directoryEnvironment, requireEnvironment } from './roles.js';
 
@@ -48,7 +50,7 @@ const secretFields = {
     .optional()
     .describe('Or: the environment variable (MPASSID_DIRECTORY_SECRET_…) that holds it on every bridge instance'),
 };
-const createBody = directoryDefinitionSchema.extend(secretFields).strict();
+const secretBody = z.object(secretFields).strict();
 const patchBody = directoryPatchSchema.extend({ ...secretFields, reason: z.string().max(1000).optional() }).strict();
 const reasonBody = z.object({ reason: z.string().max(1000).optional() }).strict();
 const actionBody = z.object({ reason: z.string().max(1000).optional(), withoutEvidence: z.boolean().optional() }).strict();
@@ -56,6 +58,19 @@ const checkLinkBody = z
   .object({ expiresInSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(), note: z.string().max(500).optional() })
   .strict();
 const listQuery = z.object({ status: z.enum(DIRECTORY_STATUSES as [string, ...string[]]).optional() }).strict();
+
+/** A new directory: its definition (checked by its type's settings) and, for types that have one, its secret. */
+function parseCreateBody(raw: unknown): { definition: DirectoryDefinition; secret: SecretInput | undefined } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_request', '(body): a directory definition object');
+  const { clientSecret, clientSecretEnv, ...fields } = raw as Record<string, unknown>;
+  const secrets = parse(secretBody, JSON.parse(JSON.stringify({ clientSecret, clientSecretEnv })));
+  const definition = parse(directoryDefinitionSchema, fields);
+  const needed = typeNeedsSecret(definition.type);
+  if (!needed && (secrets.clientSecret || secrets.clientSecretEnv)) {
+    throw new ApiError(400, 'invalid_request', `a ${definition.type} directory has no client secret: leave out clientSecret and clientSecretEnv`);
+  }
+  return { definition, secret: secretInput(secrets, needed) };
+}
 
 function secretInput(body: { clientSecret?: string | undefined; clientSecretEnv?: string | undefined }, required: boolean): SecretInput | undefined {
   if (body.clientSecret && body.clientSecretEnv) throw new ApiError(400, 'invalid_request', 'give clientSecret or clientSecretEnv, not both');
@@ -77,23 +92,25 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
   const production = config.env === 'production';
 
   /** Production directories and logos are reached over https only. */
-  function requireHttps(definition: { issuer?: string | undefined; logoUri?: string | null | undefined }): void {
+  function requireHttps(definition: Record<string, unknown>): void {
     if (!production) return;
-    if (definition.issuer && !definition.issuer.startsWith('https://')) throw new ApiError(400, 'invalid_request', 'issuer: must be https in production');
-    if (definition.logoUri && !definition.logoUri.startsWith('https://')) throw new ApiError(400, 'invalid_request', 'logoUri: must be https in production');
+    for (const field of ADDRESS_FIELDS) {
+      const value = definition[field];
+      if (typeof value === 'string' && !value.startsWith('https://')) throw new ApiError(400, 'invalid_request', `${field}: must be https in production`);
+    }
   }
 
   const summaryOf = (entry: CatalogueEntry, record: DirectoryRecord | undefined) => ({
-    id: entry.connector.id,
-    displayName: entry.connector.displayName,
-    provider: entry.connector.listing.provider,
-    issuer: entry.connector.listing.issuer,
+    id: entry.directory.id,
+    displayName: entry.directory.displayName,
+    provider: entry.directory.listing.provider,
+    issuer: entry.directory.listing.issuer,
     status: entry.status,
     source: entry.source,
-    schools: entry.connector.listing.schools.length,
+    schools: entry.directory.listing.schools.length,
     selfAuditComplete: record ? selfAuditGaps(record.selfAudit).length === 0 : undefined,
     latestCheck: record?.evidence.at(-1) ? { at: record.evidence.at(-1)!.at, outcome: record.evidence.at(-1)!.outcome } : undefined,
-    health: health.statusOf(entry.connector.id),
+    health: health.statusOf(entry.directory.id),
   });
 
   /** Everything an operator reviews before approval; never the secret itself. */
@@ -104,8 +121,15 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
       source: 'registry',
       status: record.status,
       ...(record.suspendedFrom ? { suspendedFrom: record.suspendedFrom } : {}),
-      clientSecret: record.secret.kind === 'env' ? { kind: 'env', name: record.secret.name } : { kind: 'sealed', keyId: record.secret.keyId },
+      clientSecret:
+        record.secret.kind === 'env'
+          ? { kind: 'env', name: record.secret.name }
+          : record.secret.kind === 'none'
+            ? null
+            : { kind: 'sealed', keyId: record.secret.keyId },
       callbackUrl: underIssuer(config.issuer, `/upstream/${record.definition.id}/callback`),
+      // What the education provider configures at their directory (the type's own list, or the redirect URI).
+      setup: setupOf(record.definition, config.issuer),
       selfAudit: record.selfAudit ?? null,
       selfAuditUpdatedAt: record.selfAuditUpdatedAt,
       selfAuditGaps: gaps,
@@ -135,16 +159,14 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
     ctx.body = {
       directories: entries
         .filter((e) => !query.status || e.status === query.status)
-        .map((e) => summaryOf(e, records.get(e.connector.id))),
+        .map((e) => summaryOf(e, records.get(e.directory.id))),
     };
   });
 
   router.post('/directories', async (ctx) => {
-    const body = parse(createBody, await readJson(ctx, DIRECTORY_BODY_LIMIT_BYTES));
+    const { definition, secret } = parseCreateBody(await readJson(ctx, DIRECTORY_BODY_LIMIT_BYTES));
     requireEnvironment(ctx, 'test', 'adding a directory (it starts as a draft for testing)');
-    const { clientSecret, clientSecretEnv, ...definition } = body;
     requireHttps(definition);
-    const secret = secretInput({ clientSecret, clientSecretEnv }, true)!;
     const record = await directories.create(definition, secret, ctx.state.operator as string);
     logger.info({ operator: ctx.state.operator, action: 'create', directoryId: definition.id }, 'operator action');
     ctx.status = 201;
@@ -163,9 +185,9 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
       ctx.body = detailOf(record);
       return;
     }
-    const entry = (await upstreams.all()).find((e) => e.connector.id === id && e.source === 'config');
+    const entry = (await upstreams.all()).find((e) => e.directory.id === id && e.source === 'config');
     if (!entry) throw new ApiError(404, 'not_found', 'no such directory');
-    ctx.body = { ...summaryOf(entry, undefined), ...entry.connector.listing, source: 'config' };
+    ctx.body = { ...summaryOf(entry, undefined), ...entry.directory.listing, source: 'config' };
   });
 
   router.patch('/directories/:id', async (ctx) => {
@@ -216,7 +238,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
 
   router.get('/directories/:id/check-links', async (ctx) => {
     const id = ctx.params.id!;
-    if (!(await upstreams.all()).some((e) => e.connector.id === id)) await mutableRecord(id);
+    if (!(await upstreams.all()).some((e) => e.directory.id === id)) await mutableRecord(id);
     ctx.body = { links: await checkLinks.list(id) };
   });
 

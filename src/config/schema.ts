@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import { localized } from './common.js';
+import { upstreamSchema } from '../upstream/settings.js';
 import { attributeMappingSchema } from '../claims/attributes.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { DEFAULT_ROLES, roleSchema } from '../claims/roles.js';
 import { organisationRegistrySchema } from '../organisations/index.js';
 
-/** Whose accounts a school directory holds; each MPASSid environment offers one kind (see usableIn). */
-export const DIRECTORY_ACCOUNTS = ['real', 'test', 'demo'] as const;
-export type DirectoryAccounts = (typeof DIRECTORY_ACCOUNTS)[number];
+export { DIRECTORY_ACCOUNTS, localized, directorySchoolSchema, type DirectoryAccounts, type DirectorySchool, type LocalizedText } from './common.js';
+export { upstreamSchema, type UpstreamConfig } from '../upstream/settings.js';
 
 /**
  * The single source of every setting and its default. Each key is described here; the README's
@@ -14,14 +15,6 @@ export type DirectoryAccounts = (typeof DIRECTORY_ACCOUNTS)[number];
  * defaulted: in development they are generated once into `secrets.file` (see `config/load.ts`).
  */
 
-const localized = z
-  .object({
-    fi: z.string().min(1).describe('Finnish text'),
-    sv: z.string().min(1).optional().describe('Swedish text (falls back to Finnish)'),
-    en: z.string().min(1).optional().describe('English text (falls back to Finnish)'),
-  })
-  .strict();
-export type LocalizedText = z.infer<typeof localized>;
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
@@ -65,86 +58,6 @@ export const redisSchema = z
   });
 export type RedisConfig = z.infer<typeof redisSchema>;
 
-const schoolId = z
-  .string()
-  .regex(/^(\d{5}|\d{7}|1\.2\.246\.562\.(10|99)\.\d{11,12})$/, 'a school code, office code or organisation OID');
-
-/** A school a directory vouches for: its code or OID, optionally with the names the chooser shows. */
-export const directorySchoolSchema = z.union([
-  schoolId,
-  z.object({ id: schoolId, name: localized.optional().describe('Name in the chooser (default: from the organisation registry)') }).strict(),
-]);
-export type DirectorySchool = z.infer<typeof directorySchoolSchema>;
-
-/** What describes one OpenID Connect school directory, whether configured in a file or through the admin API. */
-export const directoryFields = {
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
-    .describe('Stable id: used in /upstream/<id>/callback and in acr_values urn:mpass.id:authnsource:<id>'),
-  type: z.literal('oidc').default('oidc').describe('Connector type (OpenID Connect directory)'),
-  displayName: localized.describe('Name shown in the school chooser'),
-  logoUri: z.url({ protocol: /^https?$/ }).max(2000).optional().describe('Logo shown next to the name in the chooser (https in production)'),
-  provider: z
-    .object({
-      name: localized.describe('Name of the education provider (municipality, school owner)'),
-      oid: z.string().regex(/^1\.2\.246\.562\.(10|99)\.\d{11,12}$/, 'an organisation OID').optional().describe('Its organisation OID'),
-    })
-    .strict()
-    .optional()
-    .describe('The education provider the directory belongs to; the chooser groups directories by it'),
-  issuer: z.url().describe('OIDC issuer of the school directory (discovery is read from it)'),
-  clientId: z.string().min(1).max(500).describe('Client id of the bridge at the directory'),
-  scope: z.string().max(500).default('openid profile').describe('Scopes requested from the directory'),
-  tokenEndpointAuthMethod: z
-    .enum(['client_secret_basic', 'client_secret_post'])
-    .default('client_secret_basic')
-    .describe('How the bridge authenticates at the directory token endpoint'),
-  userinfo: z
-    .boolean()
-    .default(false)
-    .describe('Also read the userinfo endpoint (for directories that put attributes only there); its values are added to the ID token claims'),
-  attributeMapping: attributeMappingSchema.optional(),
-  originalIssuer: z
-    .string()
-    .min(1)
-    .max(500)
-    .optional()
-    .describe('Value of urn:mpass.id:originalIssuer for users of this directory (default: its issuer URL)'),
-  schools: z
-    .array(directorySchoolSchema)
-    .min(1)
-    .max(20_000)
-    .optional()
-    .describe('The schools this directory may vouch for (school codes, school or education-provider OIDs, optionally with names); others are treated as unresolved'),
-  allowedClients: z
-    .array(z.string().min(1).max(500))
-    .max(10_000)
-    .optional()
-    .describe("The services this directory's users may reach (the education provider's restriction); others get access_denied"),
-  accounts: z
-    .enum(DIRECTORY_ACCOUNTS)
-    .default('real')
-    .describe(
-      "Whose accounts the directory holds: `real` pupils and staff (offered only in production, and only once approved), `test` accounts only (offered in the test environment), `demo` accounts (offered in the demo environment). A real directory is reachable from the test environment only through the operator's attribute check",
-    ),
-};
-
-export const upstreamSchema = z
-  .object({
-    ...directoryFields,
-    clientSecret: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Client secret at the directory (env UPSTREAM_<ID>_CLIENT_SECRET overrides; for the bundled test directory it is generated)'),
-    testOnly: z
-      .boolean()
-      .default(false)
-      .describe('Same as `accounts: "test"`: a directory of test accounts, offered only in the test environment'),
-  })
-  .strict();
-export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 
 const staticClientSchema = z
   .object({

@@ -1,4 +1,6 @@
 import type { Logger } from '../observability/logger.js';
+import { HealthCheckFailed } from '../upstream/health-check.js';
+import type { HealthReport } from '../upstream/types.js';
 
 /**
  * Background health checks of the school directories: each one's discovery document and JWKS are
@@ -9,6 +11,11 @@ import type { Logger } from '../observability/logger.js';
 export interface HealthTarget {
   id: string;
   issuer: string;
+  /**
+   * The directory type's own check (SAML metadata, a Wilma or Opinsys address); without one the
+   * target is an OpenID Connect issuer whose discovery document and JWKS are fetched.
+   */
+  check?: (timeoutMs: number) => Promise<HealthReport>;
 }
 
 export interface DirectoryHealth {
@@ -22,6 +29,8 @@ export interface DirectoryHealth {
   lastError?: string;
   /** Consecutive failed checks. */
   failures: number;
+  /** What needs the operators' attention though the directory works (e.g. a certificate expiring soon). */
+  warnings?: string[];
 }
 
 export interface HealthMonitorOptions {
@@ -115,6 +124,40 @@ export class DirectoryHealthMonitor {
     let discovery = false;
     let jwks = false;
     let error: string | undefined;
+    let warnings: string[] = [];
+    try {
+      if (target.check) {
+        warnings = (await target.check(this.options.timeoutMs)).warnings;
+      } else {
+        ({ discovery, jwks } = await this.checkOidc(target));
+      }
+    } catch (err) {
+      error = err instanceof CheckFailed || err instanceof HealthCheckFailed ? err.message : 'unexpected failure';
+      discovery = (err as { discovery?: boolean }).discovery === true;
+    }
+    const failures = error ? (previous?.failures ?? 0) + 1 : 0;
+    const down = failures >= (this.options.downAfter ?? 1);
+    const health: DirectoryHealth = {
+      id: target.id,
+      status: error ? (down ? 'down' : previous?.status ?? 'unknown') : 'up',
+      discovery,
+      jwks,
+      checkedAt: now,
+      failures,
+      ...(warnings.length ? { warnings } : {}),
+      ...(error ? { lastError: error } : previous?.lastError ? { lastError: previous.lastError } : {}),
+      ...(error ? (previous?.lastOkAt ? { lastOkAt: previous.lastOkAt } : {}) : { lastOkAt: now }),
+    };
+    if (previous?.status !== health.status && health.status !== 'unknown') {
+      const log = health.status === 'down' ? this.options.logger.warn.bind(this.options.logger) : this.options.logger.info.bind(this.options.logger);
+      log({ upstreamId: target.id, status: health.status, reason: error }, 'directory health changed');
+    }
+    this.results.set(target.id, health);
+  }
+
+  /** An OpenID Connect directory: its discovery document names it, and its JWKS holds keys. */
+  private async checkOidc(target: HealthTarget): Promise<{ discovery: boolean; jwks: boolean }> {
+    let discovery = false;
     try {
       if (!target.issuer.startsWith('https://') && !(this.options.allowHttp && target.issuer.startsWith('http://'))) {
         throw new CheckFailed('the issuer is not an https URL');
@@ -126,27 +169,11 @@ export class DirectoryHealthMonitor {
       if (typeof jwksUri !== 'string') throw new CheckFailed('the discovery document has no jwks_uri');
       const keys = await fetchJson(jwksUri, this.options.timeoutMs);
       if (!Array.isArray(keys.keys) || keys.keys.length === 0) throw new CheckFailed(`${jwksUri} holds no keys`);
-      jwks = true;
+      return { discovery, jwks: true };
     } catch (err) {
-      error = err instanceof CheckFailed ? err.message : 'unexpected failure';
+      // The failure's reason, with how far the check got.
+      throw Object.assign(err instanceof CheckFailed ? err : new CheckFailed('unexpected failure'), { discovery });
     }
-    const failures = error ? (previous?.failures ?? 0) + 1 : 0;
-    const down = failures >= (this.options.downAfter ?? 1);
-    const health: DirectoryHealth = {
-      id: target.id,
-      status: error ? (down ? 'down' : previous?.status ?? 'unknown') : 'up',
-      discovery,
-      jwks,
-      checkedAt: now,
-      failures,
-      ...(error ? { lastError: error } : previous?.lastError ? { lastError: previous.lastError } : {}),
-      ...(error ? (previous?.lastOkAt ? { lastOkAt: previous.lastOkAt } : {}) : { lastOkAt: now }),
-    };
-    if (previous?.status !== health.status && health.status !== 'unknown') {
-      const log = health.status === 'down' ? this.options.logger.warn.bind(this.options.logger) : this.options.logger.info.bind(this.options.logger);
-      log({ upstreamId: target.id, status: health.status, reason: error }, 'directory health changed');
-    }
-    this.results.set(target.id, health);
   }
 
   statusOf(id: string): DirectoryHealth | undefined {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AuditLog, type AuditEntry } from '../admin/audit-log.js';
-import { directoryFields } from '../config/schema.js';
+import { allDirectoryFields, CLEARABLE_FIELDS, directoryDefinitionSchema, endpointOf, type DirectoryDefinition } from '../upstream/settings.js';
 import type { DurableStore } from '../storage/types.js';
 import type { AttributeCheckEvidence } from './evidence.js';
 import { transition, type DirectoryAction, type DirectoryState, type DirectoryStatus } from './lifecycle.js';
@@ -19,22 +19,20 @@ import { selfAuditGaps, type SelfAudit } from './self-audit.js';
  *   `audit`                 the operators' audit log, shared with the services
  */
 
-export const directoryDefinitionSchema = z.object(directoryFields).strict();
-export type DirectoryDefinition = z.infer<typeof directoryDefinitionSchema>;
+export { directoryDefinitionSchema, type DirectoryDefinition };
 
-/** Fields a patch may clear with null (each is optional in a definition). */
-const CLEARABLE = ['logoUri', 'provider', 'attributeMapping', 'originalIssuer', 'schools', 'allowedClients'] as const;
-type Clearable = (typeof CLEARABLE)[number];
+type Clearable = (typeof CLEARABLE_FIELDS)[number];
 
 /**
- * A patch: every field but the id may change (the id is in callback URLs registered at the directory);
- * null removes an optional field (e.g. `allowedClients: null` lifts the restriction).
+ * A patch: every field but the id and the type may change (the id is in callback URLs registered at
+ * the directory; another type is another directory); null removes an optional field (e.g.
+ * `allowedClients: null` lifts the restriction). The result is checked as a whole definition.
  */
 export const directoryPatchSchema = z
   .object({
-    ...(Object.fromEntries(Object.entries(directoryFields).filter(([key]) => key !== 'id')) as Omit<typeof directoryFields, 'id' | Clearable>),
-    ...(Object.fromEntries(CLEARABLE.map((key) => [key, directoryFields[key].unwrap().nullable()])) as {
-      [K in Clearable]: z.ZodNullable<ReturnType<(typeof directoryFields)[K]['unwrap']>>;
+    ...(Object.fromEntries(Object.entries(allDirectoryFields).filter(([key]) => key !== 'id' && key !== 'type')) as Omit<typeof allDirectoryFields, 'id' | 'type' | Clearable>),
+    ...(Object.fromEntries(CLEARABLE_FIELDS.map((key) => [key, allDirectoryFields[key].unwrap().nullable()])) as {
+      [K in Clearable]: z.ZodNullable<ReturnType<(typeof allDirectoryFields)[K]['unwrap']>>;
     }),
   })
   .partial()
@@ -47,7 +45,7 @@ export type SecretInput = { value: string } | { env: string };
  * `binding: 'id+issuer'`: sealed for the directory's id and issuer together (records sealed before
  * had only the id bound; they still open, and are re-sealed at their next update).
  */
-export type StoredSecret = (SealedSecret & { binding?: 'id+issuer' }) | { kind: 'env'; name: string };
+export type StoredSecret = (SealedSecret & { binding?: 'id+issuer' }) | { kind: 'env'; name: string } | { kind: 'none' };
 
 /**
  * Secrets by reference must be in variables of their own: an operator naming any variable could
@@ -135,8 +133,9 @@ export class DirectoryRegistry {
       .sort((a, b) => a.definition.id.localeCompare(b.definition.id));
   }
 
-  /** The client secret in clear, for the connector. Throws DirectoryError when it cannot be had. */
-  secretOf(record: DirectoryRecord, env: Record<string, string | undefined> = process.env): string {
+  /** The secret in clear, for the connector (undefined for a type without one). Throws DirectoryError when it cannot be had. */
+  secretOf(record: DirectoryRecord, env: Record<string, string | undefined> = process.env): string | undefined {
+    if (record.secret.kind === 'none') return undefined;
     if (record.secret.kind === 'env') {
       // Records written before the prefix rule could name any variable: never read those.
       if (!ENV_REFERENCE.test(record.secret.name)) throw new DirectoryError('invalid_secret', `the client secret must be in ${ENV_REFERENCE_RULE}; give it again`);
@@ -144,15 +143,16 @@ export class DirectoryRegistry {
       if (!value) throw new DirectoryError('invalid_secret', `the environment variable ${record.secret.name} is not set`);
       return value;
     }
-    const { id, issuer } = record.definition;
+    const { id } = record.definition;
     try {
-      return this.box.open(record.secret, record.secret.binding ? sealingContext(id, issuer) : id);
+      return this.box.open(record.secret, record.secret.binding ? sealingContext(id, endpointOf(record.definition)) : id);
     } catch (err) {
       throw new DirectoryError('invalid_secret', (err as Error).message);
     }
   }
 
-  private storedSecret(id: string, issuer: string, input: SecretInput): StoredSecret {
+  private storedSecret(id: string, issuer: string, input: SecretInput | undefined): StoredSecret {
+    if (!input) return { kind: 'none' };
     if ('env' in input) {
       if (!ENV_REFERENCE.test(input.env)) throw new DirectoryError('invalid_secret', `clientSecretEnv: ${ENV_REFERENCE_RULE}`);
       return { kind: 'env', name: input.env };
@@ -164,7 +164,7 @@ export class DirectoryRegistry {
   private rebound(record: DirectoryRecord): StoredSecret | undefined {
     if (record.secret.kind !== 'sealed' || record.secret.binding) return undefined;
     try {
-      return this.storedSecret(record.definition.id, record.definition.issuer, { value: this.box.open(record.secret, record.definition.id) });
+      return this.storedSecret(record.definition.id, endpointOf(record.definition), { value: this.box.open(record.secret, record.definition.id) });
     } catch {
       return undefined;
     }
@@ -202,7 +202,8 @@ export class DirectoryRegistry {
     });
   }
 
-  async create(definition: DirectoryDefinition, secret: SecretInput, operator: string): Promise<DirectoryRecord> {
+  /** `secret`: the client or shared secret, for types that have one (undefined for SAML). */
+  async create(definition: DirectoryDefinition, secret: SecretInput | undefined, operator: string): Promise<DirectoryRecord> {
     const id = definition.id;
     if (this.reservedIds.has(id)) throw new DirectoryError('conflict', 'a directory of the configuration file has this id');
     const existing = await this.store.get<DirectoryRecord>(`directory:${id}`);
@@ -211,7 +212,7 @@ export class DirectoryRegistry {
     const now = new Date().toISOString();
     const record: DirectoryRecord = {
       definition,
-      secret: this.storedSecret(id, definition.issuer, secret),
+      secret: this.storedSecret(id, endpointOf(definition), secret),
       status: 'draft',
       evidence: [],
       createdAt: now,
@@ -230,11 +231,12 @@ export class DirectoryRegistry {
     const merged: Record<string, unknown> = { ...record.definition, ...patch };
     for (const [key, value] of Object.entries(patch)) if (value === null) delete merged[key];
     const definition = directoryDefinitionSchema.parse(merged);
-    // The secret goes to the issuer's token endpoint: a new issuer gets it only when it is given again.
-    if (definition.issuer !== record.definition.issuer && !secret) {
+    // The secret goes to the directory's address: a new one gets it only when it is given again.
+    const address = endpointOf(definition);
+    if (record.secret.kind !== 'none' && address !== endpointOf(record.definition) && !secret) {
       throw new DirectoryError('secret_required', 'a changed issuer needs the client secret again (clientSecret or clientSecretEnv)');
     }
-    const stored = secret ? this.storedSecret(id, definition.issuer, secret) : this.rebound(record);
+    const stored = secret ? this.storedSecret(id, address, secret) : this.rebound(record);
     const next: DirectoryRecord = { ...record, definition, ...(stored ? { secret: stored } : {}) };
     return this.commit(record, next, { operator, action: 'update', changed, ...(reason ? { reason } : {}) });
   }

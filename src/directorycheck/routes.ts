@@ -68,7 +68,7 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
     if (checked === 'invalid') return invalidLink(ctx, locale);
     const record = await directories.get(found!.link.directoryId);
     pages.render(ctx, 'directory-check', locale, {
-      directoryName: checked === 'not-checkable' ? found!.link.directoryId : localized(checked.entry.connector.displayName, locale),
+      directoryName: checked === 'not-checkable' ? found!.link.directoryId : localized(checked.entry.directory.displayName, locale),
       state: record?.status ?? (checked === 'not-checkable' ? undefined : checked.entry.status),
       startHref: checked === 'not-checkable' ? undefined : `${base}${CHECK_PREFIX}/${ctx.params.token}/start`,
       notCheckable: checked === 'not-checkable',
@@ -84,10 +84,10 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
     if (checked === 'not-checkable') return invalidLink(ctx, locale, 'check.notCheckable');
     try {
       // A fresh sign-in every time: the administrator checks one test account after another.
-      await handoff.redirect(ctx, checked.entry.connector, { checkToken: ctx.params.token! }, { forceLogin: true, uiLocales: locale });
+      await handoff.redirect(ctx, checked.entry.directory, { checkToken: ctx.params.token! }, { forceLogin: true, uiLocales: locale });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: checked.entry.connector.id, reason: err.code, err }, 'attribute check could not start');
+      logger.warn({ upstreamId: checked.entry.directory.id, reason: err.code, err }, 'attribute check could not start');
       pages.error(ctx, locale, { status: 502, messageKey: `error.${err.code}`, showBack: false });
     }
   });
@@ -98,7 +98,7 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
     if (checked === 'invalid') return invalidLink(ctx, locale);
     if (checked === 'not-checkable') return invalidLink(ctx, locale, 'check.notCheckable');
     const { link, entry } = checked;
-    const connector = entry.connector;
+    const directory = entry.directory;
     const evidence: AttributeCheckEvidence = {
       id: randomUUID(),
       at: new Date().toISOString(),
@@ -112,15 +112,15 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
     };
     let page: Record<string, unknown>;
     try {
-      const identity = await connector.complete(handoff.callbackOf(ctx, pending), pending.transaction);
-      const { values: source, result } = await deps.claims.explain(identity, connector.profile);
+      const identity = await directory.connector.complete(await handoff.callbackOf(ctx, pending), pending.transaction);
+      const { values: source, result } = await deps.claims.explain(identity, directory.profile);
       evidence.outcome = result.ok ? 'released' : 'blocked';
       if (!result.ok) evidence.blockReason = result.reason;
       evidence.attributes = attributeRows(source);
       evidence.claims = claimRows(source, result);
       evidence.rules = result.report.map((r) => ({ id: r.id, status: r.status, effect: r.effect }));
       page = {
-        attributes: evidence.attributes.map((row) => ({ ...row, sourceNames: connector.profile.mapping[row.name], values: values(source[row.name]) })),
+        attributes: evidence.attributes.map((row) => ({ ...row, sourceNames: directory.profile.mapping[row.name], values: values(source[row.name]) })),
         claims: evidence.claims.map((row) => {
           const released = result.ok ? result.claims[row.name] : undefined;
           return { ...row, values: released === undefined ? [] : Array.isArray(released) ? released : [released], ruleText: row.rule ? RULE_TEXT.get(row.rule) : undefined };
@@ -129,17 +129,17 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
       };
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: connector.id, reason: err.code, err }, 'attribute check sign-in failed');
+      logger.warn({ upstreamId: directory.id, reason: err.code, err }, 'attribute check sign-in failed');
       evidence.error = err.code;
       page = {};
     }
     // Checks of configuration-file directories are shown but not stored: they have no record.
     const recorded = entry.source === 'registry';
-    if (recorded) await directories.recordEvidence(connector.id, evidence);
-    logger.info({ upstreamId: connector.id, outcome: evidence.outcome, checkLink: link.id }, 'attribute check done');
+    if (recorded) await directories.recordEvidence(directory.id, evidence);
+    logger.info({ upstreamId: directory.id, outcome: evidence.outcome, checkLink: link.id }, 'attribute check done');
     pages.render(ctx, 'directory-check', locale, {
       ...page,
-      directoryName: localized(connector.displayName, locale),
+      directoryName: localized(directory.displayName, locale),
       state: entry.status,
       outcome: evidence.outcome,
       blockReason: evidence.blockReason,

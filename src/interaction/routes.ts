@@ -17,7 +17,8 @@ import { finishInteraction } from '../provider/finish-interaction.js';
 import type { StateStore } from '../storage/types.js';
 import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
-import type { UpstreamConnector, UpstreamTransaction } from '../upstream/types.js';
+import type { Directory } from '../upstream/connectors.js';
+import type { CallbackRequest, UpstreamTransaction } from '../upstream/types.js';
 import type { SchoolNames } from '../directories/school-names.js';
 import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
 import { languageLinks, localeOf, type PageRenderer } from './pages.js';
@@ -46,13 +47,13 @@ export interface InteractionDependencies {
 /** How long the chooser waits for school names being looked up for the first time. */
 const SCHOOL_NAME_WAIT_MS = 300;
 
-async function named(connectors: UpstreamConnector[], names: SchoolNames | undefined) {
-  if (!names) return connectors.map((c) => c.listing);
-  connectors.forEach((c) => names.withNames(c.listing));
+async function named(directories: Directory[], names: SchoolNames | undefined) {
+  if (!names) return directories.map((c) => c.listing);
+  directories.forEach((c) => names.withNames(c.listing));
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([names.settled(), new Promise<void>((done) => (timer = setTimeout(done, SCHOOL_NAME_WAIT_MS)))]);
   clearTimeout(timer);
-  return connectors.map((c) => names.withNames(c.listing));
+  return directories.map((c) => names.withNames(c.listing));
 }
 
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
@@ -145,19 +146,19 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     pages.error(ctx, locale, { status: 400, messageKey: 'error.oidc', showBack: false });
   }
 
-  async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, connector: UpstreamConnector) {
+  async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
     try {
-      await handoff.redirect(ctx, connector, { interactionUid }, {
+      await handoff.redirect(ctx, directory, { interactionUid }, {
         forceLogin: prompt.includes('login'),
         ...(maxAge !== undefined ? { maxAge } : {}),
         uiLocales: localeOf(ctx, params.ui_locales),
       });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: connector.id, reason: err.code, err }, 'upstream login could not start');
-      showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales), { ok: false, upstreamId: connector.id, code: err.code });
+      logger.warn({ upstreamId: directory.id, reason: err.code, err }, 'upstream login could not start');
+      showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales), { ok: false, upstreamId: directory.id, code: err.code });
     }
   }
 
@@ -167,12 +168,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * reach. Checked at login and on SSO to another service, when the directory must still be in use here.
    */
   async function refusalFor(login: { upstreamId: string; learnerIdKind: LearnerIdKind }, clientId: string): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
-    const connector = await upstreams.get(login.upstreamId);
-    if (!connector) {
+    const directory = await upstreams.get(login.upstreamId);
+    if (!directory) {
       logger.info({ upstreamId: login.upstreamId, clientId }, 'session from a directory no longer in use here');
       return { ok: false, upstreamId: login.upstreamId, code: 'directory_not_in_use' };
     }
-    const allowedClients = connector.profile.allowedClients;
+    const allowedClients = directory.profile.allowedClients;
     if (allowedClients && !allowedClients.has(clientId)) {
       logger.info({ upstreamId: login.upstreamId, clientId }, 'service not allowed by the education provider');
       return { ok: false, upstreamId: login.upstreamId, code: 'service_not_allowed' };
@@ -200,18 +201,18 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   }
 
   /** The directory's answer, checked and turned into an account (or the reason there is none). */
-  async function signIn(connector: UpstreamConnector, current: URL, transaction: UpstreamTransaction): Promise<LoginOutcome> {
-    const upstreamId = connector.id;
+  async function signIn(directory: Directory, callback: CallbackRequest, transaction: UpstreamTransaction): Promise<LoginOutcome> {
+    const upstreamId = directory.id;
     try {
-      const identity = await connector.complete(current, transaction);
-      const evaluated = await deps.claims.evaluate(identity, connector.profile);
+      const identity = await directory.connector.complete(callback, transaction);
+      const evaluated = await deps.claims.evaluate(identity, directory.profile);
       if (!evaluated.ok) {
         return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason };
       } else {
-        const accountId = accountIdFor(deps.subjectSalt, identity.upstreamId, identity.subject);
+        const accountId = accountIdFor(deps.subjectSalt, identity.directoryId, identity.subject);
         await accounts.save({
           accountId,
-          upstreamId: identity.upstreamId,
+          upstreamId: identity.directoryId,
           claims: evaluated.claims,
           learnerIdKind: evaluated.learnerIdKind,
           report: evaluated.report,
@@ -290,7 +291,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     await finishInteraction(ctx, details, serviceErrorFor(abortReason.parse(ctx.query.reason)));
   });
 
-  router.get('/upstream/:upstreamId/callback', async (ctx) => {
+  /** The directory's callback: a redirect (GET) or, for SAML, a cross-site form post (POST). */
+  const callback = async (ctx: Context & { params: Record<string, string> }) => {
     const locale = localeOf(ctx);
     const upstreamId = ctx.params.upstreamId!;
     if (!upstreamParam.safeParse(upstreamId).success) {
@@ -308,15 +310,17 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       await deps.completeCheck(ctx, pending);
       return;
     }
-    const current = handoff.callbackOf(ctx, pending);
+    const current = await handoff.callbackOf(ctx, pending);
     // The directory may have been suspended while the user was signing in there.
-    const connector = await upstreams.get(upstreamId);
-    const outcome: LoginOutcome = connector
-      ? await signIn(connector, current, pending.transaction)
+    const directory = await upstreams.get(upstreamId);
+    const outcome: LoginOutcome = directory
+      ? await signIn(directory, current, pending.transaction)
       : { ok: false, upstreamId, code: 'directory_not_in_use' };
     await state.set(`login:${pending.interactionUid}`, outcome, loginTtl);
     ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
-  });
+  };
+  router.get('/upstream/:upstreamId/callback', callback);
+  router.post('/upstream/:upstreamId/callback', callback);
 
   router.get('/interaction/:uid/complete', async (ctx) => {
     const details = await interactionOf(ctx);

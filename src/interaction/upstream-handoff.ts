@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { BridgeConfig } from '../config/schema.js';
 import { basePathOf, underIssuer } from '../http/base-path.js';
+import { FormError, readFormText } from '../http/form.js';
 import type { StateStore } from '../storage/types.js';
-import type { BeginOptions, UpstreamConnector, UpstreamTransaction } from '../upstream/types.js';
+import type { Directory } from '../upstream/connectors.js';
+import type { BeginRequest, CallbackRequest, UpstreamTransaction } from '../upstream/types.js';
 
 /** Why the user went to the directory: a service's login, or an operator's attribute check. */
 export type HandoffPurpose = { interactionUid: string } | { checkToken: string };
@@ -12,6 +14,9 @@ export type HandoffPurpose = { interactionUid: string } | { checkToken: string }
 export type PendingHandoff = HandoffPurpose & { transaction: UpstreamTransaction };
 
 const TXN_COOKIE = 'mpass_upstream';
+
+/** A SAML response with its certificates and an encrypted assertion fits well within this. */
+const CALLBACK_FORM_LIMIT_BYTES = 512 * 1024;
 
 /**
  * Sending a browser to a school directory and taking it back at the directory's callback. The
@@ -39,20 +44,33 @@ export class UpstreamHandoff {
   }
 
   /** Redirects to the directory. Throws UpstreamError when the directory cannot be reached to begin. */
-  async redirect(ctx: Context, connector: UpstreamConnector, purpose: HandoffPurpose, options: Omit<BeginOptions, 'redirectUri'>): Promise<void> {
-    const { url, transaction } = await connector.begin({ ...options, redirectUri: this.callbackUrl(connector.id) });
+  async redirect(ctx: Context, directory: Directory, purpose: HandoffPurpose, options: Omit<BeginRequest, 'callbackUrl'>): Promise<void> {
+    const { connector } = directory;
+    const callbackUrl = this.callbackUrl(connector.id);
+    const { redirect, state } = await connector.begin({ ...options, callbackUrl });
+    const transaction: UpstreamTransaction = {
+      upstreamId: connector.id,
+      callbackUrl,
+      startedAt: Math.floor(Date.now() / 1000),
+      forceLogin: options.forceLogin,
+      ...(options.maxAge !== undefined ? { maxAge: options.maxAge } : {}),
+      state,
+    };
     const handle = randomBytes(32).toString('base64url');
     const ttl = this.config.ttl.upstreamTransactionSeconds;
     await this.state.set(`txn:${handle}`, { ...purpose, transaction } satisfies PendingHandoff, ttl);
     ctx.cookies.set(TXN_COOKIE, handle, {
       path: this.cookiePath(connector.id),
       httpOnly: true,
-      sameSite: 'lax',
+      // A directory that answers with a cross-site form post (SAML HTTP-POST) gets the cookie only
+      // with SameSite=None; it is scoped to that directory's callback path and signed, and every
+      // other cookie of the bridge keeps SameSite=Lax. (Browsers take None only with Secure.)
+      sameSite: connector.callbackMethod === 'POST' && this.secure ? 'none' : 'lax',
       secure: this.secure,
       signed: true,
       maxAge: ttl * 1000,
     });
-    ctx.redirect(url.href);
+    ctx.redirect(redirect.href);
   }
 
   /** The transaction this browser started for this directory, taken (once); undefined if none. */
@@ -64,10 +82,17 @@ export class UpstreamHandoff {
     return { pending, hadCookie: true };
   }
 
-  /** The callback URL as the directory called it (its query on our registered redirect URI). */
-  callbackOf(ctx: Context, pending: PendingHandoff): URL {
-    const current = new URL(pending.transaction.redirectUri);
-    current.search = ctx.querystring;
-    return current;
+  /** The callback as the directory made the browser call it: our registered URL with its query, and a posted form. */
+  async callbackOf(ctx: Context, pending: PendingHandoff): Promise<CallbackRequest> {
+    const url = new URL(pending.transaction.callbackUrl);
+    url.search = ctx.querystring;
+    if (ctx.method !== 'POST') return { method: 'GET', url, form: {} };
+    const form: Record<string, string> = {};
+    for (const [key, value] of new URLSearchParams(await readFormText(ctx, CALLBACK_FORM_LIMIT_BYTES))) {
+      // A protocol field sent twice is ambiguous: refused rather than guessed.
+      if (Object.hasOwn(form, key)) throw new FormError(400, `the field ${key} was sent twice`);
+      form[key] = value;
+    }
+    return { method: 'POST', url, form };
   }
 }

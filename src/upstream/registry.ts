@@ -2,11 +2,11 @@ import type { DirectoryRecord, DirectoryRegistry } from '../directories/registry
 import { checkable, usableIn, type DirectoryStatus } from '../directories/lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Environment } from '../provider/client-policy.js';
-import type { UpstreamConnector } from './types.js';
+import type { Directory } from './connectors.js';
 
 /** One directory as this bridge knows it right now. */
 export interface CatalogueEntry {
-  connector: UpstreamConnector;
+  directory: Directory;
   status: DirectoryStatus;
   /** config: from the configuration file (approved by being there); registry: managed by operators. */
   source: 'config' | 'registry';
@@ -16,8 +16,8 @@ export interface UpstreamRegistryOptions {
   environment: Environment;
   /** Operator-managed directories; absent: only the configured ones. */
   directories?: DirectoryRegistry;
-  /** Builds the connector of a managed directory (its secret already opened). */
-  connectorFor?: (record: DirectoryRecord, clientSecret: string) => UpstreamConnector;
+  /** Builds a managed directory (its secret already opened; undefined for a type without one). */
+  directoryFor?: (record: DirectoryRecord, secret: string | undefined) => Directory;
   /** How stale this instance's view may get before it checks the shared revision again. */
   refreshIntervalMs?: number;
   logger?: Logger;
@@ -31,17 +31,17 @@ export interface UpstreamRegistryOptions {
 export class UpstreamRegistry {
   private readonly statics: CatalogueEntry[];
   private managed = new Map<string, CatalogueEntry>();
-  /** Connectors survive reloads while their definition and secret stay the same (discovery is cached in them). */
-  private readonly connectors = new Map<string, { fingerprint: string; connector: UpstreamConnector }>();
+  /** Directories survive reloads while their definition and secret stay the same (their connector caches discovery, metadata). */
+  private readonly opened = new Map<string, { fingerprint: string; directory: Directory }>();
   private revision: string | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | undefined;
 
   constructor(
-    connectors: UpstreamConnector[],
+    configured: Directory[],
     private readonly options: UpstreamRegistryOptions = { environment: 'test' },
   ) {
-    this.statics = connectors.map((connector) => ({ connector, status: 'approved', source: 'config' }));
+    this.statics = configured.map((directory) => ({ directory, status: 'approved', source: 'config' }));
   }
 
   /** Reloads the managed directories if another instance (or this one) changed them. */
@@ -60,7 +60,7 @@ export class UpstreamRegistry {
           return entry ? [[record.definition.id, entry] as const] : [];
         }));
         this.revision = revision;
-        for (const id of this.connectors.keys()) if (!this.managed.has(id)) this.connectors.delete(id);
+        for (const id of this.opened.keys()) if (!this.managed.has(id)) this.opened.delete(id);
       } finally {
         this.pending = undefined;
       }
@@ -71,20 +71,20 @@ export class UpstreamRegistry {
   private entryFor(record: DirectoryRecord): CatalogueEntry | undefined {
     const id = record.definition.id;
     const fingerprint = JSON.stringify([record.definition, record.secret]);
-    let cached = this.connectors.get(id);
+    let cached = this.opened.get(id);
     if (!cached || cached.fingerprint !== fingerprint) {
       try {
         const secret = this.options.directories!.secretOf(record);
-        cached = { fingerprint, connector: this.options.connectorFor!(record, secret) };
-        this.connectors.set(id, cached);
+        cached = { fingerprint, directory: this.options.directoryFor!(record, secret) };
+        this.opened.set(id, cached);
       } catch (err) {
         // Without its secret the directory cannot be used; operators see why in its health.
         this.options.logger?.warn({ upstreamId: id, err }, 'managed directory cannot be used');
-        this.connectors.delete(id);
+        this.opened.delete(id);
         return undefined;
       }
     }
-    return { connector: cached.connector, status: record.status, source: 'registry' };
+    return { directory: cached.directory, status: record.status, source: 'registry' };
   }
 
   private entries(): CatalogueEntry[] {
@@ -98,32 +98,32 @@ export class UpstreamRegistry {
   }
 
   /** The directories users of this environment may choose, in chooser order. */
-  async list(): Promise<UpstreamConnector[]> {
+  async list(): Promise<Directory[]> {
     await this.refresh();
-    return this.entries().filter((e) => usableIn(e.status, e.connector.accounts, this.options.environment)).map((e) => e.connector);
+    return this.entries().filter((e) => usableIn(e.status, e.directory.accounts, this.options.environment)).map((e) => e.directory);
   }
 
   /** The directory, if users of this environment may sign in through it now. */
-  async get(id: string): Promise<UpstreamConnector | undefined> {
+  async get(id: string): Promise<Directory | undefined> {
     await this.refresh();
-    const entry = this.entries().find((e) => e.connector.id === id);
-    return entry && usableIn(entry.status, entry.connector.accounts, this.options.environment) ? entry.connector : undefined;
+    const entry = this.entries().find((e) => e.directory.id === id);
+    return entry && usableIn(entry.status, entry.directory.accounts, this.options.environment) ? entry.directory : undefined;
   }
 
   /** The directory, if the operator's attribute check may sign in through it (testing or approved). */
   async forCheck(id: string): Promise<CatalogueEntry | undefined> {
     await this.refresh();
-    const entry = this.entries().find((e) => e.connector.id === id);
+    const entry = this.entries().find((e) => e.directory.id === id);
     return entry && checkable(entry.status) ? entry : undefined;
   }
 
   /** Ids of the configured directories (they are known at start-up). */
   staticIds(): string[] {
-    return this.statics.map((e) => e.connector.id);
+    return this.statics.map((e) => e.directory.id);
   }
 
   /** Synchronous view for oidc-provider's prompt checks: whether users here may use this directory. */
   isKnown(id: string): boolean {
-    return this.entries().some((e) => e.connector.id === id && usableIn(e.status, e.connector.accounts, this.options.environment));
+    return this.entries().some((e) => e.directory.id === id && usableIn(e.status, e.directory.accounts, this.options.environment));
   }
 }

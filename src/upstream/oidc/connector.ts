@@ -1,16 +1,23 @@
-import type { DirectoryAccounts } from '../../config/schema.js';
 import * as client from 'openid-client';
-import { resolveMapping } from '../../claims/attributes.js';
-import type { UpstreamClaimsProfile } from '../../claims/evaluate.js';
-import type { UpstreamConfig } from '../../config/schema.js';
+import type { ConnectorOptions } from '../connector-options.js';
 import { UpstreamError, type UpstreamErrorCode } from '../errors.js';
-import type { BeginOptions, DirectoryListing, UpstreamConnector, UpstreamIdentity, UpstreamTransaction } from '../types.js';
+import type { BeginRequest, BeginResult, CallbackRequest, DirectoryConnector, DirectoryIdentity, UpstreamTransaction } from '../types.js';
 
-export interface OidcConnectorOptions {
-  timeoutMs: number;
-  clockToleranceSeconds: number;
-  /** Plain-http directories are only accepted outside production (the bundled test directory). */
-  allowHttp: boolean;
+/** The settings this connector reads (a directory definition of type oidc). */
+export interface OidcDirectorySettings {
+  id: string;
+  issuer: string;
+  clientId: string;
+  scope: string;
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post';
+  userinfo: boolean;
+}
+
+/** What the connector keeps between the redirect and the callback. */
+interface OidcState {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
 }
 
 /** ID-token claims that describe the token, not the user: never part of the attribute bag. */
@@ -50,37 +57,18 @@ function toUpstreamError(err: unknown, what: string): UpstreamError {
  * An OpenID Connect school directory: authorization code flow with PKCE S256, state and nonce,
  * an exact per-directory callback (mix-up defence) and a bounded time for every call.
  */
-export class OidcConnector implements UpstreamConnector {
+export class OidcConnector implements DirectoryConnector {
   readonly id: string;
-  readonly displayName: UpstreamConfig['displayName'];
-  readonly accounts: DirectoryAccounts;
-  readonly profile: UpstreamClaimsProfile;
-  readonly listing: DirectoryListing;
+  readonly callbackMethod = 'GET' as const;
   private configuration: Promise<client.Configuration> | undefined;
   private discoveryFailedAt = 0;
 
   constructor(
-    private readonly config: UpstreamConfig & { clientSecret: string },
-    private readonly options: OidcConnectorOptions,
+    private readonly config: OidcDirectorySettings,
+    private readonly clientSecret: string,
+    private readonly options: ConnectorOptions,
   ) {
     this.id = config.id;
-    this.displayName = config.displayName;
-    this.accounts = config.testOnly ? 'test' : config.accounts;
-    const schools = (config.schools ?? []).map((school) => (typeof school === 'string' ? { id: school } : school));
-    this.listing = {
-      id: config.id,
-      displayName: config.displayName,
-      issuer: config.issuer,
-      schools,
-      ...(config.logoUri ? { logoUri: config.logoUri } : {}),
-      ...(config.provider ? { provider: config.provider } : {}),
-    };
-    this.profile = {
-      mapping: resolveMapping(config.attributeMapping),
-      originalIssuer: config.originalIssuer ?? config.issuer,
-      ...(config.schools ? { schools: new Set(schools.map((school) => school.id)) } : {}),
-      ...(config.allowedClients ? { allowedClients: new Set(config.allowedClients) } : {}),
-    };
   }
 
   private discover(): Promise<client.Configuration> {
@@ -96,8 +84,8 @@ export class OidcConnector implements UpstreamConnector {
         this.config.clientId,
         { [client.clockTolerance]: this.options.clockToleranceSeconds },
         this.config.tokenEndpointAuthMethod === 'client_secret_post'
-          ? client.ClientSecretPost(this.config.clientSecret)
-          : client.ClientSecretBasic(this.config.clientSecret),
+          ? client.ClientSecretPost(this.clientSecret)
+          : client.ClientSecretBasic(this.clientSecret),
         {
           timeout,
           // Directory ID tokens are verified against its JWKS even though they come straight from its
@@ -120,45 +108,38 @@ export class OidcConnector implements UpstreamConnector {
     });
   }
 
-  async begin(options: BeginOptions): Promise<{ url: URL; transaction: UpstreamTransaction }> {
+  async begin(request: BeginRequest): Promise<BeginResult> {
     const configuration = await this.discover();
-    const transaction: UpstreamTransaction = {
-      upstreamId: this.id,
-      state: client.randomState(),
-      nonce: client.randomNonce(),
-      codeVerifier: client.randomPKCECodeVerifier(),
-      redirectUri: options.redirectUri,
-      startedAt: Math.floor(Date.now() / 1000),
-      forceLogin: options.forceLogin === true,
-      ...(options.maxAge !== undefined ? { maxAge: options.maxAge } : {}),
-    };
+    const state: OidcState = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier() };
     const params: Record<string, string> = {
-      redirect_uri: transaction.redirectUri,
+      redirect_uri: request.callbackUrl,
       response_type: 'code',
       scope: this.config.scope,
-      state: transaction.state,
-      nonce: transaction.nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(transaction.codeVerifier),
+      state: state.state,
+      nonce: state.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(state.codeVerifier),
       code_challenge_method: 'S256',
     };
-    if (transaction.forceLogin) params.prompt = 'login';
-    if (transaction.maxAge !== undefined) params.max_age = String(transaction.maxAge);
-    if (options.uiLocales) params.ui_locales = options.uiLocales;
-    return { url: client.buildAuthorizationUrl(configuration, params), transaction };
+    if (request.forceLogin) params.prompt = 'login';
+    if (request.maxAge !== undefined) params.max_age = String(request.maxAge);
+    if (request.uiLocales) params.ui_locales = request.uiLocales;
+    return { redirect: client.buildAuthorizationUrl(configuration, params), state: { ...state } };
   }
 
-  async complete(callbackUrl: URL, transaction: UpstreamTransaction): Promise<UpstreamIdentity> {
+  async complete(callback: CallbackRequest, transaction: UpstreamTransaction): Promise<DirectoryIdentity> {
     if (transaction.upstreamId !== this.id) {
       throw new UpstreamError('upstream_transaction_invalid', 'callback reached another directory than the one started');
     }
+    if (callback.method !== 'GET') throw new UpstreamError('upstream_invalid_response', 'an OpenID Connect directory answers with a redirect');
+    const state = transaction.state as unknown as OidcState;
     const configuration = await this.discover();
     let claims: client.IDToken;
     let userinfo: Record<string, unknown> = {};
     try {
-      const tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {
-        pkceCodeVerifier: transaction.codeVerifier,
-        expectedState: transaction.state,
-        expectedNonce: transaction.nonce,
+      const tokens = await client.authorizationCodeGrant(configuration, callback.url, {
+        pkceCodeVerifier: state.codeVerifier,
+        expectedState: state.state,
+        expectedNonce: state.nonce,
         idTokenExpected: true,
         ...(transaction.maxAge !== undefined ? { maxAge: transaction.maxAge } : {}),
       });
@@ -181,6 +162,6 @@ export class OidcConnector implements UpstreamConnector {
     for (const [name, value] of Object.entries({ ...userinfo, ...claims })) {
       if (!PROTOCOL_CLAIMS.has(name)) attributes[name] = value;
     }
-    return { upstreamId: this.id, issuer: claims.iss, subject: claims.sub, authTime, attributes };
+    return { directoryId: this.id, issuer: claims.iss, subject: claims.sub, authTime, attributes };
   }
 }
