@@ -142,6 +142,10 @@ class BackendStateStore extends JsonValues implements StateStore {
   set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
     return this.write(key, value, ttlSeconds);
   }
+
+  add(key: string, value: unknown, ttlSeconds: number): Promise<boolean> {
+    return this.backend.addValue(this.keyOf(key), JSON.stringify(value), ttlSeconds);
+  }
 }
 
 export function adapterFactoryOver(backend: Backend, base: string): AdapterFactory {

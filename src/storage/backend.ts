@@ -14,6 +14,8 @@ export interface Backend {
   getValue(key: string): Promise<string | undefined>;
   /** Reads and deletes in one step: of concurrent callers, one gets the value. */
   takeValue(key: string): Promise<string | undefined>;
+  /** Sets the value only if the key holds none (SET NX): true for the one caller that set it. */
+  addValue(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
 
   /** Adds to a set; the set lives at least as long as its longest-lived member. */

@@ -76,6 +76,12 @@ class MemoryBackend implements Backend {
     return value;
   }
 
+  async addValue(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    this.entries.set(key, { value, expiresAt: MemoryBackend.expiry(ttlSeconds) });
+    return true;
+  }
+
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
   }

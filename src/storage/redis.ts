@@ -144,6 +144,10 @@ class RedisBackend implements Backend {
     return this.run(async () => (await this.client.getdel(key)) ?? undefined);
   }
 
+  addValue(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    return this.run(async () => (await this.client.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK');
+  }
+
   delete(key: string): Promise<void> {
     return this.run(async () => {
       await this.client.del(key);

@@ -15,6 +15,11 @@ export interface StateStore {
   get<T>(key: string): Promise<T | undefined>;
   /** Atomically reads and deletes: of two concurrent callers, exactly one receives the value. */
   take<T>(key: string): Promise<T | undefined>;
+  /**
+   * Stores the value only if the key holds none: of concurrent callers exactly one gets true, and
+   * every later one false while the value lives (one-time values such as JWT ids, assertion ids).
+   */
+  add(key: string, value: unknown, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
 }
 
