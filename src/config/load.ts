@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { configSchema, type BridgeConfig } from './schema.js';
+import { ADDRESS_FIELDS } from '../upstream/settings.js';
 
 /** Every problem found in the configuration, each with the path of the setting. */
 export class ConfigError extends Error {
@@ -54,7 +55,33 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'COOKIE_KEYS', path: ['secrets', 'cookieKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
   { name: 'SUBJECT_SALT', path: ['secrets', 'subjectSalt'], parse: (v) => v },
   { name: 'DIRECTORY_KEYS', path: ['secrets', 'directoryKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
+  { name: 'ADMIN_OPERATORS', path: ['admin', 'operators'], parse: parseJson },
+  { name: 'ADMIN_PORT', path: ['admin', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
 ];
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * The value of an override: the variable itself, or the content of the file `<NAME>_FILE` names
+ * (container secrets are files, so secrets never need to be in the environment).
+ */
+function overrideValue(env: Env, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError([`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    }
+  }
+  return env[name];
+}
 
 function formatIssues(issues: z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
@@ -86,8 +113,10 @@ function productionProblems(config: BridgeConfig): string[] {
   const servesTest = single ? config.environment === 'test' : config.environments!.some((e) => e.name === 'test');
   config.upstreams.forEach((upstream, index) => {
     if (upstream.testOnly && !servesTest) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
-    if (!upstream.issuer.startsWith('https://')) problems.push(`upstreams.${index}.issuer: must be https in production`);
-    if (upstream.logoUri && !upstream.logoUri.startsWith('https://')) problems.push(`upstreams.${index}.logoUri: must be https in production`);
+    for (const field of ADDRESS_FIELDS) {
+      const value = (upstream as Record<string, unknown>)[field];
+      if (typeof value === 'string' && !value.startsWith('https://')) problems.push(`upstreams.${index}.${field}: must be https in production`);
+    }
   });
   // oidc-provider never delivers logout tokens to loopback or private addresses: say so at start.
   config.clients.forEach((client, index) => {
@@ -163,7 +192,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): BridgeC
     throw new ConfigError(['(root): the configuration file must hold a JSON object']);
   }
   for (const override of ENV_OVERRIDES) {
-    const value = env[override.name];
+    const value = overrideValue(env, override.name);
     if (value !== undefined && value !== '') setPath(raw, override.path, override.parse(value));
   }
   return parseConfig(raw);

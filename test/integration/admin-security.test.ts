@@ -251,7 +251,7 @@ describe('admin API security', () => {
       expect(record.secret).toMatchObject({ kind: 'sealed', binding: 'id+issuer' });
       expect(fed.bridge.bridge.directories.secretOf(record)).toBe('the-new-secret');
       // The sealed value on a record pointed elsewhere behind the API's back does not open.
-      expect(() => fed.bridge.bridge.directories.secretOf({ ...record, definition: { ...record.definition, issuer: 'https://attacker.example' } })).toThrow(/does not open/);
+      expect(() => fed.bridge.bridge.directories.secretOf({ ...record, definition: { ...record.definition, issuer: 'https://attacker.example' } as typeof record.definition })).toThrow(/does not open/);
       // The same for a secret held in an environment variable.
       const envMoved = await admin('admin', 'PATCH', '/directories/env-city', { issuer: 'https://attacker.example' });
       expect(envMoved.status).toBe(400);

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import Koa from 'koa';
@@ -70,6 +71,8 @@ export interface UpstreamIdpOptions {
   tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   /** false: the users' claims only at userinfo. */
   claimsInIdToken?: boolean;
+  /** Serve over https with this key and certificate (PEM), as production requires of directories. */
+  tls?: { key: string; cert: string };
 }
 
 /**
@@ -78,7 +81,7 @@ export interface UpstreamIdpOptions {
  */
 export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promise<UpstreamIdpHandle> {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}${MOUNT}`;
+  const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${MOUNT}`;
   const clientId = options.clientId ?? 'mpassid-bridge';
   const clientSecret = options.clientSecret ?? 'upstream-client-secret-0123456789abcdef';
   const users = options.users ?? loadTestUsers(resolve('config/test-users.json'));
@@ -180,8 +183,8 @@ export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promis
   const start = async (): Promise<void> => {
     if (server) return;
     serving = new AbortController();
-    const s = createServer(app.callback());
-    s.on('connection', (socket) => {
+    const s = options.tls ? createTlsServer(options.tls, app.callback()) : createServer(app.callback());
+    s.on(options.tls ? 'secureConnection' : 'connection', (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });
