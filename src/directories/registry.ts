@@ -30,7 +30,13 @@ type Clearable = (typeof CLEARABLE_FIELDS)[number];
  */
 export const directoryPatchSchema = z
   .object({
-    ...(Object.fromEntries(Object.entries(allDirectoryFields).filter(([key]) => key !== 'id' && key !== 'type')) as Omit<typeof allDirectoryFields, 'id' | 'type' | Clearable>),
+    // Without their defaults: a field the patch leaves out keeps its value (a default would reset it,
+    // and another type's default would add a field this directory's type does not have).
+    ...(Object.fromEntries(
+      Object.entries(allDirectoryFields)
+        .filter(([key]) => key !== 'id' && key !== 'type')
+        .map(([key, field]): [string, z.ZodType] => [key, field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field]),
+    ) as unknown as Omit<typeof allDirectoryFields, 'id' | 'type' | Clearable>),
     ...(Object.fromEntries(CLEARABLE_FIELDS.map((key) => [key, allDirectoryFields[key].unwrap().nullable()])) as {
       [K in Clearable]: z.ZodNullable<ReturnType<(typeof allDirectoryFields)[K]['unwrap']>>;
     }),
