@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
@@ -32,6 +33,7 @@ import { RoleVocabulary } from './claims/roles.js';
 import { createOrganisationRegistry, type OrganisationRegistry } from './organisations/index.js';
 import type { AdapterFactory, Storage } from './storage/types.js';
 import { createTestDirectory } from './testdirectory/index.js';
+import { bundledOpinsysDirectories, bundledOpinsysSimulator, OPINSYS_TEST_DIRECTORY_ID } from './testdirectory/opinsys/bundled.js';
 import type { TestUser } from './testdirectory/users.js';
 import { openDirectory } from './upstream/connectors.js';
 import type { ConnectorOptions } from './upstream/connector-options.js';
@@ -77,9 +79,10 @@ export interface Bridge {
 /** The client id under which the bridge signs in at its own bundled test directory. */
 export const TEST_DIRECTORY_CLIENT_ID = 'mpassid-bridge';
 
-function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): UpstreamConfig & { clientSecret: string } {
+function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Extract<UpstreamConfig, { type: 'oidc' }> & { clientSecret: string } {
   return {
-    ...upstreamSchema.parse({
+    ...(upstreamSchema.parse({
+      type: 'oidc',
       id: config.testDirectory.upstreamId,
       displayName:
         config.environment === 'demo'
@@ -88,7 +91,7 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Up
       issuer: underIssuer(config.issuer, config.testDirectory.path),
       clientId: TEST_DIRECTORY_CLIENT_ID,
       accounts: config.environment === 'demo' ? 'demo' : 'test',
-    }),
+    }) as Extract<UpstreamConfig, { type: 'oidc' }>),
     clientSecret: secrets.testDirectory.clientSecret,
   };
 }
@@ -106,7 +109,17 @@ function environmentAdapter(storage: Storage, environment: BridgeConfig['environ
 }
 
 function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | undefined>): string | undefined {
-  return env[`UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`] ?? upstream.clientSecret;
+  const name = `UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
+  // Or in a file (a container secret) named by <NAME>_FILE.
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new ConfigError([`${name}_FILE: cannot read ${file}`]);
+    }
+  }
+  return env[name] ?? upstream.clientSecret;
 }
 
 /**
@@ -128,7 +141,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
 
   const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
   const missingSecrets: string[] = [];
-  const fileDirectories = config.testDirectory.enabled ? [testDirectoryUpstream(config, secrets), ...config.upstreams] : config.upstreams;
+  const fileDirectories = config.testDirectory.enabled ? [testDirectoryUpstream(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...config.upstreams] : config.upstreams;
   fileDirectories.forEach((upstream, index) => {
     // Test directories are reachable only from the test environment.
     if (upstream.testOnly && config.environment !== 'test') return;
@@ -153,7 +166,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const directories = new DirectoryRegistry(
     storage.durable('registry'),
     new SecretBox(secrets.directoryKeys),
-    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId]),
+    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID]),
   );
   const upstreams = new UpstreamRegistry(
     configured.map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
@@ -254,6 +267,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     });
     app.use(mountAt(config.testDirectory.path, directory.middleware));
   }
+  const opinsysSimulator = bundledOpinsysSimulator(config, secrets, deps.testUsers ?? []);
+  if (opinsysSimulator) app.use(opinsysSimulator);
 
   if (config.attributeTestService.enabled) {
     const router = createAttributeTestRouter({

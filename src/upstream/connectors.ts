@@ -3,6 +3,9 @@ import { claimsProfileOf, type ClaimsProfile } from '../claims/profile.js';
 import type { DirectoryAccounts } from '../config/common.js';
 import type { ConnectorOptions } from './connector-options.js';
 import { OidcConnector } from './oidc/connector.js';
+import { WILMA_TYPE } from './wilma/type.js';
+import { opinsysType } from './opinsys/type.js';
+import { SAML_TYPE } from './saml/type.js';
 import { endpointOf, type DirectoryDefinition, type DirectoryType } from './settings.js';
 import type { DirectoryConnector, DirectoryListing } from './types.js';
 
@@ -26,6 +29,9 @@ type ConnectorTypes = { [T in DirectoryType]: ConnectorType<Extract<DirectoryDef
 
 const CONNECTOR_TYPES: ConnectorTypes = {
   oidc: { create: (definition, secret, options) => new OidcConnector(definition, required(secret, definition.id), options) },
+  wilma: WILMA_TYPE,
+  opinsys: opinsysType,
+  saml: SAML_TYPE,
 };
 
 function required(secret: string | undefined, id: string): string {

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { attributeMappingSchema } from '../claims/attributes.js';
 import { DIRECTORY_ACCOUNTS, directorySchoolSchema, localized } from '../config/common.js';
 import { oidcSettings } from './oidc/settings.js';
+import { wilmaSettings } from './wilma/settings.js';
+import { opinsysSettings } from './opinsys/settings.js';
+import { refineSamlDefinition, samlSettings } from './saml/settings.js';
+import { entityIdOf } from './saml/metadata.js';
 
 /**
  * What describes a school directory, whether in the configuration file or through the admin API:
@@ -51,7 +55,7 @@ export const commonDirectoryFields = {
 };
 
 /** The settings of each directory type (its `type` literal included). */
-export const TYPE_SETTINGS = [oidcSettings] as const;
+export const TYPE_SETTINGS = [oidcSettings, opinsysSettings, wilmaSettings, samlSettings] as const;
 
 /** Fields a patch may clear with null (each is optional in a definition). */
 export const CLEARABLE_FIELDS = ['logoUri', 'provider', 'attributeMapping', 'originalIssuer', 'schools', 'allowedClients'] as const;
@@ -62,7 +66,12 @@ const defaultType = (value: unknown): unknown =>
 
 export const directoryDefinitionSchema = z.preprocess(
   defaultType,
-  z.discriminatedUnion('type', [z.object({ ...commonDirectoryFields, ...oidcSettings }).strict()]),
+  z.discriminatedUnion('type', [
+    z.object({ ...commonDirectoryFields, ...oidcSettings }).strict(),
+    z.object({ ...commonDirectoryFields, ...wilmaSettings }).strict(),
+    z.object({ ...commonDirectoryFields, ...opinsysSettings }).strict(),
+    z.object({ ...commonDirectoryFields, ...samlSettings }).strict().superRefine(refineSamlDefinition),
+  ]),
 );
 export type DirectoryDefinition = z.infer<typeof directoryDefinitionSchema>;
 export type DirectoryType = DirectoryDefinition['type'];
@@ -79,13 +88,21 @@ const fileOnlyFields = {
 
 export const upstreamSchema = z.preprocess(
   defaultType,
-  z.discriminatedUnion('type', [z.object({ ...commonDirectoryFields, ...oidcSettings, ...fileOnlyFields }).strict()]),
+  z.discriminatedUnion('type', [
+    z.object({ ...commonDirectoryFields, ...oidcSettings, ...fileOnlyFields }).strict(),
+    z.object({ ...commonDirectoryFields, ...wilmaSettings, ...fileOnlyFields }).strict(),
+    z.object({ ...commonDirectoryFields, ...opinsysSettings, ...fileOnlyFields }).strict(),
+    z.object({ ...commonDirectoryFields, ...samlSettings, ...fileOnlyFields }).strict().superRefine(refineSamlDefinition),
+  ]),
 );
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 
 /** Every field of every type, for patches (a patch is checked again as a whole definition). */
 export const allDirectoryFields = { ...commonDirectoryFields, ...Object.assign({}, ...TYPE_SETTINGS) } as typeof commonDirectoryFields &
-  (typeof TYPE_SETTINGS)[number];
+  Omit<AllOf<(typeof TYPE_SETTINGS)[number]>, 'type'> & { type: (typeof TYPE_SETTINGS)[number]['type'] };
+
+/** Every member of a union at once (the fields of every type together, for patches). */
+type AllOf<U> = (U extends unknown ? (all: U) => void : never) extends (all: infer I) => void ? I : never;
 
 /**
  * The directory's public address, as operators and health checks know it: an OIDC issuer, a Wilma
@@ -95,6 +112,13 @@ export function endpointOf(definition: DirectoryDefinition): string {
   switch (definition.type) {
     case 'oidc':
       return definition.issuer;
+    case 'wilma':
+      return definition.baseUrl;
+    case 'opinsys':
+      return definition.baseUrl;
+    case 'saml':
+      // Its metadata URL, else the entity id (given, or read from the inline metadata).
+      return definition.metadataUrl ?? definition.idpEntityId ?? entityIdOf(definition.metadata ?? '') ?? `saml:${definition.id}`;
   }
 }
 
