@@ -46,6 +46,7 @@ import { DirectoryHealthMonitor } from './directories/health.js';
 import { CheckLinks } from './directorycheck/links.js';
 import { createDirectoryCheck } from './directorycheck/routes.js';
 import { SchoolNames } from './directories/school-names.js';
+import { createSamlMetadataRouter } from './upstream/saml/routes.js';
 
 export interface AppDependencies {
   config: BridgeConfig;
@@ -162,6 +163,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     // One-time values directories send are refused a second time in every environment and instance.
     replay: storage.state('directory-replay'),
     issuer: config.issuer,
+    samlKeys: secrets.saml,
   };
   const directories = new DirectoryRegistry(
     storage.durable('registry'),
@@ -314,6 +316,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     schoolNames: new SchoolNames(organisations),
   });
   app.use(interactions.routes());
+  app.use(createSamlMetadataRouter(upstreams).routes());
   const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, upstreams, health, checkLinks });
   app.use(onPublicListener(config, admin));
   app.use(authorizationPost());

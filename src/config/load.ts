@@ -59,6 +59,9 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'ADMIN_PORT', path: ['admin', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
 ];
 
+/** The environment variables the bridge reads (each also as `<NAME>_FILE`, the file holding the value). */
+export const ENVIRONMENT_VARIABLES: readonly string[] = ENV_OVERRIDES.map((o) => o.name);
+
 function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw);
@@ -99,6 +102,12 @@ function productionProblems(config: BridgeConfig): string[] {
   if (!config.secrets.subjectSalt) problems.push('secrets.subjectSalt: must be provided in production');
   if (config.admin.operators.length > 0 && !config.secrets.directoryKeys?.length) {
     problems.push('secrets.directoryKeys: operators can add directories, whose client secrets are sealed with these keys; provide them in production');
+  }
+  // SAML directories sign requests and decrypt assertions with keys the education providers have
+  // configured at their identity provider: generated keys would change with every start.
+  const samlPossible = config.upstreams.some((u) => u.type === 'saml') || config.admin.operators.length > 0;
+  if (samlPossible && (!config.secrets.samlSigningKeys?.length || !config.secrets.samlEncryptionKeys?.length)) {
+    problems.push('secrets.samlSigningKeys / secrets.samlEncryptionKeys: the SAML service-provider keys must be provided in production (SAML directories can be used: operators are configured or a SAML upstream is)');
   }
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
   if (config.outbound.allowLoopback) problems.push('outbound.allowLoopback: calls to loopback and special-use addresses are for tests, not production');

@@ -18,6 +18,14 @@ export { upstreamSchema, type UpstreamConfig } from '../upstream/settings.js';
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
+/** A PEM key pair given as files (the SAML service-provider keys). */
+const samlKeyFiles = z
+  .object({
+    keyFile: z.string().min(1).describe('PEM private key (RSA)'),
+    certFile: z.string().min(1).describe('PEM certificate of that key (self-signed is fine: SAML trusts the published certificate, not a CA)'),
+  })
+  .strict();
+
 export const redisSchema = z
   .object({
     mode: z
@@ -173,6 +181,16 @@ export const configSchema = z
           .min(1)
           .optional()
           .describe('Keys that seal the client secrets of directories added through the admin API, newest first (env DIRECTORY_KEYS, comma-separated); required in production when operators are configured'),
+        samlSigningKeys: z
+          .array(samlKeyFiles)
+          .min(1)
+          .optional()
+          .describe('The SAML service-provider signing keys (AuthnRequests), newest first: the first signs, all are published in the SP metadata (rollover). Each {keyFile, certFile}: PEM RSA private key and its certificate. Required in production when SAML directories can be used (a SAML upstream, or operators); generated in development'),
+        samlEncryptionKeys: z
+          .array(samlKeyFiles)
+          .min(1)
+          .optional()
+          .describe('The SAML service-provider encryption keys (assertions are encrypted to them), newest first: all are published and tried for decryption (rollover). Same form and rule as samlSigningKeys'),
       })
       .strict()
       .prefault({}),

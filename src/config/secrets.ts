@@ -5,6 +5,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { z } from 'zod';
 import { ConfigError } from './load.js';
 import type { BridgeConfig } from './schema.js';
+import { generateSamlKeys, readSamlKeyPair, samlKeysSchema, type SamlKeys } from '../upstream/saml/keys.js';
 
 const privateJwk = z
   .object({ kty: z.string(), kid: z.string().min(1), d: z.string().min(1) })
@@ -23,10 +24,12 @@ const secretsFileSchema = z.object({
   directoryKeys: z.array(z.string().min(43)).min(1).optional(),
   /** Development keys of each environment when one process serves several (see `environments`). */
   environmentJwks: z.record(z.string(), jwksSchema).optional(),
+  /** The SAML service-provider keys (signing, encryption; newest first). Older development files lack them. */
+  saml: samlKeysSchema.optional(),
 });
 
 /** Key material of one bridge deployment. Never logged. */
-export type BridgeSecrets = z.infer<typeof secretsFileSchema> & { directoryKeys: string[] };
+export type BridgeSecrets = z.infer<typeof secretsFileSchema> & { directoryKeys: string[]; saml: SamlKeys };
 
 export async function generateSigningKeys(): Promise<PrivateJwks> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
@@ -45,6 +48,7 @@ export async function generateSecrets(): Promise<BridgeSecrets> {
     testDirectory: { jwks: await generateSigningKeys(), clientSecret: randomSecret() },
     attributeTestService: { clientSecret: randomSecret() },
     directoryKeys: [randomSecret()],
+    saml: await generateSamlKeys(),
   };
 }
 
@@ -98,8 +102,9 @@ export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()):
       throw new ConfigError(parsed.error.issues.map((i) => `secrets.file (${file}) ${i.path.join('.')}: ${i.message}`));
     }
     const directoryKeys = parsed.data.directoryKeys ?? [randomSecret()];
-    base = { ...parsed.data, directoryKeys };
-    if (!parsed.data.directoryKeys) writeSecretsFile(file, base);
+    const saml = parsed.data.saml ?? (await generateSamlKeys());
+    base = { ...parsed.data, directoryKeys, saml };
+    if (!parsed.data.directoryKeys || !parsed.data.saml) writeSecretsFile(file, base);
   } else {
     base = await generateSecrets();
     writeSecretsFile(file, base);
@@ -122,5 +127,20 @@ export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()):
   if (config.secrets.cookieKeys?.length) base = { ...base, cookieKeys: config.secrets.cookieKeys };
   if (config.secrets.subjectSalt) base = { ...base, subjectSalt: config.secrets.subjectSalt };
   if (config.secrets.directoryKeys?.length) base = { ...base, directoryKeys: config.secrets.directoryKeys };
+  base = { ...base, saml: samlKeysFromFiles(config, cwd) ?? base.saml };
   return base;
+}
+
+/** The SAML SP keys given as files (production), each list newest first; undefined when not given. */
+function samlKeysFromFiles(config: BridgeConfig, cwd: string): SamlKeys | undefined {
+  const { samlSigningKeys, samlEncryptionKeys } = config.secrets;
+  if (!samlSigningKeys?.length || !samlEncryptionKeys?.length) return undefined;
+  try {
+    return {
+      signing: samlSigningKeys.map((files, index) => readSamlKeyPair(files, `secrets.samlSigningKeys.${index}`, cwd)),
+      encryption: samlEncryptionKeys.map((files, index) => readSamlKeyPair(files, `secrets.samlEncryptionKeys.${index}`, cwd)),
+    };
+  } catch (err) {
+    throw new ConfigError([(err as Error).message]);
+  }
 }

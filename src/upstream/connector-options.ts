@@ -1,4 +1,5 @@
 import type { StateStore } from '../storage/types.js';
+import type { SamlKeys } from './saml/keys.js';
 
 /** What every connector is built with, besides its directory's settings and secret. */
 export interface ConnectorOptions {
@@ -12,4 +13,6 @@ export interface ConnectorOptions {
   replay: StateStore;
   /** The bridge's issuer, under which connectors publish what directories need (e.g. SAML metadata). */
   issuer: string;
+  /** The bridge's own SAML service-provider keys (signing AuthnRequests, decrypting assertions). */
+  samlKeys?: SamlKeys;
 }
