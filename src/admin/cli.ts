@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { describeInit, initDeployment } from './init.js';
 import { hashPassword } from './passwords.js';
+import { addKey, promoteKey, readJwks, retireKey, summarize, type KeySummary } from './signing-keys.js';
 import { printable, scrub } from './terminal-text.js';
 
 /**
@@ -11,6 +13,11 @@ import { printable, scrub } from './terminal-text.js';
 
 const USAGE = `usage: npm run admin -- <command> [options]
 
+  init [--dir secrets] [--operator NAME]
+                                     write the secrets of a new deployment (signing keys, cookie keys,
+                                     subject salt, directory keys, a first operator) to a new folder
+  keys list|add|promote|retire [--file secrets/jwks.json] [--alg RS256|ES256] [--kid KID]
+                                     rotate the signing keys without downtime (see README)
   hash-password                      read a password on stdin, print its hash for admin.operators
   issue-token [--expires SECONDS] [--uses N] [--note TEXT]
                                      issue an initial access token for a service provider
@@ -153,6 +160,40 @@ async function withSecretFromStdin(body: Record<string, unknown>, options: Direc
   return { ...body, clientSecret: secret };
 }
 
+/** Signing-key rotation on the JWKS file (local: no admin API involved). */
+async function keysCommand(step: string | undefined, options: { file: string; alg: string | undefined; kid: string | undefined }): Promise<void> {
+  const show = (keys: KeySummary[]) => keys.forEach((k) => console.log(`  ${k.kid}  ${k.alg}  ${k.role}`));
+  try {
+    switch (step) {
+      case 'list':
+        show(summarize(readJwks(options.file)));
+        return;
+      case 'add': {
+        const alg = options.alg ?? 'RS256';
+        if (alg !== 'RS256' && alg !== 'ES256') throw new CliError('--alg must be RS256 or ES256');
+        const added = await addKey(options.file, alg);
+        console.log(`added ${added.kid} (${added.alg}), published but not signing yet.`);
+        console.log('Restart the instances one by one; once services have fetched the new JWKS (a day), promote it.');
+        return;
+      }
+      case 'promote':
+        if (!options.kid) throw new CliError('keys promote needs --kid');
+        show(promoteKey(options.file, options.kid));
+        console.log('Restart the instances one by one. Retire the old key once every token it signed has expired.');
+        return;
+      case 'retire':
+        if (!options.kid) throw new CliError('keys retire needs --kid');
+        show(retireKey(options.file, options.kid));
+        return;
+      default:
+        throw new CliError('keys: list, add, promote or retire');
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError((err as Error).message);
+  }
+}
+
 /** What the education provider configures at their directory (the bridge's addresses for this type). */
 function printSetup(detail: Record<string, unknown>): void {
   const setup = (detail.setup as Record<string, unknown> | undefined) ?? { redirectUri: detail.callbackUrl };
@@ -271,6 +312,10 @@ async function run(argv: string[]): Promise<void> {
       file: { type: 'string' },
       'client-secret-stdin': { type: 'boolean' },
       'without-evidence': { type: 'boolean' },
+      dir: { type: 'string' },
+      operator: { type: 'string' },
+      alg: { type: 'string' },
+      kid: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -286,6 +331,17 @@ async function run(argv: string[]): Promise<void> {
   };
 
   switch (command) {
+    case 'init': {
+      const result = await initDeployment({ dir: values.dir ?? 'secrets', operator: values.operator ?? 'operator' }).catch((err: Error) => {
+        throw new CliError(err.message);
+      });
+      console.log(describeInit(result));
+      return;
+    }
+    case 'keys': {
+      await keysCommand(clientId, { file: values.file ?? 'secrets/jwks.json', alg: values.alg, kid: values.kid });
+      return;
+    }
     case 'hash-password': {
       const password = await readStdin();
       if (password.length < 12) throw new CliError('the password must be at least 12 characters');

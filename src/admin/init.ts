@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { PrivateJwks } from '../config/secrets.js';
+import { generateSamlKeys } from '../upstream/saml/keys.js';
 import { hashPassword } from './passwords.js';
 
 /**
@@ -25,6 +26,10 @@ export const SECRET_FILES = {
   subjectSalt: 'subject-salt',
   directoryKeys: 'directory-keys',
   operators: 'admin-operators.json',
+  samlSigningKey: 'saml-signing.key',
+  samlSigningCert: 'saml-signing.crt',
+  samlEncryptionKey: 'saml-encryption.key',
+  samlEncryptionCert: 'saml-encryption.crt',
 } as const;
 
 const randomSecret = (): string => randomBytes(32).toString('base64url');
@@ -68,6 +73,12 @@ export async function initDeployment(options: { dir: string; operator: string; e
     ...(options.environments ? { environments: options.environments } : {}),
   };
   put(SECRET_FILES.operators, `${JSON.stringify([operator], null, 2)}\n`);
+  // The SAML service-provider keys (education providers' identity providers trust their certificates).
+  const saml = await generateSamlKeys();
+  put(SECRET_FILES.samlSigningKey, saml.signing[0]!.key);
+  put(SECRET_FILES.samlSigningCert, saml.signing[0]!.cert);
+  put(SECRET_FILES.samlEncryptionKey, saml.encryption[0]!.key);
+  put(SECRET_FILES.samlEncryptionCert, saml.encryption[0]!.cert);
   return { dir, files, operator: { username: options.operator, password } };
 }
 
@@ -86,6 +97,7 @@ export function describeInit(result: InitResult): string {
     `  ${SECRET_FILES.directoryKeys}  seals the directories' client secrets; losing it means giving every secret again`,
     `  ${SECRET_FILES.jwks}       the signing keys; rotate with \`npm run admin -- keys rotate\`, never by replacing the file`,
     `  ${SECRET_FILES.cookieKeys}    changing it ends every signed-in session`,
+    '  saml-*.key/.crt  the SAML service-provider keys; education providers trust these certificates',
     '',
     'docker-compose.yml mounts this folder as container secrets (SECRETS_DIR, default ./secrets).',
   ].join('\n');

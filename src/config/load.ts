@@ -57,7 +57,17 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'DIRECTORY_KEYS', path: ['secrets', 'directoryKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
   { name: 'ADMIN_OPERATORS', path: ['admin', 'operators'], parse: parseJson },
   { name: 'ADMIN_PORT', path: ['admin', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
+  { name: 'SAML_SIGNING_KEYS', path: ['secrets', 'samlSigningKeys'], parse: parseKeyFiles },
+  { name: 'SAML_ENCRYPTION_KEYS', path: ['secrets', 'samlEncryptionKeys'], parse: parseKeyFiles },
 ];
+
+/** `key.pem:cert.pem[,key2.pem:cert2.pem]`: PEM files of key pairs, newest first. */
+function parseKeyFiles(raw: string): unknown {
+  return raw.split(',').map((pair) => {
+    const [keyFile, certFile] = pair.trim().split(':');
+    return { keyFile, certFile };
+  });
+}
 
 /** The environment variables the bridge reads (each also as `<NAME>_FILE`, the file holding the value). */
 export const ENVIRONMENT_VARIABLES: readonly string[] = ENV_OVERRIDES.map((o) => o.name);
