@@ -34,6 +34,7 @@ import { createOrganisationRegistry, type OrganisationRegistry } from './organis
 import type { AdapterFactory, Storage } from './storage/types.js';
 import { createTestDirectory } from './testdirectory/index.js';
 import { bundledOpinsysDirectories, bundledOpinsysSimulator, OPINSYS_TEST_DIRECTORY_ID } from './testdirectory/opinsys/bundled.js';
+import { bundledWilmaDirectories, bundledWilmaSimulator, WILMA_TEST_DIRECTORY_ID } from './testdirectory/wilma/bundled.js';
 import type { TestUser } from './testdirectory/users.js';
 import { openDirectory } from './upstream/connectors.js';
 import type { ConnectorOptions } from './upstream/connector-options.js';
@@ -142,7 +143,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
 
   const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
   const missingSecrets: string[] = [];
-  const fileDirectories = config.testDirectory.enabled ? [testDirectoryUpstream(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...config.upstreams] : config.upstreams;
+  const fileDirectories = config.testDirectory.enabled ? [testDirectoryUpstream(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...bundledWilmaDirectories(config, secrets), ...config.upstreams] : config.upstreams;
   fileDirectories.forEach((upstream, index) => {
     // Test directories are reachable only from the test environment.
     if (upstream.testOnly && config.environment !== 'test') return;
@@ -168,7 +169,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const directories = new DirectoryRegistry(
     storage.durable('registry'),
     new SecretBox(secrets.directoryKeys),
-    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID]),
+    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID, WILMA_TEST_DIRECTORY_ID]),
   );
   const upstreams = new UpstreamRegistry(
     configured.map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
@@ -271,6 +272,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   }
   const opinsysSimulator = bundledOpinsysSimulator(config, secrets, deps.testUsers ?? []);
   if (opinsysSimulator) app.use(opinsysSimulator);
+  const wilmaSimulator = bundledWilmaSimulator(config, secrets, deps.testUsers ?? []);
+  if (wilmaSimulator) app.use(wilmaSimulator);
 
   if (config.attributeTestService.enabled) {
     const router = createAttributeTestRouter({
@@ -297,7 +300,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     logger,
   });
   const checkLinks = new CheckLinks(storage.durable('registry'));
-  const directoryCheck = createDirectoryCheck({ config, upstreams, directories, links: checkLinks, claims, handoff, pages, logger });
+  const directoryCheck = createDirectoryCheck({ config, upstreams, directories, links: checkLinks, claims, handoff, pages, logger, state });
   app.use(directoryCheck.router.routes());
   const interactions = createInteractionRouter({
     provider,

@@ -122,8 +122,9 @@ export class WilmaConnector implements DirectoryConnector {
     // The transaction is taken once, which already makes the nonce single use; remembering it in the
     // shared store as well refuses it even if a transaction were ever replayed from elsewhere.
     const usedKey = `wilma:${this.id}:${nonce}`;
-    if (await this.options.replay.get(usedKey)) throw new UpstreamError('upstream_invalid_response', 'the Wilma nonce was already used');
-    await this.options.replay.set(usedKey, true, USED_NONCE_TTL_SECONDS);
+    if (!(await this.options.replay.add(usedKey, true, USED_NONCE_TTL_SECONDS))) {
+      throw new UpstreamError('upstream_invalid_response', 'the Wilma nonce was already used');
+    }
 
     const users = await this.readUserData(userId);
     const attributes = this.extract(users);
