@@ -264,9 +264,8 @@ export class SamlConnector implements DirectoryConnector {
     const key = `saml:${this.id}:${createHash('sha256').update(`${idpEntityId}\0${assertionId}`).digest('base64url')}`;
     const now = Math.floor(Date.now() / 1000);
     const ttl = Math.min(REPLAY_MAX_SECONDS, Math.max(REPLAY_MIN_SECONDS, expiresAt - now + this.options.clockToleranceSeconds));
-    const seen = await this.options.replay.take(key);
-    await this.options.replay.set(key, 1, ttl);
-    if (seen !== undefined) throw invalid('the assertion was already used (replay)');
+    // Set only if absent (SET NX): of two instances racing with the same assertion, one wins.
+    if (!(await this.options.replay.add(key, 1, ttl))) throw invalid('the assertion was already used (replay)');
   }
 
   /** The directory's unique id of the user: the NameID, or the attribute configured for it. */
