@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { attributeMappingSchema } from '../claims/attributes.js';
 import { DIRECTORY_ACCOUNTS, directorySchoolSchema, localized } from '../config/common.js';
 import { oidcSettings } from './oidc/settings.js';
-import { wilmaSettings } from './wilma/settings.js';
+import { checkWilmaSettings, wilmaSettings } from './wilma/settings.js';
 import { opinsysSettings } from './opinsys/settings.js';
 import { refineSamlDefinition, samlSettings } from './saml/settings.js';
 import { entityIdOf } from './saml/metadata.js';
@@ -68,7 +68,7 @@ export const directoryDefinitionSchema = z.preprocess(
   defaultType,
   z.discriminatedUnion('type', [
     z.object({ ...commonDirectoryFields, ...oidcSettings }).strict(),
-    z.object({ ...commonDirectoryFields, ...wilmaSettings }).strict(),
+    z.object({ ...commonDirectoryFields, ...wilmaSettings }).strict().superRefine(checkWilmaSettings),
     z.object({ ...commonDirectoryFields, ...opinsysSettings }).strict(),
     z.object({ ...commonDirectoryFields, ...samlSettings }).strict().superRefine(refineSamlDefinition),
   ]),
@@ -90,7 +90,7 @@ export const upstreamSchema = z.preprocess(
   defaultType,
   z.discriminatedUnion('type', [
     z.object({ ...commonDirectoryFields, ...oidcSettings, ...fileOnlyFields }).strict(),
-    z.object({ ...commonDirectoryFields, ...wilmaSettings, ...fileOnlyFields }).strict(),
+    z.object({ ...commonDirectoryFields, ...wilmaSettings, ...fileOnlyFields }).strict().superRefine(checkWilmaSettings),
     z.object({ ...commonDirectoryFields, ...opinsysSettings, ...fileOnlyFields }).strict(),
     z.object({ ...commonDirectoryFields, ...samlSettings, ...fileOnlyFields }).strict().superRefine(refineSamlDefinition),
   ]),
