@@ -180,6 +180,18 @@ export class SamlConnector implements DirectoryConnector {
   /** What the library does not check on the Response around the assertion. */
   private checkEnvelope(response: Element, idpEntityId: string): void {
     if (response.namespaceURI !== NS.samlp || response.localName !== 'Response') throw invalid('the SAML message is not a Response');
+    // A refusal (the user cancelled, no access) carries no assertion; it ends the login either way,
+    // so it needs no signature to be believed.
+    try {
+      const status = onlyChild(response, NS.samlp, 'Status');
+      const code = status ? onlyChild(status, NS.samlp, 'StatusCode')?.getAttribute('Value') : undefined;
+      if (code !== 'urn:oasis:names:tc:SAML:2.0:status:Success') {
+        throw new UpstreamError('upstream_denied', 'the identity provider did not authenticate the user', { cause: new Error(`status ${String(code).slice(0, 100)}`) });
+      }
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      throw invalid('the SAML response status is ambiguous', err);
+    }
     const destination = response.getAttribute('Destination');
     if (destination !== this.acsUrl) throw invalid('the SAML response is not addressed to this directory (Destination)');
     let issuer: Element | undefined;
