@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import * as client from 'openid-client';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
+import { parseConfig } from '../../src/config/load.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import { createStorage } from '../../src/storage/index.js';
 import { t } from '../../src/http/i18n.js';
 import type { OpinsysFault } from '../../src/testdirectory/opinsys/simulator.js';
 import { runAdminCli } from '../support/admin-cli.js';
@@ -357,6 +359,20 @@ describe('Opinsys directory', () => {
       await sim.start();
     }
     expect((await check())[DIRECTORY]).toMatchObject({ status: 'up', failures: 0 });
+  });
+
+  it('remembers a one-time value for exactly one of concurrent callers, in Redis and in memory', async () => {
+    const memory = createStorage(parseConfig({ env: 'test', issuer: 'http://127.0.0.1:1' }).redis);
+    try {
+      for (const store of [a.storage.state('opinsys-add-test'), memory.state('opinsys-add-test')]) {
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.add('jti:x', 1, 60)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.add('jti:x', 1, 60)).toBe(false);
+        expect(await store.add('jti:y', 1, 60)).toBe(true);
+      }
+    } finally {
+      await memory.close();
+    }
   });
 
   it('never writes names, user ids, tokens or the shared secret to its logs', async () => {
