@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
+import { t } from '../../src/http/i18n.js';
 import { generateSecrets } from '../../src/config/secrets.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { startWilmaServer, type WilmaServerHandle } from '../../src/testdirectory/wilma/server.js';
@@ -57,17 +58,18 @@ const wilmaDirectory = (id: string, baseUrl: string, extra: Record<string, unkno
 });
 
 /** The refusal page: a readable message, and its button hands `error` to the service. */
-async function expectRefused(agent: UserAgent, page: Page, message: RegExp, error = 'access_denied'): Promise<void> {
+async function expectRefused(agent: UserAgent, page: Page, message: string, error = 'access_denied'): Promise<void> {
   expect([400, 502]).toContain(page.status);
-  expect(textOf(page.body)).toMatch(message);
-  const [returnLink] = linksWithText(page, 'Return to the service');
+  expect(textOf(page.body)).toContain(message);
+  const [returnLink] = linksWithText(page, t('en', 'error.continue'));
   expect(returnLink).toBeDefined();
   const back = await agent.navigate(returnLink!, { stopAt: RP_REDIRECT });
   expect(back.url.startsWith(RP_REDIRECT)).toBe(true);
   expect(new URL(back.url).searchParams.get('error')).toBe(error);
 }
 
-const FAULTY_ANSWER = /sent a faulty answer/;
+// The pages' own wording (src/http/i18n.ts), in English.
+const FAULTY_ANSWER = t('en', 'error.upstream_invalid_response');
 
 describe('Wilma directory: logins against a Wilma simulator on its own port', () => {
   let wilma: WilmaServerHandle;
@@ -214,7 +216,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     // The same callback again: its transaction is gone.
     const again = await agent.navigate(callback, { stopAt: RP_REDIRECT });
     expect(again.status).toBe(400);
-    expect(textOf(again.body)).toContain('The sign-in expired or was started in another browser');
+    expect(textOf(again.body)).toContain(t('en', 'error.upstream_transaction_invalid'));
 
     // In the next login, the old (correctly signed) callback does not carry this login's nonce.
     const next = await atWilma(agent, WILMA_ID, { prompt: 'login' });
@@ -254,15 +256,15 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     const callback = await signInAtWilma(agent, page, 'demo_u0001');
     const refused = await withFault('hang', () => agent.navigate(callback, { stopAt: RP_REDIRECT }));
     expect(refused.status).toBe(502);
-    await expectRefused(agent, refused, /did not answer in time/, 'temporarily_unavailable');
+    await expectRefused(agent, refused, t('en', 'error.upstream_timeout'), 'temporarily_unavailable');
   });
 
   it('puts a Wilma of the documented legacy answer through the validation table: no learner number, the login is blocked', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent, LEGACY_ID);
     const refused = await agent.navigate(await signInAtWilma(agent, page, 'demo_u0001', LEGACY_ID), { stopAt: RP_REDIRECT });
-    expect(textOf(refused.body)).toContain('the national learner number');
-    await expectRefused(agent, refused, /did not send all the information/);
+    expect(textOf(refused.body)).toContain(t('en', 'blocked.learner_id_missing'));
+    await expectRefused(agent, refused, t('en', 'error.attributes_blocked').split(':')[0]!);
   });
 
   it('signs in through the bundled Wilma test directory of the test environment', async () => {

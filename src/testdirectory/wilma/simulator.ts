@@ -120,6 +120,7 @@ export function createWilmaSimulator(options: WilmaSimulatorOptions): WilmaSimul
   const stylesheetPath = `${mountPath}/static/testdirectory.css`;
   const sessionKey = createHmac('sha256', options.secret).update('wilma simulator session').digest();
   const usedNonces = new Map<string, number>();
+  const schoolName = options.schoolName ?? 'Mansikkalan testikoulu (Wilma)';
 
   const idsOf = (username: string): { userid: string; cryptid: string } => ({
     userid: username,
@@ -138,7 +139,7 @@ export function createWilmaSimulator(options: WilmaSimulatorOptions): WilmaSimul
   const page = (ctx: Context, status: number, error: string, description: string): void => {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.body = views.render('testdirectory/error', { error, description, stylesheet: stylesheetPath });
+    ctx.body = views.render('testdirectory/wilma-error', { error, description, stylesheet: stylesheetPath, schoolName });
   };
 
   /** The login request of `/mpass`, when its MAC is right: where to go back to and whether to ask again. */
@@ -173,7 +174,7 @@ export function createWilmaSimulator(options: WilmaSimulatorOptions): WilmaSimul
       request,
       action: `${mountPath}/mpass`,
       stylesheet: stylesheetPath,
-      schoolName: options.schoolName ?? 'Mansikkalan testikoulu (Wilma)',
+      schoolName,
       users: options.users.map((u) => ({ username: u.username, description: u.description.en })),
     });
   };
