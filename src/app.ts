@@ -262,7 +262,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
         },
       ],
       users: (config.environment === 'demo' ? deps.demoUsers : deps.testUsers) ?? [],
-      schoolName: upstream.displayName.fi,
+      schoolName: upstream.displayName,
       jwks: secrets.testDirectory.jwks,
       cookieKeys: secrets.cookieKeys,
       adapter: storage.adapterFactory(`testdir-${environment}`),

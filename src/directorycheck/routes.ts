@@ -1,16 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ClaimsEvaluator } from '../claims/evaluate.js';
-import { VALIDATION_TABLE } from '../claims/validation-table.js';
 import type { BridgeConfig } from '../config/schema.js';
-import { attributeRows, claimRows, type AttributeCheckEvidence } from '../directories/evidence.js';
+import { attributeRows, claimRows, type AttributeCheckEvidence, type AttributeRow, type ClaimRow as EvidenceClaimRow } from '../directories/evidence.js';
 import type { DirectoryRegistry } from '../directories/registry.js';
 import { basePathOf } from '../http/base-path.js';
-import { localized, type Locale } from '../http/i18n.js';
-import { languageLinks, localeOf, type PageRenderer } from '../interaction/pages.js';
+import { isMessageKey, localized, t, type Locale, type MessageKey } from '../http/i18n.js';
+import { localeOf, type PageRenderer } from '../interaction/pages.js';
 import type { PendingHandoff, UpstreamHandoff } from '../interaction/upstream-handoff.js';
 import type { Logger } from '../observability/logger.js';
+import type { StateStore } from '../storage/types.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { CatalogueEntry, UpstreamRegistry } from '../upstream/registry.js';
 import type { CheckLink, CheckLinks } from './links.js';
@@ -24,7 +24,14 @@ import type { CheckLink, CheckLinks } from './links.js';
  */
 
 export const CHECK_PREFIX = '/directory-check';
-const RULE_TEXT = new Map(VALIDATION_TABLE.map((rule) => [rule.id, rule.rule]));
+/** A rule of the validation table in words, in the page's language. */
+const ruleText = (id: string, locale: Locale): string => (isMessageKey(`rule.${id}`) ? t(locale, `rule.${id}` as MessageKey) : '');
+/** A directory's lifecycle state in words (the raw state stays in data-state for tools). */
+const stateText = (state: string | undefined, locale: Locale): string | undefined =>
+  state === undefined ? undefined : isMessageKey(`directory.state.${state}`) ? t(locale, `directory.state.${state}` as MessageKey) : state;
+/** Why a check failed or was blocked, in words; the code stays beside it for the operator. */
+const reasonText = (prefix: 'blocked' | 'error', code: string | undefined, locale: Locale): string | undefined =>
+  code === undefined ? undefined : isMessageKey(`${prefix}.${code}`) ? t(locale, `${prefix}.${code}` as MessageKey) : undefined;
 
 export interface DirectoryCheckDependencies {
   config: BridgeConfig;
@@ -35,6 +42,8 @@ export interface DirectoryCheckDependencies {
   handoff: UpstreamHandoff;
   pages: PageRenderer;
   logger: Logger;
+  /** Short-lived store for a check's result page (see complete). */
+  state: StateStore;
 }
 
 export interface DirectoryCheck {
@@ -42,6 +51,21 @@ export interface DirectoryCheck {
   /** Completes a check that came back through the directory's callback. */
   complete(ctx: Context, pending: PendingHandoff & { checkToken: string }): Promise<void>;
 }
+
+/** What one check showed, kept briefly so that its page can be shown again (see complete). */
+interface CheckResult {
+  token: string;
+  directoryId: string;
+  state: string;
+  outcome: AttributeCheckEvidence['outcome'];
+  recorded: boolean;
+  attributes?: Array<AttributeRow & { sourceNames: string[]; values: string[] }>;
+  claims?: Array<EvidenceClaimRow & { values: unknown[] }>;
+  rules?: AttributeCheckEvidence['rules'];
+  blockReason?: string;
+  error?: string;
+}
+const RESULT_ID = /^[A-Za-z0-9_-]{24}$/;
 
 const values = (value: string[] | 'malformed' | undefined): string[] => (Array.isArray(value) ? value : []);
 
@@ -67,12 +91,13 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
     const checked = await usable(found?.link);
     if (checked === 'invalid') return invalidLink(ctx, locale);
     const record = await directories.get(found!.link.directoryId);
+    const state = record?.status ?? (checked === 'not-checkable' ? undefined : checked.entry.status);
     pages.render(ctx, 'directory-check', locale, {
       directoryName: checked === 'not-checkable' ? found!.link.directoryId : localized(checked.entry.directory.displayName, locale),
-      state: record?.status ?? (checked === 'not-checkable' ? undefined : checked.entry.status),
+      state,
+      stateText: stateText(state, locale),
       startHref: checked === 'not-checkable' ? undefined : `${base}${CHECK_PREFIX}/${ctx.params.token}/start`,
       notCheckable: checked === 'not-checkable',
-      languageLinks: languageLinks(ctx),
     });
   });
 
@@ -110,7 +135,7 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
       claims: [],
       rules: [],
     };
-    let page: Record<string, unknown>;
+    let page: Omit<CheckResult, 'token' | 'directoryId' | 'state' | 'outcome' | 'recorded'> = {};
     try {
       const identity = await directory.connector.complete(await handoff.callbackOf(ctx, pending), pending.transaction);
       const { values: source, result } = await deps.claims.explain(identity, directory.profile);
@@ -120,35 +145,54 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
       evidence.claims = claimRows(source, result);
       evidence.rules = result.report.map((r) => ({ id: r.id, status: r.status, effect: r.effect }));
       page = {
-        attributes: evidence.attributes.map((row) => ({ ...row, sourceNames: directory.profile.mapping[row.name], values: values(source[row.name]) })),
+        attributes: evidence.attributes.map((row) => ({ ...row, sourceNames: directory.profile.mapping[row.name] ?? [], values: values(source[row.name]) })),
         claims: evidence.claims.map((row) => {
           const released = result.ok ? result.claims[row.name] : undefined;
-          return { ...row, values: released === undefined ? [] : Array.isArray(released) ? released : [released], ruleText: row.rule ? RULE_TEXT.get(row.rule) : undefined };
+          return { ...row, values: released === undefined ? [] : Array.isArray(released) ? released : [released] };
         }),
-        rules: result.report.map((r) => ({ ...r, text: RULE_TEXT.get(r.id) ?? '' })),
+        rules: evidence.rules,
       };
+      if (evidence.blockReason) page.blockReason = evidence.blockReason;
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       logger.warn({ upstreamId: directory.id, reason: err.code, err }, 'attribute check sign-in failed');
       evidence.error = err.code;
-      page = {};
+      page = { error: err.code };
     }
     // Checks of configuration-file directories are shown but not stored: they have no record.
     const recorded = entry.source === 'registry';
     if (recorded) await directories.recordEvidence(directory.id, evidence);
     logger.info({ upstreamId: directory.id, outcome: evidence.outcome, checkLink: link.id }, 'attribute check done');
-    pages.render(ctx, 'directory-check', locale, {
-      ...page,
-      directoryName: localized(directory.displayName, locale),
-      state: entry.status,
-      outcome: evidence.outcome,
-      blockReason: evidence.blockReason,
-      error: evidence.error,
-      recorded,
-      againHref: `${base}${CHECK_PREFIX}/${pending.checkToken}`,
-      languageLinks: languageLinks(ctx),
-    });
+    // Post/redirect/get: the result page can be reloaded and switched to another language. Its values
+    // stay in the short-lived state store only as long as a login may take, never in the evidence.
+    const resultId = randomBytes(18).toString('base64url');
+    const stored: CheckResult = { ...page, token: pending.checkToken, directoryId: directory.id, state: entry.status, outcome: evidence.outcome, recorded };
+    await deps.state.set(`check-result:${resultId}`, stored, config.ttl.interactionSeconds);
+    ctx.redirect(`${base}${CHECK_PREFIX}/${pending.checkToken}/result/${resultId}`);
   }
+
+  router.get('/:token/result/:id', async (ctx) => {
+    const locale = localeOf(ctx);
+    const found = await links.find(ctx.params.token!);
+    const result = RESULT_ID.test(ctx.params.id!) ? await deps.state.get<CheckResult>(`check-result:${ctx.params.id}`) : undefined;
+    if (!found || !result || result.token !== ctx.params.token) return invalidLink(ctx, locale);
+    const entry = await upstreams.forCheck(result.directoryId);
+    pages.render(ctx, 'directory-check', locale, {
+      directoryName: entry ? localized(entry.directory.displayName, locale) : result.directoryId,
+      state: result.state,
+      stateText: stateText(result.state, locale),
+      outcome: result.outcome,
+      attributes: result.attributes,
+      claims: result.claims?.map((row) => ({ ...row, ruleText: row.rule ? ruleText(row.rule, locale) : undefined })),
+      rules: result.rules?.map((r) => ({ ...r, text: ruleText(r.id, locale), effectText: isMessageKey(`effect.${r.effect}`) ? t(locale, `effect.${r.effect}` as MessageKey) : r.effect })),
+      blockReason: result.blockReason,
+      blockReasonText: reasonText('blocked', result.blockReason, locale),
+      error: result.error,
+      errorText: reasonText('error', result.error, locale),
+      recorded: result.recorded,
+      againHref: `${base}${CHECK_PREFIX}/${result.token}`,
+    });
+  });
 
   return { router, complete };
 }

@@ -31,6 +31,8 @@ export interface ChooserSchool {
 export interface ChooserDirectory {
   id: string;
   name: string;
+  /** Its names and its education provider's, in every language, normalized (for the filter). */
+  search: string;
   href: string;
   logoUri?: string;
   unavailable: boolean;
@@ -42,8 +44,9 @@ export interface ChooserGroup {
   directories: ChooserDirectory[];
 }
 
+/** A directory found by its or its education provider's name, or a school found by name or code. */
 export interface ChooserResult {
-  school: ChooserSchool;
+  school: ChooserSchool | undefined;
   directory: ChooserDirectory;
   provider: string | undefined;
 }
@@ -63,8 +66,11 @@ export function normalizeForSearch(text: string): string {
   return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+const namesOf = (text: { fi: string; sv?: string | undefined; en?: string | undefined } | undefined): string[] =>
+  text ? [text.fi, text.sv, text.en].filter((n): n is string => Boolean(n)) : [];
+
 function schoolOf(school: DirectoryListing['schools'][number], locale: Locale): ChooserSchool {
-  const names = school.name ? [school.name.fi, school.name.sv, school.name.en].filter((n): n is string => Boolean(n)) : [];
+  const names = namesOf(school.name);
   const name = school.name ? localized(school.name, locale) : school.id;
   return { id: school.id, name, search: normalizeForSearch([...names, school.id].join(' ')) };
 }
@@ -82,6 +88,7 @@ export function chooserModel(input: ChooserInput): ChooserModel {
       id: listing.id,
       name: localized(listing.displayName, locale),
       href: input.loginHref(listing.id),
+      search: normalizeForSearch([...namesOf(listing.displayName), ...namesOf(listing.provider?.name)].join(' ')),
       unavailable,
       schools,
       ...(listing.logoUri ? { logoUri: listing.logoUri } : {}),
@@ -101,13 +108,16 @@ export function chooserModel(input: ChooserInput): ChooserModel {
   let resultsTruncated = false;
   if (query) {
     const needle = normalizeForSearch(query);
+    // The same matching as the instant search (views/static/chooser.js): directories (by their
+    // or their provider's name) first, then schools (by name or code).
     const matches: ChooserResult[] = [];
     for (const { directory, provider } of all) {
-      const directoryMatches = normalizeForSearch(`${directory.name} ${provider ?? ''}`).includes(needle);
+      if (directory.search.includes(needle)) matches.push({ school: undefined, directory, provider });
+    }
+    for (const { directory, provider } of all) {
       for (const school of directory.schools) {
-        if (directoryMatches || school.search.includes(needle)) matches.push({ school, directory, provider });
+        if (school.search.includes(needle)) matches.push({ school, directory, provider });
       }
-      if (directory.schools.length === 0 && directoryMatches) matches.push({ school: { id: '', name: directory.name, search: '' }, directory, provider });
     }
     resultsTruncated = matches.length > MAX_RESULTS;
     results = matches.slice(0, MAX_RESULTS);

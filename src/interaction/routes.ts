@@ -9,7 +9,7 @@ import type { BlockReason } from '../claims/validation-table.js';
 import type { ClientRegistry } from '../provider/client-policy.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { basePathOf } from '../http/base-path.js';
-import { t } from '../http/i18n.js';
+import { localized, t } from '../http/i18n.js';
 import type { Logger } from '../observability/logger.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
@@ -56,12 +56,17 @@ async function named(directories: Directory[], names: SchoolNames | undefined) {
   return directories.map((c) => names.withNames(c.listing));
 }
 
+/** When the service's request began this login: a language the user picks after it outranks its ui_locales. */
+function loginStart(details: { iat?: unknown }): number | undefined {
+  return typeof details.iat === 'number' ? details.iat : undefined;
+}
+
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
 type LoginOutcome =
   | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
   // ref: the request in which the directory failed; its log line has the cause, so its page shows that reference.
   | { ok: false; upstreamId: string; code: UpstreamErrorCode; ref?: string | undefined }
-  | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason }
+  | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason; ref?: string | undefined }
   | { ok: false; upstreamId: string; code: 'service_not_allowed' }
   | { ok: false; upstreamId: string; code: 'directory_not_in_use' };
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
@@ -146,19 +151,19 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     pages.error(ctx, locale, { status: 400, messageKey: 'error.oidc', showBack: false });
   }
 
-  async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory) {
+  async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory, since: number | undefined) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
     try {
       await handoff.redirect(ctx, directory, { interactionUid }, {
         forceLogin: prompt.includes('login'),
         ...(maxAge !== undefined ? { maxAge } : {}),
-        uiLocales: localeOf(ctx, params.ui_locales),
+        uiLocales: localeOf(ctx, params.ui_locales, since),
       });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       logger.warn({ upstreamId: directory.id, reason: err.code, err }, 'upstream login could not start');
-      showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales), { ok: false, upstreamId: directory.id, code: err.code });
+      await showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales, since), { ok: false, upstreamId: directory.id, code: err.code });
     }
   }
 
@@ -184,10 +189,15 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     return undefined;
   }
 
-  /** Explains the failure to the user; the button hands the matching OIDC error to the service. */
-  function showFailure(ctx: Context, uid: string, locale: ReturnType<typeof localeOf>, outcome: Exclude<LoginOutcome, { ok: true }>): void {
+  /**
+   * Explains the failure to the user; the button hands the matching OIDC error to the service. A
+   * blocked user also learns who can fix it (whoever looks after the school's accounts, in the named
+   * directory) and gets the reference of the request whose log line has the failed rules.
+   */
+  async function showFailure(ctx: Context, uid: string, locale: ReturnType<typeof localeOf>, outcome: Exclude<LoginOutcome, { ok: true }>): Promise<void> {
     const reason = abortReason.parse(outcome.code);
     const blocked = outcome.code === 'attributes_blocked';
+    const directory = blocked ? await upstreams.get(outcome.upstreamId) : undefined;
     pages.error(ctx, locale, {
       status: outcome.code === 'upstream_timeout' || outcome.code === 'upstream_unavailable' ? 502 : 400,
       messageKey: `error.${outcome.code}`,
@@ -195,7 +205,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       reference: 'ref' in outcome ? outcome.ref : undefined,
       extra: {
         continueHref: `${base}/interaction/${uid}/abort?reason=${reason}`,
-        ...(blocked ? { missing: t(locale, `blocked.${outcome.reason}`) } : {}),
+        ...(blocked
+          ? {
+              missing: t(locale, `blocked.${outcome.reason}`),
+              nextStep: t(locale, 'error.attributes_blocked.next', { directory: directory ? localized(directory.listing.displayName, locale) : outcome.upstreamId }),
+            }
+          : {}),
       },
     });
   }
@@ -207,7 +222,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       const identity = await directory.connector.complete(callback, transaction);
       const evaluated = await deps.claims.evaluate(identity, directory.profile);
       if (!evaluated.ok) {
-        return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason };
+        return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason, ref: currentRequestId() };
       } else {
         const accountId = accountIdFor(deps.subjectSalt, identity.directoryId, identity.subject);
         await accounts.save({
@@ -231,12 +246,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   router.get('/interaction/:uid', async (ctx) => {
     const details = await interactionOf(ctx);
     const { params, prompt } = details;
-    const locale = localeOf(ctx, params.ui_locales);
+    const locale = localeOf(ctx, params.ui_locales, loginStart(details));
 
     if (prompt.name === 'login') {
       const requested = requestedAuthnSource(params.acr_values);
       const direct = requested ? await upstreams.get(requested) : undefined;
-      if (direct) return startUpstream(ctx, details.uid, params, direct);
+      if (direct) return startUpstream(ctx, details.uid, params, direct, loginStart(details));
       const client = await provider.Client.find(String(params.client_id));
       const listings = await named(await upstreams.list(), deps.schoolNames);
       pages.render(ctx, 'chooser', locale, {
@@ -265,7 +280,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       }
       const refusal = await refusalFor(snapshot, String(params.client_id));
       if (refusal) {
-        showFailure(ctx, details.uid, locale, refusal);
+        await showFailure(ctx, details.uid, locale, refusal);
         return;
       }
       const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
@@ -279,11 +294,11 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const details = await interactionOf(ctx);
     const connector = upstreamParam.safeParse(ctx.params.upstreamId).success ? await upstreams.get(ctx.params.upstreamId!) : undefined;
     if (!connector || details.prompt.name !== 'login') {
-      pages.error(ctx, localeOf(ctx, details.params.ui_locales), { status: 404, messageKey: 'error.unknown_upstream' });
+      pages.error(ctx, localeOf(ctx, details.params.ui_locales, loginStart(details)), { status: 404, messageKey: 'error.unknown_upstream' });
       return;
     }
     rememberChoice(ctx, connector.id, { path: base || '/', secure: secureCookie });
-    await startUpstream(ctx, details.uid, details.params, connector);
+    await startUpstream(ctx, details.uid, details.params, connector, loginStart(details));
   });
 
   router.get('/interaction/:uid/abort', async (ctx) => {
@@ -324,19 +339,21 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
   router.get('/interaction/:uid/complete', async (ctx) => {
     const details = await interactionOf(ctx);
-    const locale = localeOf(ctx, details.params.ui_locales);
+    const locale = localeOf(ctx, details.params.ui_locales, loginStart(details));
     const outcome = await state.take<LoginOutcome>(`login:${details.uid}`);
     if (!outcome) {
       pages.error(ctx, locale, { status: 400, messageKey: 'error.session_expired' });
       return;
     }
     if (!outcome.ok) {
-      showFailure(ctx, details.uid, locale, outcome);
+      // Kept until the user hands it to the service: the page can be reloaded or switched to another language.
+      await state.set(`login:${details.uid}`, outcome, loginTtl);
+      await showFailure(ctx, details.uid, locale, outcome);
       return;
     }
     const refusal = await refusalFor(outcome, String(details.params.client_id));
     if (refusal) {
-      showFailure(ctx, details.uid, locale, refusal);
+      await showFailure(ctx, details.uid, locale, refusal);
       return;
     }
     const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);

@@ -12,6 +12,8 @@ import { createViews, VIEWS_DIR } from '../http/views.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { TestUser } from './users.js';
+import { isLocale, localized, pickLocale, t, type Locale, type MessageKey } from '../http/i18n.js';
+import { languageLinks } from '../interaction/pages.js';
 
 export interface TestDirectoryOptions {
   /** Absolute issuer URL including the mount path, e.g. http://localhost:3000/test-directory. */
@@ -20,8 +22,8 @@ export interface TestDirectoryOptions {
   /** false: the user's claims only at userinfo, as some directories do (default true: in the ID token too). */
   claimsInIdToken?: boolean;
   users: TestUser[];
-  /** The school shown on the login page (default the test school). */
-  schoolName?: string;
+  /** The school shown on the login page, in fi/sv/en (default the test school). */
+  schoolName?: string | { fi: string; sv?: string | undefined; en?: string | undefined };
   /** Private signing JWKs (RS256). */
   jwks: { keys: Array<Record<string, unknown>> };
   cookieKeys: string[];
@@ -57,6 +59,8 @@ const uidParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 const loginForm = z
   .object({
     action: z.enum(['login', 'cancel']),
+    /** The page's language, so that a page shown again after the post keeps it. */
+    lang: z.string().max(10).optional(),
     username: z.string().max(200).optional(),
     password: z.string().max(200).optional(),
   })
@@ -92,7 +96,7 @@ function directoryHeaders(hsts: boolean): Middleware {
   };
 }
 
-function errorPage(render: (error: string, description: string) => string): Middleware {
+function errorPage(render: (ctx: Context, error: string, description?: string) => string): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -101,12 +105,15 @@ function errorPage(render: (error: string, description: string) => string): Midd
       const known = clientError(err);
       ctx.status = known?.status ?? 500;
       ctx.type = 'html';
-      ctx.body = render(
-        known?.error ?? 'server_error',
-        known ? `${known.description}. Start the sign-in again from the service.` : 'The test directory could not complete the request.',
-      );
+      ctx.body = render(ctx, known?.error ?? 'server_error', known?.description);
     }
   };
+}
+
+/** The page language: a language link, then what the bridge asked for (ui_locales), then the browser. */
+function pageLocale(ctx: Context, uiLocales?: unknown): Locale {
+  const linked = typeof ctx.query.lang === 'string' ? ctx.query.lang : undefined;
+  return pickLocale(linked ?? (typeof uiLocales === 'string' ? uiLocales : undefined), ctx.get('accept-language'));
 }
 
 /**
@@ -119,8 +126,19 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
   const views = createViews();
   const stylesheet = readFileSync(resolve(VIEWS_DIR, 'static/testdirectory.css'), 'utf8');
   const stylesheetPath = `${mountPath}/static/testdirectory.css`;
-  const renderError = (error: string, description?: string): string =>
-    views.render('testdirectory/error', { error, description, stylesheet: stylesheetPath });
+  const schoolNameIn = (locale: Locale): string => {
+    const name = options.schoolName ?? { fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' };
+    return typeof name === 'string' ? name : localized(name, locale);
+  };
+  const pageData = (ctx: Context, locale: Locale) => ({
+    locale,
+    t: (key: MessageKey) => t(locale, key),
+    languageLinks: languageLinks(ctx),
+    schoolName: schoolNameIn(locale),
+    stylesheet: stylesheetPath,
+  });
+  const renderError = (ctx: Context, error: string, description?: string): string =>
+    views.render('testdirectory/error', { ...pageData(ctx, pageLocale(ctx)), error, description });
   const cookie = { httpOnly: true, sameSite: 'lax' as const, secure: options.secureCookies ?? false, signed: true };
 
   const configuration: Configuration = {
@@ -155,7 +173,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = renderError(out.error, out.error_description);
+      ctx.body = renderError(ctx, out.error, out.error_description);
     },
   };
   const provider = new Provider(options.issuer, configuration);
@@ -181,15 +199,15 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     await finishInteraction(ctx, details, { consent: { grantId } });
   }
 
-  const renderLogin = (ctx: Context, uid: string, extra: { error?: string; username?: string }, status = 200): void => {
+  const renderLogin = (ctx: Context, uid: string, locale: Locale, extra: { error?: MessageKey; username?: string }, status = 200): void => {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = views.render('testdirectory/login', {
-      ...extra,
+      ...pageData(ctx, locale),
+      username: extra.username,
+      error: extra.error ? t(locale, extra.error) : undefined,
       action: `${mountPath}/interaction/${uid}`,
-      stylesheet: stylesheetPath,
-      schoolName: options.schoolName ?? 'Mansikkalan testikoulu',
-      users: options.users.map((u) => ({ username: u.username, description: u.description.en })),
+      users: options.users.map((u) => ({ username: u.username, description: localized(u.description, locale) })),
     });
   };
 
@@ -204,14 +222,16 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     // Someone already signed in here who only needs a wider grant: no page, as there is no consent screen.
     if (details.prompt.name === 'consent' && details.session) return finishConsent(ctx, details);
-    renderLogin(ctx, details.uid, {});
+    renderLogin(ctx, details.uid, pageLocale(ctx, details.params.ui_locales), {});
   });
   router.post('/interaction/:uid', async (ctx) => {
     if (!uidParam.safeParse(ctx.params.uid).success) ctx.throw(400, 'unknown sign-in', { expose: true });
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const parsed = loginForm.safeParse(await readForm(ctx));
+    const posted = parsed.success && isLocale(parsed.data.lang) ? parsed.data.lang : undefined;
+    const locale = posted ?? pageLocale(ctx, details.params.ui_locales);
     if (!parsed.success) {
-      renderLogin(ctx, details.uid, { error: 'The form was not valid. / Lomake ei kelpaa.' }, 400);
+      renderLogin(ctx, details.uid, locale, { error: 'testdir.invalidForm' }, 400);
       return;
     }
     if (parsed.data.action === 'cancel') {
@@ -224,7 +244,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
     // Always compare (against a decoy for unknown names) so a wrong name costs the same as a wrong password.
     const ok = passwordMatches(parsed.data.password ?? '', user?.password ?? '\u0000no such user') && user !== undefined;
     if (!ok) {
-      renderLogin(ctx, details.uid, { error: 'Wrong username or password. / Väärä käyttäjätunnus tai salasana.', username }, 401);
+      renderLogin(ctx, details.uid, locale, { error: 'testdir.wrong', username }, 401);
       return;
     }
     // Login and consent in one step: the grant covers the requested scopes, so no second round trip.

@@ -24,7 +24,7 @@ const userSchema = z
   .object({
     username: z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'lower-case letters, digits, _ . -'),
     password: z.string().min(1),
-    description: z.object({ fi: z.string().min(1), en: z.string().min(1) }).strict(),
+    description: z.object({ fi: z.string().min(1), sv: z.string().min(1).optional(), en: z.string().min(1) }).strict(),
     /** The case this user shows, as the README lists it. */
     expected: z.string().min(1).optional(),
     claims: claimsSchema,

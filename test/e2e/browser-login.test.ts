@@ -30,13 +30,13 @@ describe('a person signing in with a browser', () => {
 
     // The chooser lists the bundled test school.
     expect(await page.locator('h1').textContent()).toBe('Valitse koulusi');
-    const choice = page.locator('a.upstream', { hasText: 'Mansikkalan testikoulu' });
+    const choice = page.locator('a.upstream[data-directory="test-school"]', { hasText: 'Mansikkalan testikoulu' });
     await expect(choice.count()).resolves.toBe(1);
     await Promise.all([page.waitForURL(/\/test-directory\//), choice.click()]);
 
     await page.fill('input[name="username"]', 'demo_u0001');
     await page.fill('input[name="password"]', 'demo_u0001pwd');
-    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('button[value="login"]')]);
+    await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('button[value="login"]')]);
 
     // Every claim the service received is listed.
     const claims = await page.locator('tr[data-claim]').evaluateAll((rows) =>
@@ -71,7 +71,7 @@ describe('a person signing in with a browser', () => {
     await page.waitForURL(/\/test-directory\//);
     await page.fill('input[name="username"]', 'demo_u0012');
     await page.fill('input[name="password"]', 'demo_u0012pwd');
-    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('button[value="login"]')]);
+    await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('button[value="login"]')]);
     await expect(page.locator('tr[data-claim="urn:mpass.id:role"]').getAttribute('data-status')).resolves.toBe('not-delivered');
     await expect(page.locator('tr[data-claim="urn:mpass.id:learningMaterialsCharge"]').getAttribute('data-status')).resolves.toBe('delivered');
     await expect(page.locator('tr[data-rule="roles"]').getAttribute('data-outcome')).resolves.toBe('invalid');
@@ -88,8 +88,8 @@ describe('a person signing in with a browser', () => {
     await page.fill('input[name="password"]', 'demo_u0008pwd');
     await Promise.all([page.waitForURL(/\/complete$/), page.click('button[value="login"]')]);
     expect(await page.locator('p.error-message').textContent()).toContain('elevnummer');
-    await Promise.all([page.waitForURL(/\/attribute-test\/callback/), page.click('a.button')]);
-    expect(await page.locator('p.error-message').textContent()).toContain('access_denied');
+    await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('a.button')]);
+    expect(await page.locator('#error-code').textContent()).toBe('access_denied');
     await context.close();
   });
 });

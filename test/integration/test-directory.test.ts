@@ -197,7 +197,7 @@ describe('the test school directory as an OpenID Provider', () => {
 });
 
 describe('the login page', () => {
-  it('is a valid, accessible, bilingual page with strict security headers and the catalogue below the form', async () => {
+  it('is a valid, accessible page in the browser\'s language, with strict security headers and the catalogue below the form', async () => {
     const { page } = await openLogin();
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toBe(DIRECTORY_CSP);
@@ -205,9 +205,9 @@ describe('the login page', () => {
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(page.headers.get('cache-control')).toBe('no-store');
 
-    expect(page.body).toMatch(/^<!DOCTYPE html>\s*<html lang="fi">/);
-    expect(page.body).toContain('Mansikkalan testikoulu');
-    expect(page.body).toMatch(/test school directory/i);
+    expect(page.body).toMatch(/^<!DOCTYPE html>\s*<html lang="en">/);
+    expect(page.body).toContain('Mansikkala test school');
+    expect(page.body).toContain('test school user directory');
     expect(page.body).toMatch(/<label for="username">/);
     expect(page.body).toMatch(/<input id="username" name="username"/);
     expect(page.body).toMatch(/<label for="password">/);
@@ -275,6 +275,17 @@ describe('the login page', () => {
     expect((error as client.AuthorizationResponseError).error).toBe('access_denied');
   });
 
+  it('speaks Swedish when asked (ui_locales or the browser), keeps it after a wrong password, and links the other languages', async () => {
+    const { agent, page } = await openLogin(new UserAgent('en'), { ui_locales: 'sv' });
+    expect(page.body).toMatch(/<html lang="sv">/);
+    expect(textOf(page.body)).toContain('Logga in');
+    for (const u of idp.users) expect(textOf(page.body)).toContain(u.description.sv!);
+    expect(page.body).toContain('?lang=fi');
+    const wrong = await agent.submit(page, { username: 'demo_u0001', password: 'wrong', action: 'login' });
+    expect(wrong.status).toBe(401);
+    expect(textOf(wrong.body)).toContain('Fel användarnamn eller lösenord.');
+  });
+
   it('answers bad input with a readable 4xx page, never a 500 or a stack trace', async () => {
     const { agent, page } = await openLogin();
     const action = extractForm(page).action;
@@ -299,12 +310,13 @@ describe('the login page', () => {
       expect(`${name}: ${result.status}`).toBe(`${name}: ${status}`);
       expect(result.headers.get('content-type')).toMatch(/^text\/html/);
       expect(result.headers.get('content-security-policy')).toBe(DIRECTORY_CSP);
-      expect(result.body).toMatch(/<html lang="fi">/);
+      // fetch asks for any language (Accept-Language: *): Finnish; the agent asks for English.
+      expect(result.body).toMatch(/<html lang="(fi|en)">/);
       expect(result.body).not.toContain('<script>');
       expectNoStackTrace(result);
     }
     // A bad form keeps the user on the form.
-    expect(cases[0]![1].body).toContain('The form was not valid');
+    expect(cases[0]![1].body).toContain('Lomake ei kelvannut');
     expect(extractForm(cases[0]![1]).action).toBe(action);
   });
 

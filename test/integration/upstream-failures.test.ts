@@ -59,14 +59,14 @@ describe('a misbehaving school directory', () => {
     fed.upstream.setFault('authorization-error');
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    await expectFailurePage(fed, agent, login, 'did not accept the sign-in', 400, 'access_denied');
+    await expectFailurePage(fed, agent, login, 'The sign-in was cancelled', 400, 'access_denied');
   });
 
   it('the user cancels at the directory', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
     const page = await agent.submit(login, { action: 'cancel' }, { stopAt: RP_REDIRECT });
-    await expectFailurePage(fed, agent, page, 'did not accept the sign-in', 400, 'access_denied');
+    await expectFailurePage(fed, agent, page, 'The sign-in was cancelled', 400, 'access_denied');
   });
 
   it('the directory goes down during the login', async () => {

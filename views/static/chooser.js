@@ -1,5 +1,7 @@
-// The chooser's instant school search. The page works without it: the form searches on the server.
-// This only filters the schools the page already lists, as the user types.
+// The chooser's instant search. The page works without it: the form searches on the server.
+// This only filters what the page already lists, as the user types, and matches as the server does
+// (src/interaction/chooser.ts): directories by their or their education provider's name first, then
+// schools by name or code; case and diacritics ignored, so "mansik" finds "Mansikkalan testikoulu".
 (function () {
   'use strict';
   var MAX_RESULTS = 50;
@@ -12,8 +14,18 @@
     return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
   }
 
-  // Built once: every school of every directory, from the lists in the page.
-  var index = Array.prototype.map.call(document.querySelectorAll('#directories li[data-search]'), function (item) {
+  // Built once: every directory, then every school of every directory, from the lists in the page.
+  var directories = Array.prototype.map.call(document.querySelectorAll('#directories li[data-directory-search]'), function (item) {
+    var link = item.querySelector('a.upstream');
+    var name = item.querySelector('.directory-name');
+    return {
+      search: item.getAttribute('data-directory-search') || '',
+      href: link ? link.getAttribute('href') : '',
+      name: name ? name.textContent : '',
+      provider: item.getAttribute('data-provider-name') || '',
+    };
+  });
+  var schools = Array.prototype.map.call(document.querySelectorAll('#directories li[data-search]'), function (item) {
     var link = item.querySelector('a');
     var name = item.querySelector('.school-name');
     var code = item.querySelector('.code');
@@ -26,7 +38,27 @@
     };
   });
 
-  function link(entry) {
+  var plural = new Intl.PluralRules(document.documentElement.lang || 'fi');
+
+  function span(className, text) {
+    var element = document.createElement('span');
+    element.className = className;
+    element.textContent = text;
+    return element;
+  }
+
+  function directoryLink(entry) {
+    var a = document.createElement('a');
+    a.className = 'result directory-result';
+    a.href = entry.href;
+    a.append(span('school-name', entry.name));
+    if (entry.provider) a.append(' ', span('muted', entry.provider));
+    var li = document.createElement('li');
+    li.appendChild(a);
+    return li;
+  }
+
+  function schoolLink(entry) {
     var a = document.createElement('a');
     a.className = 'result';
     a.href = entry.href;
@@ -54,15 +86,22 @@
     }
     var found = 0;
     var fragment = document.createDocumentFragment();
-    for (var i = 0; i < index.length; i += 1) {
-      if (index[i].search.indexOf(needle) === -1) continue;
+    var i;
+    for (i = 0; i < directories.length; i += 1) {
+      if (directories[i].search.indexOf(needle) === -1) continue;
       found += 1;
-      if (found <= MAX_RESULTS) fragment.appendChild(link(index[i]));
+      if (found <= MAX_RESULTS) fragment.appendChild(directoryLink(directories[i]));
+    }
+    for (i = 0; i < schools.length; i += 1) {
+      if (schools[i].search.indexOf(needle) === -1) continue;
+      found += 1;
+      if (found <= MAX_RESULTS) fragment.appendChild(schoolLink(schools[i]));
     }
     results.appendChild(fragment);
+    var count = (status.getAttribute(plural.select(found) === 'one' ? 'data-found-one' : 'data-found-other') || '{n}').replace('{n}', String(found));
     status.textContent = found === 0
       ? status.getAttribute('data-none')
-      : found + ' ' + status.getAttribute('data-found') + (found > MAX_RESULTS ? ' ' + status.getAttribute('data-truncated') : '');
+      : count + (found > MAX_RESULTS ? ' ' + status.getAttribute('data-truncated') : '');
   }
 
   var timer;
