@@ -52,8 +52,8 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
       admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
       clients: [RP_CLIENT],
       directories: { refreshIntervalMs: 0, healthCheckIntervalSeconds: 0 },
-      environment: 'test',
-    } as const;
+      environment: 'test' as const,
+    };
     a = await startBridge({ port: ports.a, secrets, config });
     b = await startBridge({ port: ports.b, secrets, config });
   }, 60_000);

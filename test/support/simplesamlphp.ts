@@ -255,6 +255,11 @@ export async function startSimpleSamlPhp(options: { users: TestUser[]; servicePr
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.unref();
+  // Detached, it would outlive a runner that dies without calling stop().
+  const reap = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', reap);
 
   const logs = (): string =>
     ['log/simplesamlphp.log', 'log/error.log']
@@ -271,6 +276,7 @@ export async function startSimpleSamlPhp(options: { users: TestUser[]; servicePr
         child.kill('SIGTERM');
       });
     }
+    process.removeListener('exit', reap);
     rmSync(root, { recursive: true, force: true });
   };
 
