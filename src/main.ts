@@ -57,6 +57,11 @@ async function main(): Promise<void> {
     logger.info({ host: config.admin.host, port: config.admin.port, paths: adminPaths(adminOptions) }, 'admin API listening');
   }
   for (const environment of environments) environment.bridge.health.start();
+  if (storage.kind === 'memory' && config.admin.operators.length > 0) {
+    const warning = 'THE ADMIN API RUNS ON THE IN-MEMORY STORE: registered services, directories and the audit log vanish at every restart (development only; set REDIS_URL)';
+    logger.warn(warning);
+    process.stderr.write(`\n  WARNING: ${warning}\n\n`);
+  }
   logger.info({ environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
   if (config.env !== 'production') {
     const lines = environments.map((e) => {

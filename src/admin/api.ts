@@ -64,7 +64,14 @@ const settingsBody = z
   .strict()
   .refine((b) => b.allowTestLearnerIds !== undefined || b.releasedClaims !== undefined || b.refreshTokens !== undefined || b.publicSubject !== undefined, 'no setting given');
 const listQuery = z.object({ state: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional() }).strict();
-const auditQuery = z.object({ clientId: z.string().min(1).optional(), directoryId: z.string().min(1).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
+const auditQuery = z
+  .object({
+    clientId: z.string().min(1).optional(),
+    directoryId: z.string().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).optional(),
+    offset: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
 
 /**
  * The client's metadata as operators see it (never its secret or registration access token), also of
@@ -192,13 +199,11 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
 
   router.get('/audit', async (ctx) => {
     const query = parse(auditQuery, ctx.query);
-    ctx.body = {
-      entries: await registry.auditLog({
-        ...(query.clientId ? { clientId: query.clientId } : {}),
-        ...(query.directoryId ? { directoryId: query.directoryId } : {}),
-        ...(query.limit ? { limit: query.limit } : {}),
-      }),
-    };
+    ctx.body = await registry.auditLog(JSON.parse(JSON.stringify(query)));
+  });
+
+  router.get('/audit/verify', async (ctx) => {
+    ctx.body = await registry.verifyAuditLog();
   });
 
   addDirectoryRoutes(router, { ...deps, config, logger });

@@ -36,7 +36,9 @@ const USAGE = `usage: npm run admin -- <command> [options]
                                      an approved service asked for (see show: pendingChange)
   settings <client_id> [--allow-test-learner-ids true|false] [--released-claims all|claim,claim]
                        [--refresh-tokens true|false] [--public-subject true|false] [--reason TEXT]
-  audit [--client CLIENT_ID] [--directory DIRECTORY_ID] [--limit N]
+  audit [--client CLIENT_ID] [--directory DIRECTORY_ID] [--limit N] [--offset N]
+                                     the newest entries (100 unless --limit), --offset N pages back
+  audit verify                       check the audit log's hash chain from its first entry
 
   directory list [--status draft|testing|approved|suspended]
   directory show <id>                metadata, self-audit, checks, health and history (never the secret)
@@ -308,6 +310,7 @@ async function run(argv: string[]): Promise<void> {
       'public-subject': { type: 'string' },
       client: { type: 'string' },
       limit: { type: 'string' },
+      offset: { type: 'string' },
       directory: { type: 'string' },
       file: { type: 'string' },
       'client-secret-stdin': { type: 'boolean' },
@@ -386,10 +389,20 @@ async function run(argv: string[]): Promise<void> {
       return;
     }
     case 'audit': {
+      if (clientId === 'verify') {
+        const result = await api('GET', '/audit/verify');
+        if (result.ok === true) {
+          console.log(`audit log intact: ${String(result.entries)} entries, every hash and link holds`);
+        } else {
+          throw new CliError(`audit log broken at entry ${String(result.brokenAt)}: ${String(result.reason)} (of ${String(result.entries)} entries)`);
+        }
+        return;
+      }
       const query = new URLSearchParams();
       if (values.client) query.set('clientId', values.client);
       if (values.directory) query.set('directoryId', values.directory);
       if (values.limit) query.set('limit', String(int(values.limit, 'limit')));
+      if (values.offset) query.set('offset', String(int(values.offset, 'offset')));
       const out = await api('GET', `/audit${query.size ? `?${query}` : ''}`);
       for (const e of out.entries as Array<Record<string, unknown>>) {
         const change = e.before ? `  ${describeView(e.before as Record<string, unknown>)} -> ${describeView(e.after as Record<string, unknown>)}` : '';

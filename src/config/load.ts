@@ -179,6 +179,13 @@ function crossFieldProblems(config: BridgeConfig): string[] {
   if (config.testDirectory.enabled && seen.has(config.testDirectory.upstreamId)) {
     problems.push(`testDirectory.upstreamId: "${config.testDirectory.upstreamId}" is also used by an upstream`);
   }
+  // Services, directories and the audit log are the federation's records: never silently volatile.
+  const inMemory = config.redis.mode === 'single' && !config.redis.url;
+  if (inMemory && config.admin.operators.length > 0 && !config.admin.allowInMemoryRecords) {
+    problems.push(
+      'admin.operators: the admin API keeps the federation\'s records (services, directories, the audit log), which the in-memory store loses at every restart: set REDIS_URL, or admin.allowInMemoryRecords: true for development',
+    );
+  }
   if (config.admin.port !== undefined && config.admin.port !== 0 && config.admin.port === config.port) {
     problems.push('admin.port: must differ from port (the admin API is then served only on its own listener)');
   }

@@ -337,6 +337,12 @@ export const configSchema = z
             'Serve the admin API only on this port of its own (recommended in production: keep it off the public listener); the public port then answers 404 under /admin/api',
           ),
         host: z.string().default('127.0.0.1').describe('Listen address of the admin port (default loopback only)'),
+        allowInMemoryRecords: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Development only: run the admin API (and so registrations) on the in-memory store, whose services, directories and audit log vanish at every restart. Off: the admin API needs Redis',
+          ),
         throttle: z
           .object({
             failuresPerAddress: z

@@ -1,4 +1,4 @@
-import { AuditLog, type AuditEntry, type AuditQuery } from '../admin/audit-log.js';
+import { AuditLog, type AuditEntry, type AuditPage, type AuditQuery, type AuditVerification } from '../admin/audit-log.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { metadataDiff, redactMetadata, type Metadata } from '../registration/metadata-review.js';
 import type { Adapter, DurableStore } from '../storage/types.js';
@@ -398,12 +398,17 @@ export class ClientRegistry {
   }
 
   /** Operator actions that concern no single service's lifecycle (e.g. issuing an initial access token). */
-  async audit(entry: Omit<AuditEntry, 'at'>): Promise<void> {
+  async audit(entry: Omit<AuditEntry, 'at' | 'seq' | 'prev' | 'hash'>): Promise<void> {
     await this.auditTrail.append(entry);
   }
 
-  /** The audit log (services and directories), oldest first; `limit` newest entries when given. */
-  async auditLog(query: AuditQuery = {}): Promise<AuditEntry[]> {
-    return this.auditTrail.list(query);
+  /** A page of the audit log (services and directories): the newest `limit` entries, oldest first. */
+  async auditLog(query: AuditQuery = {}): Promise<AuditPage> {
+    return this.auditTrail.page(query);
+  }
+
+  /** Whether the audit log's hash chain holds from its first entry to its last. */
+  async verifyAuditLog(): Promise<AuditVerification> {
+    return this.auditTrail.verify();
   }
 }

@@ -177,7 +177,24 @@ class BackendDurableStore extends JsonValues implements DurableStore {
   async range<T>(key: string, start: number, stop: number): Promise<T[]> {
     return (await this.backend.range(this.keyOf(key), start, stop)).map((raw) => JSON.parse(raw) as T);
   }
+
+  async appendLinked<T>(key: string, build: (last: T | undefined) => T): Promise<T> {
+    const list = this.keyOf(key);
+    // Concurrent appenders (instances) retry after one another; each sees the element it follows.
+    for (let attempt = 0; attempt < LINKED_APPEND_ATTEMPTS; attempt += 1) {
+      const [lastRaw] = await this.backend.range(list, -1, -1);
+      const value = build(lastRaw === undefined ? undefined : (JSON.parse(lastRaw) as T));
+      if (await this.backend.appendAfter(list, lastRaw, JSON.stringify(value))) return value;
+    }
+    throw new Error(`${key}: too many concurrent appends`);
+  }
+
+  length(key: string): Promise<number> {
+    return this.backend.length(this.keyOf(key));
+  }
 }
+
+const LINKED_APPEND_ATTEMPTS = 50;
 
 export function durableStoreOver(backend: Backend, base: string): DurableStore {
   return new BackendDurableStore(backend, new Keys(base).durable);

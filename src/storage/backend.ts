@@ -26,6 +26,10 @@ export interface Backend {
   append(key: string, value: string): Promise<void>;
   /** Elements `start`..`stop` of a list, both inclusive, negative counting from the end (LRANGE). */
   range(key: string, start: number, stop: number): Promise<string[]>;
+  /** Appends only if the list's last element is `expectedLast` (undefined: the list is empty); true if appended. */
+  appendAfter(key: string, expectedLast: string | undefined, value: string): Promise<boolean>;
+  /** The number of elements of a list (LLEN). */
+  length(key: string): Promise<number>;
 
   isAvailable(): boolean;
   ping(): Promise<void>;

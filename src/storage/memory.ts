@@ -108,6 +108,19 @@ class MemoryBackend implements Backend {
     else this.entries.set(key, { value: [value], expiresAt: Infinity });
   }
 
+  async appendAfter(key: string, expectedLast: string | undefined, value: string): Promise<boolean> {
+    const list = this.live(key)?.value;
+    const last = Array.isArray(list) ? list.at(-1) : undefined;
+    if (last !== expectedLast) return false;
+    await this.append(key, value);
+    return true;
+  }
+
+  async length(key: string): Promise<number> {
+    const list = this.live(key)?.value;
+    return Array.isArray(list) ? list.length : 0;
+  }
+
   async range(key: string, start: number, stop: number): Promise<string[]> {
     const value = this.live(key)?.value;
     if (!Array.isArray(value)) return [];

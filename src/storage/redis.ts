@@ -21,6 +21,17 @@ import { StoreUnavailableError, type CounterOptions, type Storage } from './type
  * (no MULTI, no multi-key DEL, no hash tags needed): revocation is one DEL per key.
  */
 
+// A compare-and-append on one list: the element is added only after the one the caller has read.
+const APPEND_AFTER = `
+local last = redis.call('LINDEX', KEYS[1], -1)
+if ARGV[1] == '0' then
+  if last then return 0 end
+elseif last ~= ARGV[2] then
+  return 0
+end
+redis.call('RPUSH', KEYS[1], ARGV[3])
+return 1`;
+
 const PUT_RECORD = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'payload', ARGV[1])
@@ -172,6 +183,14 @@ class RedisBackend implements Backend {
 
   range(key: string, start: number, stop: number): Promise<string[]> {
     return this.run(() => this.client.lrange(key, start, stop));
+  }
+
+  appendAfter(key: string, expectedLast: string | undefined, value: string): Promise<boolean> {
+    return this.run(async () => (await this.client.eval(APPEND_AFTER, 1, key, expectedLast === undefined ? '0' : '1', expectedLast ?? '', value)) === 1);
+  }
+
+  length(key: string): Promise<number> {
+    return this.run(() => this.client.llen(key));
   }
 
   /** Counters on the same connection (its timeouts and no offline queue: a down store fails fast). */

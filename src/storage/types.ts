@@ -40,6 +40,13 @@ export interface DurableStore {
   append(key: string, value: unknown): Promise<void>;
   /** Elements `start`..`stop` of a list, inclusive, negative from the end (LRANGE). */
   range<T>(key: string, start: number, stop: number): Promise<T[]>;
+  /**
+   * Appends the element `build` makes from the list's current last one, atomically with respect to
+   * other appenders (a hash chain stays a chain across instances).
+   */
+  appendLinked<T>(key: string, build: (last: T | undefined) => T): Promise<T>;
+  /** The number of elements of a list. */
+  length(key: string): Promise<number>;
 }
 
 /** A counter of events per key over a fixed window (e.g. failed sign-ins per address). */

@@ -40,7 +40,7 @@ describe('several environments in one deployment', () => {
         { name: 'demo', issuer: `${origin}/demo` },
         { name: 'production', issuer: `${origin}/production` },
       ],
-      admin: { operators: [{ username: 'operator', passwordHash: await hashPassword('operator-password') }] },
+      admin: { operators: [{ username: 'operator', passwordHash: await hashPassword('operator-password') }], allowInMemoryRecords: true },
       upstreams: [{ id: 'school-a', displayName: { fi: 'Koulu A' }, issuer: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret }],
     });
     storage = createMemoryStorage();
@@ -87,7 +87,8 @@ describe('several environments in one deployment', () => {
       return rp.configuration.serverMetadata().acr_values_supported;
     };
     // Discovery names the directories each environment offers: the real school only in production.
-    expect(await chooser('test')).toEqual(['urn:mpass.id:authnsource:test-school']);
+    // (The test environment also bundles a Wilma and an Opinsys test directory.)
+    expect([...(await chooser('test'))!].sort()).toEqual(['test-opinsys', 'test-school', 'test-wilma'].map((id) => `urn:mpass.id:authnsource:${id}`));
     expect(await chooser('demo')).toEqual(['urn:mpass.id:authnsource:test-school']);
     expect(await chooser('production')).toEqual(['urn:mpass.id:authnsource:school-a']);
     const demoLogin = await fetch(`${issuer('demo')}/test-directory/.well-known/openid-configuration`);

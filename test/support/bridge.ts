@@ -56,7 +56,10 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   const adminServer = options.adminListener ? createServer() : undefined;
   const adminPort = adminServer ? await listen(adminServer, 0) : undefined;
-  const admin = adminPort === undefined ? options.config?.admin : { ...options.config?.admin, port: adminPort };
+  const withPort = adminPort === undefined ? options.config?.admin : { ...options.config?.admin, port: adminPort };
+  // Tests that keep their records in process memory say so, as a developer would.
+  const inMemory = !(options.config?.redis as { url?: string } | undefined)?.url;
+  const admin = withPort && inMemory ? { allowInMemoryRecords: true, ...withPort } : withPort;
   const config = parseConfig({ env: 'test', logLevel: 'info', ...options.config, ...(admin ? { admin } : {}), issuer, port });
   const secrets = options.secrets ?? (await generateSecrets());
   const lines: string[] = [];

@@ -10,13 +10,21 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** Starts the server again on the same port (after stop). */
   restart(): Promise<void>;
+  /** Ends the server abruptly (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Persist with the append-only file, fsync every second (as production runs it). */
+  appendOnly?: boolean;
 }
 
 const READY_TIMEOUT_MS = 10_000;
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
+function launch(port: number, dir: string, options: RedisServerOptions): Promise<ChildProcess> {
+  const persistence = options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -43,26 +51,28 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
 }
 
 /** A private redis-server on a free loopback port (never the machine's shared 6379). */
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mpassid-redis-'));
-  let child: ChildProcess | undefined = await launch(port, dir);
-  const stop = async (): Promise<void> => {
+  let child: ChildProcess | undefined = await launch(port, dir, options);
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       running.once('exit', () => resolve());
-      running.kill('SIGTERM');
+      running.kill(signal);
     });
   };
+  const stop = () => end('SIGTERM');
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     stop,
+    kill: () => end('SIGKILL'),
     async restart() {
       await stop();
-      child = await launch(port, dir);
+      child = await launch(port, dir, options);
     },
   };
 }

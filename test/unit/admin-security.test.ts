@@ -63,10 +63,10 @@ describe('operator environments', () => {
 
   it('defaults to every environment, refuses none and refuses the admin port on the public port', () => {
     const operator = { username: 'op', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA' };
-    const config = parseConfig({ admin: { operators: [operator] } });
+    const config = parseConfig({ admin: { operators: [operator], allowInMemoryRecords: true } });
     expect(config.admin.operators[0]!.environments).toEqual(['test', 'demo', 'production']);
     expect(config.admin).toMatchObject({ host: '127.0.0.1', throttle: { failuresPerAddress: 20, failuresPerUsername: 10, concurrentVerifications: 2 } });
-    expect(() => parseConfig({ admin: { operators: [{ ...operator, environments: [] }] } })).toThrow(/environments/);
+    expect(() => parseConfig({ admin: { operators: [{ ...operator, environments: [] }], allowInMemoryRecords: true } })).toThrow(/environments/);
     expect(() => parseConfig({ port: 3000, admin: { port: 3000 } })).toThrow(/admin.port/);
   });
 });
