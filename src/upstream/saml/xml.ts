@@ -29,11 +29,19 @@ export function refuseUnexpectedMarkup(xml: string): void {
 /** Parses XML that has already been checked; any parser warning or error refuses it. */
 export function parseXml(xml: string): Document {
   refuseDtd(xml);
+  // xmldom reports a thrown handler error again as its own: keep the first reason, say it once.
+  let first: string | undefined;
   const fail = (message: string): never => {
-    throw new UnsafeXmlError(`not well-formed XML (${message.split('\n')[0]!.slice(0, 200)})`);
+    first ??= message.replace(/^\[xmldom [a-z]+\]\s*/i, '').split('\n')[0]!.slice(0, 200);
+    throw new UnsafeXmlError(first);
   };
-  const doc = new DOMParser({ errorHandler: { warning: fail, error: fail, fatalError: fail } }).parseFromString(xml, 'text/xml') as unknown as Document;
-  if (!doc?.documentElement) fail('no document element');
+  let doc: Document | undefined;
+  try {
+    doc = new DOMParser({ errorHandler: { warning: fail, error: fail, fatalError: fail } }).parseFromString(xml, 'text/xml') as unknown as Document;
+  } catch {
+    // The reason is in `first`.
+  }
+  if (first !== undefined || !doc?.documentElement) throw new UnsafeXmlError(`not well-formed XML (${first ?? 'no document element'})`);
   return doc;
 }
 
