@@ -21,6 +21,7 @@ import { PageRenderer } from './interaction/pages.js';
 import { healthRouter } from './observability/health.js';
 import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
+import { metricsEndpoint } from './observability/metrics-route.js';
 import { createProvider } from './provider/create-provider.js';
 import { withRequestContext } from './provider/client-resolution.js';
 import { authorizationPost } from './provider/authorization-post.js';
@@ -240,6 +241,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   app.use(errorBoundary(pages, logger));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https://') }));
   app.use(healthRouter(storage).routes());
+  app.use(metricsEndpoint({ token: config.metrics.token }));
   app.use(infra.routes());
   // Fail fast while the store is down: nothing below can work without it.
   app.use(async (ctx, next) => {

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { requestLog } from '../observability/request-log.js';
 import { StoreUnavailableError, type Storage } from '../storage/types.js';
 import { ADMIN_PREFIX } from './api.js';
+import { metricsEndpoint } from '../observability/metrics-route.js';
 
 /**
  * The admin listener (`admin.port`): the admin API alone, off the public port, so it can be bound to
@@ -59,6 +60,7 @@ export function createAdminListenerApp(options: AdminListenerOptions): Koa {
       json(ctx, 500, 'server_error', 'unexpected error');
     }
   });
+  app.use(metricsEndpoint({ open: true }));
   for (const environment of environments) app.use(byName ? mountAt(`/${environment.name}`, environment.admin) : environment.admin);
   const paths = adminPaths(options);
   app.use((ctx) => json(ctx, 404, 'not_found', 'no such endpoint; the admin API is under the paths listed', { adminApis: paths }));

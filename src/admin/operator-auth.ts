@@ -7,6 +7,7 @@ import { ApiError } from './request.js';
 import type { OperatorState } from './roles.js';
 import { SignInThrottle } from './throttle.js';
 import { PoolFullError, verificationPool, type VerificationPool } from './verification-pool.js';
+import { metrics } from '../observability/metrics.js';
 
 /**
  * Who is calling the admin API: HTTP Basic against `admin.operators`. Order matters for cost: a
@@ -64,6 +65,7 @@ export class OperatorAuthenticator {
       matches = await this.pool.run(() => verifyPassword(credentials.password, operator?.passwordHash ?? DUMMY_HASH));
     } catch (err) {
       if (!(err instanceof PoolFullError)) throw err;
+      metrics.rateLimitRefusals.inc({ limit: 'concurrent-password-checks' });
       throw new ApiError(429, 'too_many_requests', 'too many sign-ins in progress; try again shortly', { 'Retry-After': '1' });
     }
     if (!matches || !operator) {

@@ -3,6 +3,7 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { BridgeConfig } from '../config/schema.js';
 import { StoreUnavailableError, type Storage } from '../storage/types.js';
 import { ApiError } from './request.js';
+import { metrics } from '../observability/metrics.js';
 
 /**
  * Failed admin sign-ins, counted per client address and per username in the shared store, so every
@@ -45,6 +46,7 @@ export class SignInThrottle {
           : undefined;
     if (!blocked) return;
     const seconds = Math.max(1, Math.ceil(blocked.res.msBeforeNext / 1000));
+    metrics.rateLimitRefusals.inc({ limit: 'operator-sign-in' });
     throw new ApiError(429, 'too_many_requests', `too many failed sign-ins ${blocked.what}; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
   }
 

@@ -57,6 +57,7 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'DIRECTORY_KEYS', path: ['secrets', 'directoryKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
   { name: 'ADMIN_OPERATORS', path: ['admin', 'operators'], parse: parseJson },
   { name: 'ADMIN_PORT', path: ['admin', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
+  { name: 'METRICS_TOKEN', path: ['metrics', 'token'], parse: (v) => v },
   { name: 'SAML_SIGNING_KEYS', path: ['secrets', 'samlSigningKeys'], parse: parseKeyFiles },
   { name: 'SAML_ENCRYPTION_KEYS', path: ['secrets', 'samlEncryptionKeys'], parse: parseKeyFiles },
 ];

@@ -244,6 +244,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    metrics: z
+      .object({
+        token: z
+          .string()
+          .min(32)
+          .optional()
+          .describe(
+            'Bearer token for GET /metrics on the public listener (env METRICS_TOKEN); without it /metrics is served only on the admin listener (admin.port), which needs none',
+          ),
+      })
+      .strict()
+      .prefault({}),
     outbound: z
       .object({
         allowLoopback: z

@@ -10,7 +10,9 @@ import type { ClientRegistry } from '../provider/client-policy.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { basePathOf } from '../http/base-path.js';
 import { localized, t } from '../http/i18n.js';
+import { ATTRIBUTE_TEST_CLIENT_ID } from '../attributetest/routes.js';
 import type { Logger } from '../observability/logger.js';
+import { metrics, timed } from '../observability/metrics.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
@@ -154,15 +156,18 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory, since: number | undefined) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
+    const service = String(params.client_id);
     try {
-      await handoff.redirect(ctx, directory, { interactionUid }, {
+      await handoff.redirect(ctx, directory, { interactionUid, clientId: service }, {
         forceLogin: prompt.includes('login'),
         ...(maxAge !== undefined ? { maxAge } : {}),
         uiLocales: localeOf(ctx, params.ui_locales, since),
       });
+      metrics.loginsStarted.inc({ directory: directory.id, service });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       logger.warn({ upstreamId: directory.id, reason: err.code, err }, 'upstream login could not start');
+      metrics.loginsFailed.inc({ directory: directory.id, service, reason: err.code });
       await showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales, since), { ok: false, upstreamId: directory.id, code: err.code });
     }
   }
@@ -219,7 +224,10 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function signIn(directory: Directory, callback: CallbackRequest, transaction: UpstreamTransaction): Promise<LoginOutcome> {
     const upstreamId = directory.id;
     try {
-      const identity = await directory.connector.complete(callback, transaction);
+      // The connector's calls to the directory (token, user data, metadata), as the bridge waits for them.
+      const identity = await timed(metrics.directoryCalls, { directory: upstreamId, operation: 'complete' }, () => directory.connector.complete(callback, transaction), (err) =>
+        err instanceof UpstreamError ? err.code : 'error',
+      );
       const evaluated = await deps.claims.evaluate(identity, directory.profile);
       if (!evaluated.ok) {
         return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason, ref: currentRequestId() };
@@ -255,7 +263,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       const client = await provider.Client.find(String(params.client_id));
       const listings = await named(await upstreams.list(), deps.schoolNames);
       pages.render(ctx, 'chooser', locale, {
-        clientName: client?.clientName,
+        // The built-in test service's name is ours to translate; a service's own name is its own.
+        clientName: client?.clientId === ATTRIBUTE_TEST_CLIENT_ID ? t(locale, 'attr.title') : client?.clientName,
         ...chooserModel({
           directories: listings.map((listing) => ({ listing, unavailable: deps.isUnavailable?.(listing.id) ?? false })),
           locale,
@@ -331,6 +340,8 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const outcome: LoginOutcome = directory
       ? await signIn(directory, current, pending.transaction)
       : { ok: false, upstreamId, code: 'directory_not_in_use' };
+    metrics.loginDuration.observe({ directory: upstreamId, outcome: outcome.ok ? 'ok' : outcome.code }, Date.now() / 1000 - pending.transaction.startedAt);
+    if (!outcome.ok) metrics.loginsFailed.inc({ directory: upstreamId, service: pending.clientId ?? 'unknown', reason: outcome.code });
     await state.set(`login:${pending.interactionUid}`, outcome, loginTtl);
     ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   };
@@ -351,13 +362,16 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       await showFailure(ctx, details.uid, locale, outcome);
       return;
     }
-    const refusal = await refusalFor(outcome, String(details.params.client_id));
+    const service = String(details.params.client_id);
+    const refusal = await refusalFor(outcome, service);
     if (refusal) {
+      metrics.loginsFailed.inc({ directory: outcome.upstreamId, service, reason: refusal.code });
       await showFailure(ctx, details.uid, locale, refusal);
       return;
     }
-    const grantId = await grantFor(outcome.accountId, String(details.params.client_id), String(details.params.scope ?? ''), details.grantId);
-    if (!grantId) return serviceGone(ctx, locale, String(details.params.client_id));
+    const grantId = await grantFor(outcome.accountId, service, String(details.params.scope ?? ''), details.grantId);
+    if (!grantId) return serviceGone(ctx, locale, service);
+    metrics.loginsCompleted.inc({ directory: outcome.upstreamId, service });
     await finishInteraction(ctx, details, {
       login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.upstreamId), amr: ['ext'], remember: false },
       consent: { grantId },

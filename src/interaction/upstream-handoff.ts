@@ -8,7 +8,7 @@ import type { Directory } from '../upstream/connectors.js';
 import type { BeginRequest, CallbackRequest, UpstreamTransaction } from '../upstream/types.js';
 
 /** Why the user went to the directory: a service's login, or an operator's attribute check. */
-export type HandoffPurpose = { interactionUid: string } | { checkToken: string };
+export type HandoffPurpose = { interactionUid: string; clientId?: string } | { checkToken: string };
 
 /** Kept server-side while the user is at the directory; the browser only holds an opaque handle. */
 export type PendingHandoff = HandoffPurpose & { transaction: UpstreamTransaction };

@@ -1,4 +1,5 @@
 import { RegistryUnavailableError, type Organisation, type OrganisationRegistry } from './types.js';
+import { metrics } from '../observability/metrics.js';
 
 /** Options of {@link CachedRegistry}; every duration in milliseconds. */
 export interface CachedRegistryOptions {
@@ -84,6 +85,7 @@ export class CachedRegistry implements OrganisationRegistry {
       const ttl = entry.value === undefined ? this.negativeTtlMs : this.ttlMs;
       if (age < ttl) {
         this.touch(id, entry);
+        metrics.organisationLookups.inc({ result: 'hit' });
         return Promise.resolve(entry.value);
       }
       // Past both its TTL and its stale-if-error window the entry is useless: drop it now.
@@ -101,6 +103,7 @@ export class CachedRegistry implements OrganisationRegistry {
   }
 
   private async refresh(id: string): Promise<Organisation | undefined> {
+    metrics.organisationLookups.inc({ result: 'miss' });
     try {
       const value = await this.inner.lookup(id);
       this.store(id, { value, fetchedAt: this.now() });
@@ -110,6 +113,7 @@ export class CachedRegistry implements OrganisationRegistry {
       const stale = this.entries.get(id);
       if (error instanceof RegistryUnavailableError && stale && this.now() - stale.fetchedAt < this.staleIfErrorMs) {
         this.touch(id, stale);
+        metrics.organisationLookups.inc({ result: 'stale' });
         return stale.value;
       }
       throw error;

@@ -3,6 +3,7 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RedisConfig } from '../config/schema.js';
 import { adapterFactoryOver, durableStoreOver, stateStoreOver } from './adapter.js';
 import type { Backend } from './backend.js';
+import { metrics } from '../observability/metrics.js';
 import { StoreUnavailableError, type CounterOptions, type Storage } from './types.js';
 
 /*
@@ -112,10 +113,14 @@ class RedisBackend implements Backend {
 
   /** Every failure of the store is an outage to the caller (503), with the cause kept for the log. */
   private async run<T>(command: () => Promise<T>): Promise<T> {
+    const end = metrics.storeCommands.startTimer();
     try {
       return await command();
     } catch (err) {
+      metrics.storeErrors.inc();
       throw new StoreUnavailableError('the session store is unavailable', { cause: err });
+    } finally {
+      end();
     }
   }
 
