@@ -5,9 +5,24 @@ import { createDeployment } from './deployment.js';
 import { underIssuer } from './http/base-path.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { resolveSecrets } from './config/secrets.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from './observability/logger.js';
 import { createStorage, waitUntilAvailable } from './storage/index.js';
 import { loadTestUsers } from './testdirectory/users.js';
+
+/**
+ * Human-readable logs for a developer at a terminal (pino-pretty, a development dependency); JSON
+ * lines everywhere else, and always in production.
+ */
+async function developmentLogStream(env: string): Promise<DestinationStream | undefined> {
+  if (env === 'production' || !process.stdout.isTTY) return undefined;
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return pretty({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,service' });
+  } catch {
+    return undefined;
+  }
+}
 
 /** Process entry: load configuration → build dependencies → listen; stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -21,7 +36,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, await developmentLogStream(config.env));
   let secrets;
   try {
     secrets = await resolveSecrets(config);
