@@ -219,7 +219,8 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
       const idToken = (tokens.claims() ?? {}) as Record<string, unknown>;
       const userinfo = await client.fetchUserInfo(cfg, tokens.access_token, String(idToken.sub));
       const account = await deps.accounts.find(String(idToken.sub));
-      const upstream = requestedAuthnSource(typeof idToken.acr === 'string' ? idToken.acr : undefined);
+      // The directory of the login: from acr when the service asked for one, else from the account.
+      const upstream = requestedAuthnSource(typeof idToken.acr === 'string' ? idToken.acr : undefined) ?? account?.upstreamId;
       await keep(ctx, {
         ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
         ...(upstream && DIRECTORY_ID.test(upstream) ? { upstream } : {}),

@@ -415,3 +415,6 @@ export function pickLocale(explicit: string | undefined, acceptLanguage: string 
 export function localized(text: { fi: string; sv?: string | undefined; en?: string | undefined }, locale: Locale): string {
   return text[locale] ?? text.fi;
 }
+
+/** Every text in every language (for tests that look for a text of the wrong language on a page). */
+export const MESSAGES: Readonly<Record<MessageKey, Readonly<Record<Locale, string>>>> = STRINGS;

@@ -51,7 +51,7 @@ const SCHOOL_NAME_WAIT_MS = 300;
 
 async function named(directories: Directory[], names: SchoolNames | undefined) {
   if (!names) return directories.map((c) => c.listing);
-  directories.forEach((c) => names.withNames(c.listing));
+  for (const c of directories) names.withNames(c.listing);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([names.settled(), new Promise<void>((done) => (timer = setTimeout(done, SCHOOL_NAME_WAIT_MS)))]);
   clearTimeout(timer);

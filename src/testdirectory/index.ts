@@ -52,8 +52,13 @@ export const DIRECTORY_CLAIMS = [
   'learning_materials_charges',
 ] as const;
 
-/** The directory is a separate site from the bridge: its own, stricter policy (no scripts at all). */
-export const DIRECTORY_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+/**
+ * The directory is a separate site from the bridge: its own, stricter policy. No scripts of its own;
+ * script-src is spelled out so that oidc-provider can add the hash of the one inline script it
+ * writes: the form that ends the previous user's session when another user signs in (without it,
+ * "sign in as another user" stops on that form).
+ */
+export const DIRECTORY_CSP = "default-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 const loginForm = z
