@@ -4,7 +4,8 @@ import { adminPaths, createAdminListenerApp } from './admin/listener.js';
 import { createDeployment } from './deployment.js';
 import { underIssuer } from './http/base-path.js';
 import { ConfigError, loadConfig } from './config/load.js';
-import { resolveSecrets } from './config/secrets.js';
+import { resolveSecrets, type BridgeSecrets } from './config/secrets.js';
+import type { BridgeConfig } from './config/schema.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from './observability/logger.js';
 import { createStorage, waitUntilAvailable } from './storage/index.js';
@@ -26,7 +27,7 @@ async function developmentLogStream(env: string): Promise<DestinationStream | un
 
 /** Process entry: load configuration → build dependencies → listen; stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config;
+  let config: BridgeConfig;
   try {
     config = loadConfig();
   } catch (err) {
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel, await developmentLogStream(config.env));
-  let secrets;
+  let secrets: BridgeSecrets;
   try {
     secrets = await resolveSecrets(config);
   } catch (err) {

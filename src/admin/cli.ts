@@ -164,7 +164,9 @@ async function withSecretFromStdin(body: Record<string, unknown>, options: Direc
 
 /** Signing-key rotation on the JWKS file (local: no admin API involved). */
 async function keysCommand(step: string | undefined, options: { file: string; alg: string | undefined; kid: string | undefined }): Promise<void> {
-  const show = (keys: KeySummary[]) => keys.forEach((k) => console.log(`  ${k.kid}  ${k.alg}  ${k.role}`));
+  const show = (keys: KeySummary[]) => {
+    for (const k of keys) console.log(`  ${k.kid}  ${k.alg}  ${k.role}`);
+  };
   try {
     switch (step) {
       case 'list':

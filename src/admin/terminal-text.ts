@@ -6,6 +6,7 @@
  */
 
 /** C0 and C1 controls (tab and newline too: values never span lines), DEL, bidi marks, embeddings, overrides and isolates, line/paragraph separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 export function printable(text: string): string {

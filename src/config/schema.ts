@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { localized } from './common.js';
 import { upstreamSchema } from '../upstream/settings.js';
-import { attributeMappingSchema } from '../claims/attributes.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { DEFAULT_ROLES, roleSchema } from '../claims/roles.js';
 import { organisationRegistrySchema } from '../organisations/index.js';

@@ -35,6 +35,7 @@ const metadataError = (description: string) => new errors.InvalidClientMetadata(
 const redirectError = (description: string) => new errors.InvalidClientMetadata(`redirect_uris: ${description}`);
 
 /** Characters that make a URI read differently to a person than to a parser (\\ is a / to WHATWG URL). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const MISLEADING = /[\\\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/;
 
 function checkRedirectUri(raw: unknown, native: boolean, environment: Environment): URL {
@@ -127,6 +128,19 @@ export function enforceRegistrationPolicy(properties: Record<string, unknown>, c
     if (!context.publicSubjectAllowed) {
       throw metadataError('subject_type public lets services correlate a user: only the MPASSid operators can grant it; use pairwise');
     }
+  }
+  // oidc-provider would refuse this with only "sector_identifier_uri is mandatory property": say why
+  // and what to do. A pairwise sub is per sector, and a service's sector is the host of its redirect
+  // URIs; with several hosts the service must name its sector itself.
+  const pairwise = properties.subject_type === undefined || properties.subject_type === 'pairwise';
+  const redirectHosts = [...new Set(redirects.map((u) => u.host))];
+  if (pairwise && redirectHosts.length > 1 && properties.sector_identifier_uri === undefined) {
+    throw metadataError(
+      `redirect URIs on more than one host (${redirectHosts.join(', ')}) need a sector_identifier_uri: subjects are pairwise, ` +
+        'one per sector, and without it the sector is the host of the redirect URIs. Give an https sector_identifier_uri ' +
+        'that lists every redirect URI, use redirect URIs on one host, or register the loopback (development) redirect ' +
+        'URI as a separate development service',
+    );
   }
   if (properties.backchannel_logout_uri !== undefined) checkBackchannelUri(properties.backchannel_logout_uri, context);
 

@@ -1,4 +1,4 @@
-import type { DirectoryAccounts, LocalizedText } from '../config/common.js';
+import type { LocalizedText } from '../config/common.js';
 import type { DirectoryIdentity } from '../identity/directory-identity.js';
 
 export type { DirectoryIdentity };

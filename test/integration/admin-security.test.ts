@@ -314,7 +314,7 @@ describe('admin API security', () => {
   describe('CLI', () => {
     const cli = (args: string[]) => runAdminCli({ url: fed.bridge.issuer, user: 'admin', password: PASSWORD }, args);
 
-    // eslint-disable-next-line no-control-regex
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
     const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
     it('prints what services named themselves without their control characters', async () => {

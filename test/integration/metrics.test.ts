@@ -6,7 +6,7 @@ import { UserAgent } from '../support/user-agent.js';
 const TOKEN = 'metrics-token-0123456789-0123456789-abcdef';
 
 /** One series' value from Prometheus' text format (0 when the series does not exist yet). */
-function valueOf(text: string, name: string, labels: Record<string, string>): number {
+function seriesValue(text: string, name: string, labels: Record<string, string>): number {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const body = line.slice(name.length + 1, line.indexOf('}'));
@@ -60,16 +60,16 @@ describe('metrics', () => {
     await agent.submit(atDirectory, { username: 'demo_u0008', password: 'demo_u0008pwd', action: 'login' });
     const after = await scrape();
 
-    const delta = (name: string, extra: Record<string, string> = {}) => valueOf(after, name, { ...labels, ...extra }) - valueOf(before, name, { ...labels, ...extra });
+    const delta = (name: string, extra: Record<string, string> = {}) => seriesValue(after, name, { ...labels, ...extra }) - seriesValue(before, name, { ...labels, ...extra });
     expect(delta('mpassid_logins_started_total')).toBe(2);
     expect(delta('mpassid_logins_completed_total')).toBe(1);
     expect(delta('mpassid_logins_failed_total', { reason: 'attributes_blocked' })).toBe(1);
-    const calls = (text: string) => valueOf(text, 'mpassid_directory_call_duration_seconds_count', { directory: UPSTREAM_ID, operation: 'complete', outcome: 'ok' });
+    const calls = (text: string) => seriesValue(text, 'mpassid_directory_call_duration_seconds_count', { directory: UPSTREAM_ID, operation: 'complete', outcome: 'ok' });
     expect(calls(after) - calls(before)).toBe(2);
-    const durations = (text: string) => valueOf(text, 'mpassid_login_duration_seconds_count', { directory: UPSTREAM_ID, outcome: 'ok' });
+    const durations = (text: string) => seriesValue(text, 'mpassid_login_duration_seconds_count', { directory: UPSTREAM_ID, outcome: 'ok' });
     expect(durations(after) - durations(before)).toBe(1);
     // Organisation lookups of the school went through the cache.
-    expect(valueOf(after, 'mpassid_organisation_lookups_total', { result: 'hit' }) + valueOf(after, 'mpassid_organisation_lookups_total', { result: 'miss' })).toBeGreaterThan(0);
+    expect(seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'hit' }) + seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'miss' })).toBeGreaterThan(0);
     // Nothing personal in the series.
     expect(after).not.toContain('demo_u0001');
     expect(after).not.toContain('Aino');

@@ -45,9 +45,9 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     expect(agent.history.some((p) => p.url.includes(`:${b.bridge.port}/interaction/`))).toBe(true);
     const tokens = await b.rp.redeem(done.url, request);
-    expect(tokens.claims()!['given_name']).toBe('Aino');
+    expect(tokens.claims()!.given_name).toBe('Aino');
     // The token minted through B is good at A's userinfo.
-    expect((await a.rp.userinfo(tokens.access_token, tokens.claims()!.sub))['given_name']).toBe('Aino');
+    expect((await a.rp.userinfo(tokens.access_token, tokens.claims()!.sub)).given_name).toBe('Aino');
   });
 
   it('loses no session when a bridge process restarts', async () => {
@@ -92,7 +92,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     expect(ready).toBe(true);
     const agent = new UserAgent();
     const { request, callback } = await deepLinkLogin(a, agent, 'demo_u0001');
-    expect((await a.rp.redeem(callback, request)).claims()!['given_name']).toBe('Aino');
+    expect((await a.rp.redeem(callback, request)).claims()!.given_name).toBe('Aino');
   });
 
   it('fails a login whose store disappears mid-way with a 503 page, not a hang or a 500', async () => {

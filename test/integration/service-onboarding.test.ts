@@ -211,7 +211,7 @@ describe('service onboarding: registration, review, environments, suspension, au
     it('lets a newly registered service sign in at the test environment', async () => {
       const result = await login(test, service);
       const tokens = await result.rp!.redeem(result.callback!, result.request!);
-      expect(tokens.claims()!['given_name']).toBe('Aino');
+      expect(tokens.claims()!.given_name).toBe('Aino');
     });
 
     it('lists it as pending for the operators, without its secret', async () => {
@@ -232,7 +232,7 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect(approved.body).toMatchObject({ action: 'approve', before: { status: 'pending' }, after: { status: 'approved' } });
       const result = await login(prod, service);
       const tokens = await result.rp!.redeem(result.callback!, result.request!);
-      expect(tokens.claims()!['given_name']).toBe('Aino');
+      expect(tokens.claims()!.given_name).toBe('Aino');
       // Environments share the registry of services, not their tokens: a token of the test
       // environment is nothing at production, and the other way round.
       const fromTest = await login(test, service);
@@ -249,7 +249,7 @@ describe('service onboarding: registration, review, environments, suspension, au
       expectRefusedPage(await login(demo, service));
       expect((await admin(test, 'POST', `/clients/${service.client_id}/publish-to-demo`, {})).status).toBe(200);
       const result = await login(demo, service);
-      expect((await result.rp!.redeem(result.callback!, result.request!)).claims()!['given_name']).toBe('Aino');
+      expect((await result.rp!.redeem(result.callback!, result.request!)).claims()!.given_name).toBe('Aino');
     });
 
     it('releases only the claims the operators allow', async () => {
@@ -258,9 +258,9 @@ describe('service onboarding: registration, review, environments, suspension, au
       const result = await login(prod, service);
       const tokens = await result.rp!.redeem(result.callback!, result.request!);
       const claims = tokens.claims()!;
-      expect(claims['given_name']).toBe('Aino');
+      expect(claims.given_name).toBe('Aino');
       expect(claims[CLAIM.schoolCode]).toEqual(['30076']);
-      expect(claims['family_name']).toBeUndefined();
+      expect(claims.family_name).toBeUndefined();
       expect(claims[CLAIM.learnerId]).toBeUndefined();
       const userinfo = (await result.rp!.userinfo(tokens.access_token, claims.sub)) as Record<string, unknown>;
       expect(Object.keys(userinfo).sort()).toEqual(['given_name', 'sub', CLAIM.schoolCode].sort());
@@ -318,7 +318,7 @@ describe('service onboarding: registration, review, environments, suspension, au
       // Tokens carry whole seconds: the next second's logins are new.
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const again = await login(prod, service);
-      expect((await again.rp!.redeem(again.callback!, again.request!)).claims()!['given_name']).toBe('Aino');
+      expect((await again.rp!.redeem(again.callback!, again.request!)).claims()!.given_name).toBe('Aino');
 
       const audit = await cli('audit', '--client', service.client_id);
       expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual(['register', 'approve', 'suspend', 'reinstate']);

@@ -5,7 +5,7 @@ import { startBridge, type BridgeHandle } from './bridge.js';
 import { freePort } from './ports.js';
 import { RelyingParty, type AuthorizationRequest } from './relying-party.js';
 import { startUpstreamIdp, type UpstreamIdpHandle } from './upstream-idp.js';
-import { linksWithText, UserAgent, type Page } from './user-agent.js';
+import { linksWithText, type UserAgent, type Page } from './user-agent.js';
 
 /** The service's redirect URI: nobody serves it; the user agent stops there and hands over the URL. */
 export const RP_REDIRECT = 'http://127.0.0.1:9/callback';

@@ -44,7 +44,7 @@ describe('VerificationPool', () => {
     // The waiting task got the freed slot.
     await new Promise((resolve) => setImmediate(resolve));
     expect(releases).toHaveLength(2);
-    releases.forEach((release) => release());
+    for (const release of releases) release();
     await Promise.all([second, waiting]);
     expect(most).toBe(2);
     // Everything is free again.

@@ -48,7 +48,7 @@ describe('error serialization', () => {
       thrown(() => JSON.parse(`Aino ${secret}`)),
       thrown(() => JSON.parse(`{"given_name": "${secret}"`)),
       thrown(() => 'ref' in (secret as unknown as object)),
-      thrown(() => { 'use strict'; (secret as unknown as Record<string, number>).x = 1; }),
+      thrown(() => {  (secret as unknown as Record<string, number>).x = 1; }),
       thrown(() => Buffer.from(secret as unknown as number[]).readUInt8(secret as unknown as number)),
     ];
     for (const err of errors) {

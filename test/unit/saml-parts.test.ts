@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { type ConfigError, parseConfig } from '../../src/config/load.js';
 import { generateSamlKeyPair, readSamlKeyPair, samlKeyPairProblem } from '../../src/upstream/saml/keys.js';
 import { parseIdpMetadata } from '../../src/upstream/saml/metadata.js';
 import { spMetadataXml } from '../../src/upstream/saml/sp-metadata.js';

@@ -295,7 +295,7 @@ export class SamlConnector implements DirectoryConnector {
   }
 
   async checkHealth(timeoutMs: number): Promise<HealthReport> {
-    let idp;
+    let idp: Awaited<ReturnType<typeof this.metadata.refresh>>;
     try {
       idp = await this.metadata.refresh(timeoutMs);
     } catch (err) {

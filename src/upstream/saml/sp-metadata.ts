@@ -5,7 +5,7 @@ export function spEntityIdOf(bridgeIssuer: string, directoryId: string): string 
   return `${bridgeIssuer.replace(/\/+$/, '')}/upstream/${directoryId}/saml/metadata`;
 }
 
-const escape = (text: string): string =>
+const escapeXml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** The data encryption and key transport algorithms the bridge decrypts (xml-encryption's). */
@@ -42,12 +42,12 @@ export function spMetadataXml(sp: {
     ].join('\n');
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${escape(sp.entityId)}">`,
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${escapeXml(sp.entityId)}">`,
     `  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${sp.signAuthnRequests}" WantAssertionsSigned="true">`,
     ...sp.signingCerts.map((pem) => keyDescriptor('signing', pem)),
     ...sp.encryptionCerts.map((pem) => keyDescriptor('encryption', pem)),
-    ...(sp.nameIdFormat ? [`    <md:NameIDFormat>${escape(sp.nameIdFormat)}</md:NameIDFormat>`] : []),
-    `    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${escape(sp.acsUrl)}" index="0" isDefault="true"/>`,
+    ...(sp.nameIdFormat ? [`    <md:NameIDFormat>${escapeXml(sp.nameIdFormat)}</md:NameIDFormat>`] : []),
+    `    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${escapeXml(sp.acsUrl)}" index="0" isDefault="true"/>`,
     '  </md:SPSSODescriptor>',
     '</md:EntityDescriptor>',
     '',

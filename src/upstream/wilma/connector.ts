@@ -18,6 +18,7 @@ const DATA_NONCE_LENGTH = 16;
 const HEX_MAC = /^[0-9a-fA-F]{64}$/;
 const NONCE = /^[A-Za-z0-9]{24}$/;
 /** A user id travels in a URL; anything longer or with control characters is not one Wilma made. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const USER_ID = /^[^\u0000-\u001f\u007f]{1,256}$/;
 /** The legacy answer is a few hundred bytes per user; this is far beyond any real one. */
 const MAX_ANSWER_BYTES = 256 * 1024;
