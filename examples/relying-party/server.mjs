@@ -71,23 +71,23 @@ function sessionOf(request, response) {
   return session;
 }
 
-const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const html = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(response, session, status = 200) {
   const signedIn = Boolean(session.tokens);
-  const notice = session.notice ? `<p id="notice">${escape(session.notice)}</p>` : '';
+  const notice = session.notice ? `<p id="notice">${html(session.notice)}</p>` : '';
   session.notice = undefined;
   const body = signedIn
-    ? `<p id="signed-in">Signed in. <code id="sub">${escape(session.claims.sub)}</code></p>
+    ? `<p id="signed-in">Signed in. <code id="sub">${html(session.claims.sub)}</code></p>
 <form method="post" action="/refresh"><button id="refresh"${session.tokens.refresh_token ? '' : ' disabled'}>Refresh the access token</button></form>
 <p><a id="logout" href="/logout">Sign out</a></p>
-<h2>ID token</h2><pre id="id-token">${escape(JSON.stringify(session.claims, null, 2))}</pre>
-<h2>Userinfo</h2><pre id="userinfo">${escape(JSON.stringify(session.userinfo, null, 2))}</pre>
-<p>Access token expires in <span id="expires-in">${escape(session.tokens.expires_in ?? '?')}</span> s; refresh token: <span id="has-refresh">${session.tokens.refresh_token ? 'yes' : 'no (not allowed for this service)'}</span>.</p>`
-    : `<p><a id="login" href="/login">Sign in with MPASSid</a> · <a id="login-school" href="/login?school=${escape(SCHOOL)}">Sign in at ${escape(SCHOOL)}</a> · <a id="login-other" href="/login?school=${escape(SCHOOL)}&amp;prompt=login">Sign in at ${escape(SCHOOL)} as another user</a></p>`;
+<h2>ID token</h2><pre id="id-token">${html(JSON.stringify(session.claims, null, 2))}</pre>
+<h2>Userinfo</h2><pre id="userinfo">${html(JSON.stringify(session.userinfo, null, 2))}</pre>
+<p>Access token expires in <span id="expires-in">${html(session.tokens.expires_in ?? '?')}</span> s; refresh token: <span id="has-refresh">${session.tokens.refresh_token ? 'yes' : 'no (not allowed for this service)'}</span>.</p>`
+    : `<p><a id="login" href="/login">Sign in with MPASSid</a> · <a id="login-school" href="/login?school=${html(SCHOOL)}">Sign in at ${html(SCHOOL)}</a> · <a id="login-other" href="/login?school=${html(SCHOOL)}&amp;prompt=login">Sign in at ${html(SCHOOL)} as another user</a></p>`;
   response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
   response.end(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Example service</title></head>
-<body><h1>Example service</h1><p>Client <code id="client-id">${escape(registered.client_id)}</code> at <code>${escape(ISSUER)}</code></p>
+<body><h1>Example service</h1><p>Client <code id="client-id">${html(registered.client_id)}</code> at <code>${html(ISSUER)}</code></p>
 ${notice}${body}
 <form method="post" action="/enable-refresh"><button id="enable-refresh">Ask for refresh tokens (RFC 7592 update)</button></form></body></html>`);
 }

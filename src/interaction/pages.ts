@@ -145,7 +145,7 @@ export class PageRenderer {
   /** oidc-provider's errors that cannot be sent back to the service (unknown client, bad redirect_uri). */
   oidcError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): void {
     const locale = localeOf(ctx, ctx.oidc?.params?.ui_locales);
-    const status = ctx.status >= 400 ? ctx.status : 400;
+    const status = Math.max(ctx.status, 400);
     const reference = requestIdOf(ctx);
     this.logger.info({ ref: reference, error: out.error, status, route: ctx.oidc?.route }, 'oidc error page');
     // At the resume route (/auth/<uid>) a login that expired, is unknown or began in another browser

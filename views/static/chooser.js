@@ -115,10 +115,11 @@
   }
 
   field.addEventListener('keydown', function (event) {
+    var first;
     if (event.key === 'ArrowDown') {
       clearTimeout(timer);
       show(field.value);
-      var first = links()[0];
+      first = links()[0];
       if (first) {
         event.preventDefault();
         first.focus();
