@@ -1,54 +1,79 @@
 /**
- * Login throughput: full federated logins per second through the bridge, next to a bare
- * oidc-provider login measured in the same run (same storage kind, same kind of keys).
+ * What a login through the bridge costs, measured from the outside, next to a bare oidc-provider login
+ * measured in the same run:
  *
- *   bridge: service (openid-client) → bridge /auth with acr_values=urn:mpass.id:authnsource:test-school
- *           → bundled test directory (in-process, over HTTP) → its login form POST → bridge callback
- *           (code redeemed at the directory) → code → token redemption at the bridge (ID token checked)
- *   bare:   service → /auth → automatic login and consent → code → token redemption
+ *   bridge: service → bridge /auth with acr_values=urn:mpass.id:authnsource:bench-school → directory
+ *           /authorize (answers at once) → bridge callback (code redeemed at the directory, ID token
+ *           verified, claims step, account saved) → /interaction/<uid>/complete → code → token
+ *   bare:   service → /auth → interaction that finishes login and consent in one step → code → token
  *
- * Every virtual user (default 32) is a loop that starts each login with a fresh UserAgent (no cookies,
- * so every login is a full one, never SSO). Both sides are warmed up, then measured in alternating
- * rounds (bridge, bare, bridge, bare, ...) so machine noise hits both. Latency is the wall time of one
- * whole login including the token call. Everything (services, directory, user agents) shares this one
- * process and 127.0.0.1, so the numbers compare the two sides; they are not a capacity figure.
+ * Every part is a process of its own: the bridge (`node dist/main.js` after `npm run build`, configured
+ * through CONFIG_FILE as a deployment is, request log on at info level), the baseline
+ * (bench/bare-provider.ts: same Node, same store kind, same adapter), the school directory
+ * (bench/mock-directory.ts: auto-approving, cheap) and, with Redis, one redis-server per side, so
+ * INFO counts each side's commands alone. This process is only the driver (lean browsers and the
+ * service: bench/lean-agent.ts). The server under test is pinned to CPU 0 and everything else to the
+ * other CPUs when taskset exists, so its CPU per login is its own work.
  *
- *   npm run bench [-- --seconds 10] [--redis] [--concurrency 32] [--rounds 2] [--warmup 50] [--only bridge|bare]
+ * Measured per side, concurrency and round (sides alternate, and which goes first alternates too):
+ *   CPU ms/login   the server process's user + system time (/proc/<pid>/stat) ÷ logins
+ *   logins/s, latency percentiles of one whole login (every redirect and the token call)
+ *   Redis          commands per login (INFO commandstats of its own server, and the store command
+ *                  count of the process's own metrics), round trips per login (read events of the
+ *                  Redis server, INFO total_reads_processed, at concurrency 1 where they do not merge)
+ *   memory         resident memory of the server, Redis used_memory per login kept (sessions, grants)
  *
- * `--seconds` is the measured time per side, split over its rounds. `--redis` runs a private
- * redis-server and uses Redis storage on both sides. `ratio` is bridge logins/s ÷ bare logins/s.
- * `CPU ms/login` is this process's CPU time per login (user + system, all threads) while that side ran.
- * CPU profile of one side (NODE_OPTIONS refuses --cpu-prof, so start node directly):
- *   node_modules/.bin/node --cpu-prof --cpu-prof-dir=.local/prof --import tsx bench/login-throughput.ts --only bridge
+ *   npm run bench [-- --store redis|memory] [--seconds 4] [--rounds 3] [--concurrency 1,32]
+ *                 [--warmup 300] [--processes 1] [--only bridge|bare] [--bridge-keys default|rs256]
+ *                 [--bare-alg RS256|ES256] [--directory-alg RS256|ES256] [--log-level info]
+ *                 [--runner dist|tsx] [--skip-build]
+ *
+ * `--seconds` is the measured time of one side at one concurrency in one round. `--processes N` runs
+ * N bridge processes on one Redis serving one issuer; the driver sends each request of a login to the
+ * next process in turn (so every login moves between processes), nobody is pinned, and the bare side
+ * is left out unless asked for with --only bare (then 1 process). `--bridge-keys rs256` gives the bridge
+ * an RS256-only JWKS file, as a deployment whose keys predate ES256 has.
+ * Everything listens on 127.0.0.1 only; every loop is bounded by time and count; children end with
+ * the driver (their stdin closes).
  */
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { cpus as osCpus } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../src/config/load.js';
+import { Redis } from 'ioredis';
 import { generateSigningKeys } from '../src/config/secrets.js';
-import { createStorage, waitUntilAvailable, type Storage } from '../src/storage/index.js';
-import { startBridge, type BridgeHandle } from '../test/support/bridge.js';
+import { freePort } from '../test/support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../test/support/redis-server.js';
-import { RelyingParty, type AuthorizationRequest } from '../test/support/relying-party.js';
-import { UserAgent, type Page } from '../test/support/user-agent.js';
-import { startBareProvider, type BareProviderHandle } from './bare-provider.js';
+import { authorizationRequest, CookieJar, follow, redeem, send, type Client, type Route } from './lean-agent.js';
+import { canReadProc, cpuMillis, HAS_TASKSET, pin, rssMiB, startChild, type Child } from './processes.js';
 
 const RP_REDIRECT = 'http://127.0.0.1:9/callback';
-const RP_CLIENT = { client_id: 'bench-service', client_secret: 'bench-service-secret-0123456789', redirect_uris: [RP_REDIRECT] };
-const DEEP_LINK = 'urn:mpass.id:authnsource:test-school';
-/** Catalogue users whose every claim is delivered (config/test-users.json). */
-const USERS = ['demo_u0001', 'demo_u0002', 'demo_u0003', 'demo_u0004'];
+const RP = { client_id: 'bench-service', client_secret: 'bench-service-secret-0123456789', redirect_uris: [RP_REDIRECT] };
+const DIRECTORY_ID = 'bench-school';
+const DIRECTORY_CLIENT = { id: 'bench-bridge', secret: 'bench-bridge-secret-0123456789abcdef' };
+const METRICS_TOKEN = randomBytes(24).toString('base64url');
 /** Hard bound on the logins of one phase, whatever its time bound. */
-const MAX_LOGINS_PER_PHASE = 1_000_000;
+const MAX_LOGINS_PER_PHASE = 200_000;
 
 const { values: opts } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
-    redis: { type: 'boolean', default: false },
-    concurrency: { type: 'string', default: '32' },
-    rounds: { type: 'string', default: '2' },
-    warmup: { type: 'string', default: '50' },
+    store: { type: 'string', default: 'redis' },
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '1,32' },
+    warmup: { type: 'string', default: '300' },
+    processes: { type: 'string', default: '1' },
     only: { type: 'string' },
+    'bridge-keys': { type: 'string', default: 'default' },
+    'bare-alg': { type: 'string', default: 'RS256' },
+    'directory-alg': { type: 'string', default: 'RS256' },
+    'log-level': { type: 'string', default: 'info' },
+    runner: { type: 'string', default: 'dist' },
+    'skip-build': { type: 'boolean', default: false },
   },
 });
 const positive = (name: string, value: string): number => {
@@ -57,75 +82,240 @@ const positive = (name: string, value: string): number => {
   return n;
 };
 const seconds = positive('seconds', opts.seconds);
-const concurrency = Math.floor(positive('concurrency', opts.concurrency));
 const rounds = Math.floor(positive('rounds', opts.rounds));
 const warmup = Math.floor(positive('warmup', opts.warmup));
+const processes = Math.floor(positive('processes', opts.processes));
+const concurrencies = opts.concurrency.split(',').map((c) => Math.floor(positive('concurrency', c)));
+if (opts.store !== 'redis' && opts.store !== 'memory') throw new Error('--store must be redis or memory');
+if (opts.store === 'memory' && processes > 1) throw new Error('several processes share state only through Redis');
 if (opts.only !== undefined && opts.only !== 'bridge' && opts.only !== 'bare') throw new Error('--only must be bridge or bare');
+if (opts.runner !== 'dist' && opts.runner !== 'tsx') throw new Error('--runner must be dist or tsx');
+const sides: Side[] = opts.only ? [opts.only as Side] : processes > 1 ? ['bridge'] : ['bridge', 'bare'];
+if (!canReadProc) throw new Error('the benchmark reads process CPU from /proc (Linux)');
 
-interface Tally {
+type Side = 'bridge' | 'bare';
+const NODE = process.execPath;
+/** The directory process(es): their output is shown when logins fail. */
+const helpers: Child[] = [];
+const cpuCount = osCpus().length;
+// One core for the process under test, the rest for the driver, the directory and Redis.
+const pinned = HAS_TASKSET && cpuCount >= 2 && processes === 1;
+const SERVER_CPUS = pinned ? '0' : '';
+const OTHER_CPUS = pinned ? `1-${cpuCount - 1}` : '';
+
+interface Server {
+  side: Side;
+  children: Child[];
+  redis?: { server: RedisServerHandle; client: Redis };
+  client: Client;
+  authorizationEndpoint: string;
+  route: Route;
+  metrics: (port: number) => Promise<string>;
+  ports: number[];
+}
+
+interface Snapshot {
+  at: number;
+  cpuMs: number;
+  redisCommands: number;
+  redisReads: number;
+  storeCalls: number;
+}
+
+interface Phase {
+  side: Side;
+  concurrency: number;
+  round: number;
   logins: number;
   errors: number;
-  elapsedMs: number;
-  /** Process CPU (user + system, µs) while this side ran: servers, directory and clients together. */
-  cpuMicros: number;
-  latencies: number[];
   firstError?: string;
-}
-const newTally = (): Tally => ({ logins: 0, errors: 0, elapsedMs: 0, cpuMicros: 0, latencies: [] });
-
-type Login = (n: number) => Promise<void>;
-
-async function redeem(rp: RelyingParty, done: Page, request: AuthorizationRequest): Promise<void> {
-  if (!done.url.startsWith(RP_REDIRECT)) throw new Error(`login ended at ${done.url} (status ${done.status}), not at the service`);
-  const tokens = await rp.redeem(done.url, request);
-  if (!tokens.claims()?.sub) throw new Error('no ID token subject');
+  elapsedMs: number;
+  cpuMs: number;
+  redisCommands: number;
+  redisReads: number;
+  storeCalls: number;
+  latencies: number[];
+  algs: Set<string>;
 }
 
-function bridgeLogin(rp: RelyingParty): Login {
-  return async (n) => {
-    const username = USERS[n % USERS.length]!;
-    const agent = new UserAgent();
-    const request = await rp.authorizationRequest({ acr_values: DEEP_LINK });
-    const form = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    if (!form.body.includes('name="username"')) throw new Error(`expected the directory's login form at ${form.url} (status ${form.status})`);
-    const done = await agent.submit(form, { username, password: `${username}pwd`, action: 'login' }, { stopAt: RP_REDIRECT });
-    await redeem(rp, done, request);
+async function redisCounters(client: Redis | undefined): Promise<{ commands: number; reads: number }> {
+  if (!client) return { commands: 0, reads: 0 };
+  const [commandstats, stats] = await Promise.all([client.info('commandstats'), client.info('stats')]);
+  let commands = 0;
+  for (const match of commandstats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    // The driver's own INFO calls are not the server's work.
+    if (match[1] !== 'info') commands += Number(match[2]);
+  }
+  const reads = Number(/^total_reads_processed:(\d+)/m.exec(stats)?.[1] ?? NaN);
+  return { commands, reads };
+}
+
+/** The store's command count from the process's own metrics (every store call, whatever the backend). */
+async function storeCalls(server: Server): Promise<number> {
+  let total = 0;
+  for (const port of server.ports) {
+    const text = await server.metrics(port);
+    total += Number(/^mpassid_store_command_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return total;
+}
+
+async function snapshot(server: Server): Promise<Snapshot> {
+  const [redis, calls] = await Promise.all([redisCounters(server.redis?.client), storeCalls(server)]);
+  return {
+    at: performance.now(),
+    cpuMs: server.children.reduce((sum, c) => sum + cpuMillis(c.pid), 0),
+    redisCommands: redis.commands,
+    redisReads: redis.reads,
+    storeCalls: calls,
   };
 }
 
-function bareLogin(rp: RelyingParty): Login {
-  return async () => {
-    const agent = new UserAgent();
-    const request = await rp.authorizationRequest();
-    await redeem(rp, await agent.navigate(request.url.href, { stopAt: RP_REDIRECT }), request);
-  };
+async function login(server: Server): Promise<string> {
+  const pending = authorizationRequest(server.client, server.authorizationEndpoint, server.side === 'bridge' ? { acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` } : {});
+  const callback = await follow(pending.url, new CookieJar(), server.route, RP_REDIRECT);
+  return redeem(server.client, callback, pending, server.route);
 }
 
-/** Runs `concurrency` loops of logins until `count` logins were started or `ms` passed. */
-async function drive(login: Login, tally: Tally, bound: { count?: number; ms?: number }): Promise<void> {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const deadline = started + (bound.ms ?? Infinity);
+async function drive(server: Server, concurrency: number, bound: { count?: number; ms: number }, phase: Phase): Promise<void> {
+  const deadline = performance.now() + bound.ms;
   const count = Math.min(bound.count ?? MAX_LOGINS_PER_PHASE, MAX_LOGINS_PER_PHASE);
   let issued = 0;
   const loop = async (): Promise<void> => {
     while (issued < count && performance.now() < deadline) {
-      const n = issued++;
+      issued += 1;
       const t0 = performance.now();
       try {
-        await login(n);
-        tally.latencies.push(performance.now() - t0);
-        tally.logins += 1;
+        phase.algs.add(await login(server));
+        phase.latencies.push(performance.now() - t0);
+        phase.logins += 1;
       } catch (err) {
-        tally.errors += 1;
-        tally.firstError ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        phase.errors += 1;
+        phase.firstError ??= err instanceof Error ? err.message : String(err);
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
-  tally.elapsedMs += performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  tally.cpuMicros += used.user + used.system;
+}
+
+const newPhase = (side: Side, concurrency: number, round: number): Phase => ({
+  side, concurrency, round, logins: 0, errors: 0, elapsedMs: 0, cpuMs: 0, redisCommands: 0, redisReads: 0, storeCalls: 0, latencies: [], algs: new Set(),
+});
+
+async function measure(server: Server, concurrency: number, round: number): Promise<Phase> {
+  const phase = newPhase(server.side, concurrency, round);
+  const before = await snapshot(server);
+  await drive(server, concurrency, { ms: seconds * 1000 }, phase);
+  const after = await snapshot(server);
+  phase.elapsedMs = after.at - before.at;
+  phase.cpuMs = after.cpuMs - before.cpuMs;
+  phase.redisCommands = after.redisCommands - before.redisCommands;
+  // Two INFO calls per snapshot are read events of the driver's own connection.
+  phase.redisReads = after.redisReads - before.redisReads - 2;
+  phase.storeCalls = after.storeCalls - before.storeCalls;
+  return phase;
+}
+
+async function waitForDiscovery(issuer: string, route: Route, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await send(new URL(`${issuer}/.well-known/openid-configuration`), route);
+      if (res.status === 200) return JSON.parse(res.body) as Record<string, unknown>;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${issuer} did not answer discovery`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+async function startRedis(): Promise<{ server: RedisServerHandle; client: Redis }> {
+  const server = await startRedisServer();
+  const client = new Redis(server.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  pin(Number(/^process_id:(\d+)/m.exec(await client.info('server'))?.[1]), OTHER_CPUS);
+  return { server, client };
+}
+
+function serverOf(side: Side, issuer: string, discovery: Record<string, unknown>, ports: number[], children: Child[], redis: Server['redis'], metricsAuth?: string): Server {
+  const issuerPort = new URL(issuer).port;
+  let turn = 0;
+  const route: Route = (url) => (url.port === issuerPort ? ports[turn++ % ports.length]! : Number(url.port));
+  return {
+    side,
+    children,
+    ...(redis ? { redis } : {}),
+    client: { issuer, clientId: RP.client_id, clientSecret: RP.client_secret, redirectUri: RP_REDIRECT, tokenEndpoint: String(discovery.token_endpoint) },
+    authorizationEndpoint: String(discovery.authorization_endpoint),
+    route,
+    ports,
+    metrics: async (port) => (await send(new URL(`${issuer}/metrics`), () => port, metricsAuth ? { headers: { authorization: metricsAuth } } : {})).body,
+  };
+}
+
+async function startBridgeSide(workdir: string, cleanup: Array<() => Promise<void>>): Promise<Server> {
+  const redis = opts.store === 'redis' ? await startRedis() : undefined;
+  if (redis) cleanup.push(async () => { redis.client.disconnect(); await redis.server.stop(); });
+  const ports = await Promise.all(Array.from({ length: processes }, () => freePort()));
+  const issuer = `http://127.0.0.1:${ports[0]}`;
+  const directory = await startChild(NODE, ['--import', 'tsx', 'bench/mock-directory.ts', '--redirect-uri', `${issuer}/upstream/${DIRECTORY_ID}/callback`, '--client-id', DIRECTORY_CLIENT.id, '--client-secret', DIRECTORY_CLIENT.secret, '--alg', opts['directory-alg']], { announce: true, label: 'mock directory' });
+  cleanup.push(directory.stop);
+  helpers.push(directory);
+  pin(directory.pid, OTHER_CPUS);
+
+  const config = {
+    environment: 'test',
+    issuer,
+    host: '127.0.0.1',
+    logLevel: opts['log-level'],
+    secrets: { file: join(workdir, 'dev-secrets.json') },
+    ...(redis ? { redis: { url: redis.server.url, keyPrefix: 'bench-bridge:' } } : {}),
+    testDirectory: { enabled: false },
+    attributeTestService: { enabled: false },
+    metrics: { token: METRICS_TOKEN },
+    clients: [RP],
+    upstreams: [
+      {
+        id: DIRECTORY_ID,
+        displayName: { fi: 'Benchmark-koulu', sv: 'Benchmarkskola', en: 'Benchmark school' },
+        issuer: String(directory.announced!.issuer),
+        clientId: DIRECTORY_CLIENT.id,
+        clientSecret: DIRECTORY_CLIENT.secret,
+        accounts: 'test',
+      },
+    ],
+  };
+  const configFile = join(workdir, 'bridge.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', CONFIG_FILE: configFile };
+  if (opts['bridge-keys'] === 'rs256') {
+    const jwksFile = join(workdir, 'jwks-rs256.json');
+    writeFileSync(jwksFile, JSON.stringify(await generateSigningKeys({ algorithms: ['RS256'] })));
+    env.JWKS_FILE = jwksFile;
+  }
+  const entry = opts.runner === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const children: Child[] = [];
+  // One after another: the first writes the development secrets file the others then read.
+  for (const port of ports) {
+    const child = await startChild(NODE, entry, { env: { ...env, PORT: String(port) }, cpus: SERVER_CPUS, label: `bridge on ${port}` });
+    cleanup.push(child.stop);
+    children.push(child);
+    await waitForDiscovery(issuer, () => port);
+  }
+  const discovery = await waitForDiscovery(issuer, () => ports[0]!);
+  return serverOf('bridge', issuer, discovery, ports, children, redis, `Bearer ${METRICS_TOKEN}`);
+}
+
+async function startBareSide(cleanup: Array<() => Promise<void>>): Promise<Server> {
+  const redis = opts.store === 'redis' ? await startRedis() : undefined;
+  if (redis) cleanup.push(async () => { redis.client.disconnect(); await redis.server.stop(); });
+  const args = ['--import', 'tsx', 'bench/bare-provider.ts', '--alg', opts['bare-alg'], '--client-id', RP.client_id, '--client-secret', RP.client_secret, '--redirect-uri', RP_REDIRECT];
+  if (redis) args.push('--redis-url', redis.server.url);
+  const child = await startChild(NODE, args, { cpus: SERVER_CPUS, announce: true, label: 'bare provider' });
+  cleanup.push(child.stop);
+  const issuer = String(child.announced!.issuer);
+  const port = Number(new URL(issuer).port);
+  return serverOf('bare', issuer, await waitForDiscovery(issuer, () => port), [port], [child], redis);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -133,69 +323,149 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const rate = (t: Tally): number => (t.elapsedMs > 0 ? t.logins / (t.elapsedMs / 1000) : NaN);
+interface Summary {
+  logins: number;
+  errors: number;
+  rate: number;
+  cpuPerLogin: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  redisCommands: number;
+  redisReads: number;
+  storeCalls: number;
+  perRoundCpu: number[];
+  perRoundRate: number[];
+  firstError?: string;
+  algs: string[];
+}
+
+function summarise(phases: Phase[]): Summary {
+  const sum = (f: (p: Phase) => number) => phases.reduce((s, p) => s + f(p), 0);
+  const logins = sum((p) => p.logins);
+  const sorted = phases.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  const firstError = phases.find((p) => p.firstError)?.firstError;
+  return {
+    logins,
+    errors: sum((p) => p.errors),
+    rate: logins / (sum((p) => p.elapsedMs) / 1000),
+    cpuPerLogin: sum((p) => p.cpuMs) / logins,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    redisCommands: sum((p) => p.redisCommands) / logins,
+    redisReads: sum((p) => p.redisReads) / logins,
+    storeCalls: sum((p) => p.storeCalls) / logins,
+    perRoundCpu: phases.map((p) => p.cpuMs / p.logins),
+    perRoundRate: phases.map((p) => p.logins / (p.elapsedMs / 1000)),
+    ...(firstError ? { firstError } : {}),
+    algs: [...new Set(phases.flatMap((p) => [...p.algs]))],
+  };
+}
+
+const f = (n: number, digits = 1, width = 8): string => (Number.isFinite(n) ? n.toFixed(digits) : '–').padStart(width);
+const spread = (values: number[]): string => {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 2) return '';
+  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+  return `±${((Math.max(...finite) - Math.min(...finite)) / 2 / mean * 100).toFixed(0)}%`;
+};
 
 async function main(): Promise<number> {
-  const sides = opts.only ? [opts.only] : ['bridge', 'bare'];
-  // Watchdog: the whole run is bounded even if a server stops answering.
-  const budgetMs = (seconds + 120) * 1000 * sides.length;
+  const phasesTotal = rounds * concurrencies.length * sides.length;
+  const budgetMs = (phasesTotal * (seconds + 10) + 240) * 1000;
   setTimeout(() => {
-    console.error(`bench: gave up after ${budgetMs / 1000} s`);
+    console.error(`bench: gave up after ${Math.round(budgetMs / 1000)} s`);
     process.exit(2);
   }, budgetMs).unref();
 
-  let redis: RedisServerHandle | undefined;
-  let bridge: BridgeHandle | undefined;
-  let bare: BareProviderHandle | undefined;
-  let bareStorage: Storage | undefined;
+  if (sides.includes('bridge') && opts.runner === 'dist' && !opts['skip-build']) {
+    process.stderr.write('bench: npm run build …\n');
+    try {
+      execFileSync(NODE, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    } catch {
+      throw new Error('the build failed: fix it, or run with --runner tsx');
+    }
+  }
+  pin(process.pid, OTHER_CPUS);
+  const workdir = mkdtempSync(join(tmpdir(), 'mpassid-bench-'));
+  const cleanup: Array<() => Promise<void>> = [];
   try {
-    if (opts.redis) redis = await startRedisServer();
-    const redisInput = (prefix: string) => (redis ? { url: redis.url, keyPrefix: prefix } : { keyPrefix: prefix });
+    const servers: Partial<Record<Side, Server>> = {};
+    if (sides.includes('bridge')) servers.bridge = await startBridgeSide(workdir, cleanup);
+    if (sides.includes('bare')) servers.bare = await startBareSide(cleanup);
 
-    bridge = await startBridge({ config: { logLevel: 'silent', clients: [RP_CLIENT], redis: redisInput('bench-bridge:') } });
-    bareStorage = createStorage(parseConfig({ redis: redisInput('bench-bare:') }).redis);
-    for (const storage of [bridge.storage, bareStorage]) {
-      if (!(await waitUntilAvailable(storage, 10_000))) throw new Error('the store did not become available');
-    }
-    bare = await startBareProvider({
-      adapter: bareStorage.adapterFactory('op'),
-      jwks: await generateSigningKeys(),
-      cookieKeys: [randomBytes(32).toString('base64url')],
-      client: RP_CLIENT,
-    });
-    const rpOf = (issuer: string) => RelyingParty.discover({ issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
-    const logins: Record<string, Login> = {
-      bridge: bridgeLogin(await rpOf(bridge.issuer)),
-      bare: bareLogin(await rpOf(bare.issuer)),
-    };
-
-    const tallies: Record<string, Tally> = { bridge: newTally(), bare: newTally() };
     for (const side of sides) {
-      const warm = newTally();
-      await drive(logins[side]!, warm, { count: warmup, ms: 60_000 });
-      if (warm.errors) throw new Error(`${side} warm-up failed ${warm.errors}× (first: ${warm.firstError})`);
+      const warm = newPhase(side, 8, 0);
+      await drive(servers[side]!, 8, { count: warmup, ms: 120_000 }, warm);
+      if (warm.errors) {
+        for (const child of [...servers[side]!.children, ...helpers]) console.error(child.tail());
+        throw new Error(`${side} warm-up failed ${warm.errors}× (first: ${warm.firstError})`);
+      }
     }
+    const phases: Phase[] = [];
     for (let round = 0; round < rounds; round += 1) {
-      for (const side of sides) await drive(logins[side]!, tallies[side]!, { ms: (seconds * 1000) / rounds });
+      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      for (const concurrency of concurrencies) {
+        for (const side of order) phases.push(await measure(servers[side]!, concurrency, round));
+      }
+    }
+    const rss = Object.fromEntries(sides.map((side) => [side, servers[side]!.children.reduce((s, c) => s + rssMiB(c.pid), 0)]));
+    const redisMemory: Record<string, { used: number; keys: number }> = {};
+    for (const side of sides) {
+      const client = servers[side]!.redis?.client;
+      if (!client) continue;
+      redisMemory[side] = {
+        used: Number(/^used_memory:(\d+)/m.exec(await client.info('memory'))?.[1]),
+        keys: await client.dbsize(),
+      };
     }
 
-    const storageKind = redis ? 'redis' : 'memory';
-    console.log(`\nlogin throughput: ${storageKind} storage, concurrency ${concurrency}, ${rounds} × ${(seconds / rounds).toFixed(1)} s per side, warm-up ${warmup} each\n`);
-    console.log('side     logins  logins/s   p50 ms   p95 ms  CPU ms/login  errors');
-    for (const side of sides) {
-      const t = tallies[side]!;
-      const sorted = [...t.latencies].sort((a, b) => a - b);
-      const cells = [side.padEnd(6), String(t.logins).padStart(8), rate(t).toFixed(1).padStart(9), percentile(sorted, 50).toFixed(1).padStart(8), percentile(sorted, 95).toFixed(1).padStart(8), (t.cpuMicros / 1000 / t.logins).toFixed(2).padStart(13), String(t.errors).padStart(7)];
-      console.log(cells.join(' '));
-      if (t.firstError) console.log(`  first error (${side}): ${t.firstError}`);
+    const s = (side: Side, c: number) => summarise(phases.filter((p) => p.side === side && p.concurrency === c));
+    const pinning = pinned ? 'server pinned to CPU 0, driver/directory/Redis to the others' : HAS_TASKSET ? 'no pinning (several processes)' : 'no taskset: nothing pinned';
+    console.log(`\nlogin cost: ${opts.store} store, ${processes} bridge process(es), ${rounds} rounds × ${seconds} s per side and concurrency, warm-up ${warmup}; ${cpuCount} CPUs, ${pinning}; bridge log level ${opts['log-level']}\n`);
+    console.log('side    conc   logins  logins/s   p50 ms   p90 ms   p99 ms  CPU ms/login (±round spread)  Redis cmds  in-proc  round trips  errors');
+    for (const c of concurrencies) {
+      for (const side of sides) {
+        const x = s(side, c);
+        const trips = c === 1 ? f(x.redisReads, 1, 12) : '           –';
+        console.log(`${side.padEnd(6)} ${String(c).padStart(5)} ${String(x.logins).padStart(8)} ${f(x.rate, 1, 9)} ${f(x.p50)} ${f(x.p90)} ${f(x.p99)} ${f(x.cpuPerLogin, 2, 13)} ${spread(x.perRoundCpu).padStart(16)} ${f(x.redisCommands, 1, 11)} ${f(x.storeCalls, 1, 8)} ${trips} ${String(x.errors).padStart(7)}`);
+        if (x.firstError) console.log(`  first error: ${x.firstError}`);
+      }
     }
-    if (sides.length === 2) console.log(`\nratio: ${(rate(tallies.bridge!) / rate(tallies.bare!)).toFixed(2)}× (target ≥ 0.7×)`);
-    return tallies.bridge!.errors + tallies.bare!.errors > 0 ? 1 : 0;
+    console.log('');
+    for (const side of sides) {
+      const algs = [...new Set(concurrencies.flatMap((c) => s(side, c).algs))].join(', ');
+      const mem = redisMemory[side];
+      const logins = concurrencies.reduce((n, c) => n + s(side, c).logins, 0) + warmup;
+      console.log(`${side}: ID tokens ${algs}; RSS ${rss[side]!.toFixed(0)} MiB${mem ? `; Redis ${(mem.used / 2 ** 20).toFixed(1)} MiB, ${mem.keys} keys after ${logins} logins (${(mem.used / logins).toFixed(0)} B/login kept)` : ''}`);
+    }
+    if (servers.bridge && servers.bare) {
+      console.log('\nratios (bridge vs bare, same run):');
+      for (const c of concurrencies) {
+        const b = s('bridge', c);
+        const a = s('bare', c);
+        console.log(`  concurrency ${String(c).padStart(2)}: CPU/login ${(b.cpuPerLogin / a.cpuPerLogin).toFixed(2)}× (≤ 1.25×; per core ${(a.cpuPerLogin / b.cpuPerLogin).toFixed(2)}×), logins/s ${(b.rate / a.rate).toFixed(2)}×, median +${(b.p50 - a.p50).toFixed(1)} ms, p99 +${(b.p99 - a.p99).toFixed(1)} ms`);
+      }
+      if (concurrencies.includes(1)) {
+        const b = s('bridge', 1);
+        const a = s('bare', 1);
+        console.log(`  concurrency  1 targets: median ≤ bare + 5 ms: ${b.p50 - a.p50 <= 5 ? 'met' : 'NOT met'}; p99 ≤ bare + 15 ms: ${b.p99 - a.p99 <= 15 ? 'met' : 'NOT met'}`);
+        if (opts.store === 'redis') {
+          console.log(`  Redis: ${b.redisCommands.toFixed(1)} vs ${a.redisCommands.toFixed(1)} commands, ${b.redisReads.toFixed(1)} vs ${a.redisReads.toFixed(1)} round trips per login (≤ bare + 6: ${b.redisReads - a.redisReads <= 6 ? 'met' : 'NOT met'})`);
+        }
+      }
+      const cpuAll = (side: Side) => {
+        const all = summarise(phases.filter((p) => p.side === side));
+        return all.cpuPerLogin;
+      };
+      const ratio = cpuAll('bridge') / cpuAll('bare');
+      console.log(`  all phases: CPU/login ${ratio.toFixed(2)}× (${cpuAll('bridge').toFixed(2)} vs ${cpuAll('bare').toFixed(2)} ms), ${ratio <= 1.25 ? 'met' : 'NOT met'} (≤ 1.25×)`);
+    }
+    return phases.some((p) => p.errors > 0) ? 1 : 0;
   } finally {
-    await bare?.stop();
-    await bareStorage?.close();
-    await bridge?.stop();
-    await redis?.stop();
+    for (const stop of cleanup.reverse()) await stop().catch(() => {});
+    rmSync(workdir, { recursive: true, force: true });
   }
 }
 

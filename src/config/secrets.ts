@@ -31,10 +31,15 @@ const secretsFileSchema = z.object({
 /** Key material of one bridge deployment. Never logged. */
 export type BridgeSecrets = z.infer<typeof secretsFileSchema> & { directoryKeys: string[]; saml: SamlKeys };
 
-export async function generateSigningKeys(): Promise<PrivateJwks> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
-  const jwk = await exportJWK(privateKey);
-  return { keys: [{ ...jwk, kty: jwk.kty ?? 'RSA', d: jwk.d ?? '', kid: randomUUID(), alg: 'RS256', use: 'sig' }] };
+/** Signing keys, one per algorithm, in the order given. */
+export async function generateSigningKeys(options: { algorithms?: ReadonlyArray<'RS256' | 'ES256'> } = {}): Promise<PrivateJwks> {
+  const keys: PrivateJwks['keys'] = [];
+  for (const alg of options.algorithms ?? ['RS256']) {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+    const jwk = await exportJWK(privateKey);
+    keys.push({ ...jwk, kty: jwk.kty ?? (alg === 'RS256' ? 'RSA' : 'EC'), d: jwk.d ?? '', kid: randomUUID(), alg, use: 'sig' });
+  }
+  return { keys };
 }
 
 const randomSecret = (): string => randomBytes(32).toString('base64url');
