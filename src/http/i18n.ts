@@ -99,7 +99,7 @@ const STRINGS = {
     sv: 'Berätta om det här för din lärare eller för den som sköter skolans användarkonton. Uppgifterna rättas i {directory}. Ge dem också referensen nedan.',
     en: "Tell your teacher or the person who looks after your school's user accounts. The information is corrected in {directory}. Give them the reference below too.",
   },
-  'blocked.username_missing': { fi: 'käyttäjän yksilöivä tunnus', sv: 'användarens unika id', en: "the user's unique id" },
+  'blocked.username_missing': { fi: 'käyttäjän yksilöivä tunnus', sv: 'användarens unika identifierare', en: "the user's unique identifier" },
   'blocked.learner_id_missing': { fi: 'oppijanumero', sv: 'elevnummer', en: 'the national learner number' },
   'blocked.learner_id_invalid': { fi: 'oikea oppijanumero', sv: 'ett giltigt elevnummer', en: 'a valid national learner number' },
   'error.service_not_allowed': {
