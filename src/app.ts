@@ -24,6 +24,7 @@ import { requestLog } from './observability/request-log.js';
 import { metricsEndpoint } from './observability/metrics-route.js';
 import { createProvider } from './provider/create-provider.js';
 import { withRequestContext } from './provider/client-resolution.js';
+import { retrySafe } from './provider/retry-safe.js';
 import { authorizationPost } from './provider/authorization-post.js';
 import { directoryAcrValues } from './provider/acr.js';
 import { ClientRegistry, type StaticClientPolicy } from './provider/client-policy.js';
@@ -326,7 +327,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   app.use(onPublicListener(config, admin));
   app.use(authorizationPost());
   app.use(directoryAcrValues(async () => (await upstreams.list()).map((c) => c.id)));
-  app.use(withRequestContext(subApp(provider)));
+  app.use(withRequestContext(retrySafe(subApp(provider))));
 
   return { app, config, provider, upstreams, registry, directories, health, admin };
 }

@@ -10,7 +10,7 @@ import { localeOf, type PageRenderer } from '../interaction/pages.js';
 /** Paths answered with pages for people; everything else is an API answered with JSON. */
 const PAGE_PATHS = /^\/(interaction|upstream|auth|session|attribute-test|test-directory)(\/|$)|^\/$/;
 
-function isStoreFailure(err: unknown): boolean {
+export function isStoreFailure(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
     if (e instanceof StoreUnavailableError) return true;
   }
@@ -22,6 +22,10 @@ function isPage(ctx: Context): boolean {
 }
 
 export function storeUnavailable(ctx: Context, pages: PageRenderer): void {
+  // A step the store failed under changes nothing in the browser either: cookies it cleared or
+  // replaced (the directory transaction, oidc-provider's resume and session cookies) stay as they
+  // were, so reloading the page repeats the same step.
+  ctx.res.removeHeader('Set-Cookie');
   ctx.set('Retry-After', '5');
   if (isPage(ctx)) {
     pages.error(ctx, localeOf(ctx), { status: 503, messageKey: 'error.store_unavailable', showBack: false });

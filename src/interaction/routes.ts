@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
-import { accountIdFor, type AccountStore } from '../accounts/accounts.js';
+import { accountIdFor, type AccountSnapshot, type AccountStore } from '../accounts/accounts.js';
 import type { ClaimsEvaluator } from '../claims/evaluate.js';
 import type { LearnerIdKind } from '../claims/formats.js';
 import type { BlockReason } from '../claims/validation-table.js';
@@ -24,6 +24,7 @@ import type { CallbackRequest, UpstreamTransaction } from '../upstream/types.js'
 import type { SchoolNames } from '../directories/school-names.js';
 import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
 import { languageLinks, localeOf, type PageRenderer } from './pages.js';
+import { RetryMemo } from './retry-memo.js';
 import type { PendingHandoff, UpstreamHandoff } from './upstream-handoff.js';
 
 export interface InteractionDependencies {
@@ -63,6 +64,9 @@ function loginStart(details: { iat?: unknown }): number | undefined {
   return typeof details.iat === 'number' ? details.iat : undefined;
 }
 
+/** How long a directory's checked answer is kept for the same browser's repeat of the callback. */
+const IDENTIFICATION_WINDOW_MS = 2 * 60 * 1000;
+
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
 type LoginOutcome =
   | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
@@ -71,10 +75,12 @@ type LoginOutcome =
   | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason; ref?: string | undefined }
   | { ok: false; upstreamId: string; code: 'service_not_allowed' }
   | { ok: false; upstreamId: string; code: 'directory_not_in_use' };
+/** The directory's checked answer before anything is written: the account to save and the outcome, or a failure. */
+type Identified = Exclude<LoginOutcome, { ok: true }> | { ok: true; account: AccountSnapshot; outcome: Extract<LoginOutcome, { ok: true }> };
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
 const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const abortReason = z
-  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked', 'service_not_allowed', 'directory_not_in_use'])
+  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked', 'service_not_allowed', 'directory_not_in_use', 'login_lost'])
   .catch('user_cancelled');
 
 /** The OIDC error a service receives when a login ends without a user. */
@@ -93,6 +99,8 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
       return { error: 'access_denied', error_description: 'the school directory did not provide the required user information' };
     case 'upstream_denied':
       return { error: 'access_denied', error_description: 'the school directory did not authenticate the user' };
+    case 'login_lost':
+      return { error: 'access_denied', error_description: 'the login expired before it was finished' };
     default:
       return { error: 'access_denied', error_description: 'the user cancelled the login' };
   }
@@ -220,8 +228,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     });
   }
 
-  /** The directory's answer, checked and turned into an account (or the reason there is none). */
-  async function signIn(directory: Directory, callback: CallbackRequest, transaction: UpstreamTransaction): Promise<LoginOutcome> {
+  /**
+   * The directory's answer, checked (or the reason there is no account). No store writes: a
+   * directory's answer can be used once only (its code is spent at the directory), so the result is
+   * kept for the same browser's repeat while the writes that follow may fail and be repeated.
+   */
+  async function identify(directory: Directory, callback: CallbackRequest, transaction: UpstreamTransaction): Promise<Identified> {
     const upstreamId = directory.id;
     try {
       // The connector's calls to the directory (token, user data, metadata), as the bridge waits for them.
@@ -233,22 +245,42 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
         return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason, ref: currentRequestId() };
       } else {
         const accountId = accountIdFor(deps.subjectSalt, identity.directoryId, identity.subject);
-        await accounts.save({
-          accountId,
-          upstreamId: identity.directoryId,
-          claims: evaluated.claims,
-          learnerIdKind: evaluated.learnerIdKind,
-          report: evaluated.report,
-          updatedAt: Math.floor(Date.now() / 1000),
-        });
         logger.info({ upstreamId }, 'upstream login succeeded');
-        return { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind };
+        return {
+          ok: true,
+          account: {
+            accountId,
+            upstreamId: identity.directoryId,
+            claims: evaluated.claims,
+            learnerIdKind: evaluated.learnerIdKind,
+            report: evaluated.report,
+            updatedAt: Math.floor(Date.now() / 1000),
+          },
+          outcome: { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind },
+        };
       }
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
       logger.warn({ upstreamId, reason: err.code, err }, 'upstream login failed');
       return { ok: false, upstreamId, code: err.code, ref: currentRequestId() };
     }
+  }
+
+  /** Directory answers by transaction handle, for the same browser's repeat of a callback (see identify). */
+  const identifications = new RetryMemo<Promise<Identified>>(IDENTIFICATION_WINDOW_MS);
+
+  /**
+   * The login's transaction or outcome is gone (expired, or lost with the store). When the
+   * interaction is still known, the page's button hands the service an OIDC error, so the user
+   * returns to the service rather than to nowhere.
+   */
+  async function lostLogin(ctx: Context, locale: ReturnType<typeof localeOf>, uid: string | undefined, messageKey: 'error.upstream_transaction_invalid' | 'error.session_expired'): Promise<void> {
+    const known = uid !== undefined && uidParam.safeParse(uid).success && (await provider.Interaction.find(uid)) !== undefined;
+    pages.error(ctx, locale, {
+      status: 400,
+      messageKey,
+      ...(known ? { showBack: false, extra: { continueHref: `${base}/interaction/${uid}/abort?reason=login_lost` } } : {}),
+    });
   }
 
   router.get('/interaction/:uid', async (ctx) => {
@@ -323,26 +355,42 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       pages.error(ctx, locale, { status: 404, messageKey: 'error.unknown_upstream' });
       return;
     }
-    const { pending, hadCookie } = await handoff.take(ctx, upstreamId);
-    if (!pending) {
+    const { pending, hadCookie, handle, interactionUid } = await handoff.take(ctx, upstreamId);
+    if (!pending || !handle) {
       logger.info({ upstreamId, reason: hadCookie ? 'unknown transaction' : 'no transaction cookie' }, 'upstream callback refused');
-      pages.error(ctx, locale, { status: 400, messageKey: 'error.upstream_transaction_invalid' });
+      await lostLogin(ctx, locale, interactionUid, 'error.upstream_transaction_invalid');
       return;
     }
     if ('checkToken' in pending) {
+      handoff.settle(ctx, upstreamId);
       if (!deps.completeCheck) throw new UpstreamError('upstream_transaction_invalid', 'attribute checks are not served here');
       await deps.completeCheck(ctx, pending);
       return;
     }
-    const current = await handoff.callbackOf(ctx, pending);
-    // The directory may have been suspended while the user was signing in there.
-    const directory = await upstreams.get(upstreamId);
-    const outcome: LoginOutcome = directory
-      ? await signIn(directory, current, pending.transaction)
-      : { ok: false, upstreamId, code: 'directory_not_in_use' };
-    metrics.loginDuration.observe({ directory: upstreamId, outcome: outcome.ok ? 'ok' : outcome.code }, Date.now() / 1000 - pending.transaction.startedAt);
-    if (!outcome.ok) metrics.loginsFailed.inc({ directory: upstreamId, service: pending.clientId ?? 'unknown', reason: outcome.code });
-    await state.set(`login:${pending.interactionUid}`, outcome, loginTtl);
+    // A repeat of this callback by the same browser (after a 503) reuses the directory's answer.
+    let identified = identifications.get(handle);
+    if (!identified) {
+      const current = await handoff.callbackOf(ctx, pending);
+      // The directory may have been suspended while the user was signing in there.
+      const directory = await upstreams.get(upstreamId);
+      identified = directory ? identify(directory, current, pending.transaction) : Promise.resolve({ ok: false, upstreamId, code: 'directory_not_in_use' });
+      identifications.set(handle, identified);
+      const first = identified;
+      identified.then(
+        (result) => {
+          metrics.loginDuration.observe({ directory: upstreamId, outcome: result.ok ? 'ok' : result.code }, Date.now() / 1000 - pending.transaction.startedAt);
+          if (!result.ok) metrics.loginsFailed.inc({ directory: upstreamId, service: pending.clientId ?? 'unknown', reason: result.code });
+        },
+        // An unexpected error is not kept: the repeat tries again (and meets the same error page).
+        () => {
+          if (identifications.get(handle) === first) identifications.delete(handle);
+        },
+      );
+    }
+    const result = await identified;
+    if (result.ok) await accounts.save(result.account);
+    await state.set(`login:${pending.interactionUid}`, result.ok ? result.outcome : result, loginTtl);
+    handoff.settle(ctx, upstreamId);
     ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   };
   router.get('/upstream/:upstreamId/callback', callback);
@@ -351,14 +399,16 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   router.get('/interaction/:uid/complete', async (ctx) => {
     const details = await interactionOf(ctx);
     const locale = localeOf(ctx, details.params.ui_locales, loginStart(details));
-    const outcome = await state.take<LoginOutcome>(`login:${details.uid}`);
+    // Read, not taken: only this browser reaches it (the interaction cookie), and the step must be
+    // repeatable when a write below fails. After the provider resumes, the interaction is gone, and
+    // with it every way back here; the outcome expires with the login.
+    const outcome = await state.get<LoginOutcome>(`login:${details.uid}`);
     if (!outcome) {
-      pages.error(ctx, locale, { status: 400, messageKey: 'error.session_expired' });
+      await lostLogin(ctx, locale, details.uid, 'error.session_expired');
       return;
     }
     if (!outcome.ok) {
       // Kept until the user hands it to the service: the page can be reloaded or switched to another language.
-      await state.set(`login:${details.uid}`, outcome, loginTtl);
       await showFailure(ctx, details.uid, locale, outcome);
       return;
     }

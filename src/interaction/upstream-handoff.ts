@@ -6,6 +6,7 @@ import { FormError, readFormText } from '../http/form.js';
 import type { StateStore } from '../storage/types.js';
 import type { Directory } from '../upstream/connectors.js';
 import type { BeginRequest, CallbackRequest, UpstreamTransaction } from '../upstream/types.js';
+import { RetryMemo } from './retry-memo.js';
 
 /** Why the user went to the directory: a service's login, or an operator's attribute check. */
 export type HandoffPurpose = { interactionUid: string; clientId?: string } | { checkToken: string };
@@ -14,6 +15,9 @@ export type HandoffPurpose = { interactionUid: string; clientId?: string } | { c
 export type PendingHandoff = HandoffPurpose & { transaction: UpstreamTransaction };
 
 const TXN_COOKIE = 'mpass_upstream';
+
+/** How long a transaction this process took stays available to the same browser's repeat of its callback. */
+const RETAKE_WINDOW_MS = 2 * 60 * 1000;
 
 /** A SAML response with its certificates and an encrypted assertion fits well within this. */
 const CALLBACK_FORM_LIMIT_BYTES = 512 * 1024;
@@ -26,6 +30,8 @@ const CALLBACK_FORM_LIMIT_BYTES = 512 * 1024;
 export class UpstreamHandoff {
   private readonly base: string;
   private readonly secure: boolean;
+  /** Transactions taken here, by handle: the store's copy is gone, and a callback whose later writes fail is repeated. */
+  private readonly taken = new RetryMemo<PendingHandoff>(RETAKE_WINDOW_MS);
 
   constructor(
     private readonly config: BridgeConfig,
@@ -59,7 +65,10 @@ export class UpstreamHandoff {
     const handle = randomBytes(32).toString('base64url');
     const ttl = this.config.ttl.upstreamTransactionSeconds;
     await this.state.set(`txn:${handle}`, { ...purpose, transaction } satisfies PendingHandoff, ttl);
-    ctx.cookies.set(TXN_COOKIE, handle, {
+    // The interaction's uid rides along (signed) so that a callback whose transaction is lost can
+    // still offer to hand the service an error.
+    const value = 'interactionUid' in purpose ? `${handle}.${purpose.interactionUid}` : handle;
+    ctx.cookies.set(TXN_COOKIE, value, {
       path: this.cookiePath(connector.id),
       httpOnly: true,
       // A directory that answers with a cross-site form post (SAML HTTP-POST) gets the cookie only
@@ -73,13 +82,30 @@ export class UpstreamHandoff {
     ctx.redirect(redirect.href);
   }
 
-  /** The transaction this browser started for this directory, taken (once); undefined if none. */
-  async take(ctx: Context, upstreamId: string): Promise<{ pending?: PendingHandoff; hadCookie: boolean }> {
-    const handle = ctx.cookies.get(TXN_COOKIE, { signed: true });
-    const pending = handle ? await this.state.take<PendingHandoff>(`txn:${handle}`) : undefined;
+  /**
+   * The transaction this browser started for this directory, taken from the store (once); undefined
+   * if none. A transaction this process took within the last minutes is found again by the same
+   * browser (its signed handle), so that a callback the store failed under can be reloaded; the
+   * caller settles it once its writes are done. `interactionUid` names the login the cookie was for.
+   */
+  async take(ctx: Context, upstreamId: string): Promise<{ pending?: PendingHandoff; hadCookie: boolean; handle?: string; interactionUid?: string }> {
+    const cookie = ctx.cookies.get(TXN_COOKIE, { signed: true });
+    const [handle, interactionUid] = cookie ? cookie.split('.') : [];
+    const known = interactionUid ? { interactionUid } : {};
+    if (!handle) return { hadCookie: false };
+    let pending = await this.state.take<PendingHandoff>(`txn:${handle}`);
+    if (pending) this.taken.set(handle, pending);
+    else pending = this.taken.get(handle);
+    if (!pending || pending.transaction.upstreamId !== upstreamId) {
+      this.settle(ctx, upstreamId);
+      return { hadCookie: true, ...known };
+    }
+    return { pending, hadCookie: true, handle, ...known };
+  }
+
+  /** The callback is answered: the browser's cookie goes (the process keeps the transaction for exact repeats). */
+  settle(ctx: Context, upstreamId: string): void {
     ctx.cookies.set(TXN_COOKIE, null, { path: this.cookiePath(upstreamId) });
-    if (!pending || pending.transaction.upstreamId !== upstreamId) return { hadCookie: handle !== undefined };
-    return { pending, hadCookie: true };
   }
 
   /** The callback as the directory made the browser call it: our registered URL with its query, and a posted form. */

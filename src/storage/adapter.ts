@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { errors } from 'oidc-provider';
 import type { Backend } from './backend.js';
 import type { Adapter, AdapterFactory, AdapterPayload, DurableStore, StateStore } from './types.js';
@@ -20,6 +21,69 @@ const GRANTABLE = new Set([
 const REVOKED_GRANT_TTL_SECONDS = 24 * 60 * 60;
 
 const epoch = (): number => Math.floor(Date.now() / 1000);
+
+/*
+ * Retry-safe provider requests. oidc-provider spends one-time state before its own writes: the
+ * resume route destroys the interaction before the session is saved, and the token endpoint marks
+ * the code consumed before the tokens are saved. When the store fails in between, the browser's
+ * reload or the service's repeated token request could never succeed. Within a provider request
+ * (`retrySafeRequest`) the adapters therefore
+ *   - defer destroying an Interaction until the request ended without a store failure, so the same
+ *     browser (holding the signed resume cookie) can resume again;
+ *   - note which codes the request consumed; when the request fails on the store, each such code
+ *     may be redeemed once more, for a short window, in this process. oidc-provider checks client
+ *     authentication, client id, PKCE and redirect_uri before it looks at the consumption, so only
+ *     the same service with the same code_verifier gets that far; a replay after a successful
+ *     redemption, or the loser of a race, still finds the code consumed and revokes the grant.
+ */
+interface RequestLedger {
+  consumed: string[];
+  destroys: Array<() => Promise<void>>;
+}
+const requestLedger = new AsyncLocalStorage<RequestLedger>();
+/** Record keys of codes whose redemption failed on the store → until when one more redemption may take them. */
+const releasedConsumptions = new Map<string, number>();
+const RELEASE_WINDOW_MS = 2 * 60 * 1000;
+const RELEASED_MAX = 10_000;
+
+function isReleased(key: string): boolean {
+  const until = releasedConsumptions.get(key);
+  if (until === undefined) return false;
+  if (until > Date.now()) return true;
+  releasedConsumptions.delete(key);
+  return false;
+}
+
+function release(keys: string[]): void {
+  for (const key of keys) {
+    releasedConsumptions.delete(key);
+    releasedConsumptions.set(key, Date.now() + RELEASE_WINDOW_MS);
+  }
+  // Insertion order is age order: the oldest go first when a long outage fills the map.
+  for (const oldest of releasedConsumptions.keys()) {
+    if (releasedConsumptions.size <= RELEASED_MAX) break;
+    releasedConsumptions.delete(oldest);
+  }
+}
+
+/**
+ * Runs one provider request with the adapters' one-time operations held back as described above.
+ * `failedOnStore` is asked after the request: true when the store failed under it (the client got a 503).
+ */
+export async function retrySafeRequest(run: () => Promise<void>, failedOnStore: () => boolean): Promise<void> {
+  const ledger: RequestLedger = { consumed: [], destroys: [] };
+  let failed = true;
+  try {
+    await requestLedger.run(ledger, run);
+    failed = failedOnStore();
+  } finally {
+    if (failed) release(ledger.consumed);
+  }
+  if (failed) return;
+  // The answer stands; a destroy the store refuses now leaves the record to its TTL (the resume
+  // cookie is already cleared in the browser), which is no reason to fail the answer.
+  await Promise.all(ledger.destroys.map((destroy) => destroy().catch(() => undefined)));
+}
 
 class Keys {
   constructor(private readonly base: string) {}
@@ -74,7 +138,8 @@ class BackendAdapter implements Adapter {
     const payload = JSON.parse(record.payload) as AdapterPayload;
     const grantId = this.model === 'Grant' ? id : payload.grantId;
     if (grantId && (await this.backend.getValue(this.keys.revokedGrant(grantId))) !== undefined) return undefined;
-    return record.consumed === undefined ? payload : { ...payload, consumed: record.consumed };
+    const consumed = record.consumed !== undefined && !isReleased(this.keys.record(this.model, id));
+    return consumed ? { ...payload, consumed: record.consumed } : payload;
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -88,7 +153,10 @@ class BackendAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    await this.backend.delete(this.keys.record(this.model, id));
+    const key = this.keys.record(this.model, id);
+    const ledger = this.model === 'Interaction' ? requestLedger.getStore() : undefined;
+    if (ledger) ledger.destroys.push(() => this.backend.delete(key));
+    else await this.backend.delete(key);
   }
 
   /**
@@ -97,8 +165,12 @@ class BackendAdapter implements Adapter {
    */
   async consume(id: string): Promise<void> {
     const key = this.keys.record(this.model, id);
+    // Noted before the write: a write whose answer is lost may still have landed.
+    requestLedger.getStore()?.consumed.push(key);
     const outcome = await this.backend.consumeRecord(key, epoch());
     if (outcome === 'ok') return;
+    // The repeat of a redemption that failed on the store (see retrySafeRequest): once.
+    if (outcome === 'already' && isReleased(key) && releasedConsumptions.delete(key)) return;
     if (outcome === 'already') {
       const record = await this.backend.getRecord(key);
       const grantId = record ? (JSON.parse(record.payload) as AdapterPayload).grantId : undefined;

@@ -5,6 +5,7 @@ import type { Storage } from './types.js';
 
 export type { Storage, StateStore, DurableStore, AdapterFactory } from './types.js';
 export { StoreUnavailableError } from './types.js';
+export { retrySafeRequest } from './adapter.js';
 
 /** Redis when the configuration names a server (URL, sentinels or cluster nodes); otherwise memory. */
 export function createStorage(config: RedisConfig, options: RedisStorageOptions = {}): Storage {
