@@ -197,7 +197,11 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   // Statically configured clients count as approved; registered ones are stored (see client-policy.ts).
   const registry = new ClientRegistry(storage.durable('registry'), policies, storage.adapterFactory('op')('Client'));
   const initialAccessTokens = new InitialAccessTokens(storage.durable('registry'));
-  const organisations = deps.organisations ?? createOrganisationRegistry(config.organisations);
+  const organisations =
+    deps.organisations ??
+    createOrganisationRegistry(config.organisations, {
+      onOutage: (err) => logger.warn({ reason: err.reason }, 'organisation registry unavailable: serving cached answers past their TTL, asking again in the background'),
+    });
   const claims = new ClaimsEvaluator(
     organisations,
     new RoleVocabulary(config.roles),

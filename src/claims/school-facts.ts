@@ -1,5 +1,6 @@
 import { displayName, RegistryUnavailableError, resolveSchool, type OrganisationRegistry } from '../organisations/index.js';
 import type { Logger } from '../observability/logger.js';
+import { metrics } from '../observability/metrics.js';
 import type { SchoolFacts } from './validation-table.js';
 
 /**
@@ -30,6 +31,8 @@ export async function lookupSchools(
         ];
       } catch (err) {
         if (!(err instanceof RegistryUnavailableError)) throw err;
+        // Counted apart from unknown schools: these would have resolved had the registry answered.
+        metrics.organisationLookups.inc({ result: 'unresolved_outage' });
         logger.warn({ reason: err.reason }, 'organisation registry unavailable; school treated as unresolved');
         return [id, undefined];
       }

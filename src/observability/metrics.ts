@@ -45,7 +45,7 @@ export const metrics = {
   }),
   organisationLookups: new Counter({
     name: 'mpassid_organisation_lookups_total',
-    help: 'Organisation registry lookups by the cache: hit, miss (asked the registry), stale (registry down, old answer served)',
+    help: 'Organisation registry lookups by the cache: hit, miss (asked the registry), stale (an answer past its TTL served: registry down, or refreshed in the background), unavailable (registry known down, no answer on hand), unresolved_outage (a school left unresolved by an outage)',
     labelNames: ['result'] as const,
     registers,
   }),

@@ -14,6 +14,13 @@ export interface CachedRegistryOptions {
   staleIfErrorMs?: number;
   /** Most ids kept; the least recently used goes first. Default 10 000. */
   maxEntries?: number;
+  /**
+   * After the inner registry failed as unavailable, it is not asked again for this long (circuit
+   * breaker): an outage costs one timeout per interval, not one per login. Default 30 s.
+   */
+  retryAfterFailureMs?: number;
+  /** Told once per outage that stale answers are being served (the cache has no logger of its own). */
+  onOutage?: (error: RegistryUnavailableError) => void;
   /** Clock, injectable for tests. Default `Date.now`. */
   now?: () => number;
 }
@@ -23,6 +30,7 @@ export const CACHE_DEFAULTS = {
   negativeTtlMs: 5 * 60 * 1000,
   staleIfErrorMs: 24 * 60 * 60 * 1000,
   maxEntries: 10_000,
+  retryAfterFailureMs: 30_000,
 } as const;
 
 interface Entry {
@@ -42,7 +50,13 @@ interface Entry {
  * - other errors (bugs) always propagate and are never hidden behind stale data;
  * - at most `maxEntries` ids, least recently used evicted first;
  * - concurrent lookups of one id share a single inner call (single-flight), so a burst of logins at
- *   one school at 8 am costs one request.
+ *   one school at 8 am costs one request;
+ * - **stale-while-revalidate**: an entry past its TTL but within `staleIfErrorMs` is served at once
+ *   and refreshed in the background, so a slow or hanging registry never delays a login that has
+ *   an answer on hand;
+ * - **circuit breaker**: after the registry failed as unavailable it is left alone for
+ *   `retryAfterFailureMs`; meanwhile ids without an answer fail at once (unresolved) instead of
+ *   each waiting for a timeout.
  *
  * Keys are the ids as given: a school looked up by code and by OID is two entries.
  */
@@ -55,6 +69,10 @@ export class CachedRegistry implements OrganisationRegistry {
   /** Insertion order is recency order: a hit moves its entry to the end. */
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<Organisation | undefined>>();
+  private readonly retryAfterFailureMs: number;
+  private readonly onOutage: ((error: RegistryUnavailableError) => void) | undefined;
+  /** While set and in the future, the registry is not asked (the last failure, for callers without an answer). */
+  private outage: { until: number; error: RegistryUnavailableError } | undefined;
 
   constructor(
     private readonly inner: OrganisationRegistry,
@@ -66,11 +84,18 @@ export class CachedRegistry implements OrganisationRegistry {
     this.maxEntries = options.maxEntries ?? CACHE_DEFAULTS.maxEntries;
     if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
     this.now = options.now ?? Date.now;
+    this.retryAfterFailureMs = nonNegative(options.retryAfterFailureMs ?? CACHE_DEFAULTS.retryAfterFailureMs, 'retryAfterFailureMs');
+    this.onOutage = options.onOutage;
   }
 
   /** Number of ids currently cached (fresh or stale). */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Resolves when every lookup in flight (background refreshes included) has ended. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
   }
 
   /** Forgets everything (in-flight lookups still complete and are stored). */
@@ -88,13 +113,31 @@ export class CachedRegistry implements OrganisationRegistry {
         metrics.organisationLookups.inc({ result: 'hit' });
         return Promise.resolve(entry.value);
       }
+      if (age < this.staleIfErrorMs) {
+        // Served now; the registry is asked in the background (unless it is known to be down).
+        this.touch(id, entry);
+        metrics.organisationLookups.inc({ result: 'stale' });
+        if (!this.isDown()) this.refreshOnce(id).catch(() => undefined);
+        return Promise.resolve(entry.value);
+      }
       // Past both its TTL and its stale-if-error window the entry is useless: drop it now.
-      if (age >= this.staleIfErrorMs) this.entries.delete(id);
+      this.entries.delete(id);
     }
+    if (this.outage && this.isDown()) {
+      metrics.organisationLookups.inc({ result: 'unavailable' });
+      return Promise.reject(this.outage.error);
+    }
+    return this.refreshOnce(id);
+  }
 
+  private isDown(): boolean {
+    return this.outage !== undefined && this.now() < this.outage.until;
+  }
+
+  /** One inner call per id at a time (single-flight). */
+  private refreshOnce(id: string): Promise<Organisation | undefined> {
     const pending = this.inFlight.get(id);
     if (pending) return pending;
-
     const flight = this.refresh(id).finally(() => {
       if (this.inFlight.get(id) === flight) this.inFlight.delete(id);
     });
@@ -106,9 +149,14 @@ export class CachedRegistry implements OrganisationRegistry {
     metrics.organisationLookups.inc({ result: 'miss' });
     try {
       const value = await this.inner.lookup(id);
+      this.outage = undefined;
       this.store(id, { value, fetchedAt: this.now() });
       return value;
     } catch (error) {
+      if (error instanceof RegistryUnavailableError) {
+        if (!this.isDown()) this.onOutage?.(error);
+        this.outage = { until: this.now() + this.retryAfterFailureMs, error };
+      }
       // Read the entry now, not before the call: it is the newest answer we have.
       const stale = this.entries.get(id);
       if (error instanceof RegistryUnavailableError && stale && this.now() - stale.fetchedAt < this.staleIfErrorMs) {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CachedRegistry } from './cache.js';
 import { OphHttpRegistry } from './http.js';
 import { SnapshotRegistry } from './snapshot.js';
-import type { OrganisationRegistry } from './types.js';
+import type { OrganisationRegistry, RegistryUnavailableError } from './types.js';
 
 export {
   ORGANISATION_STATUSES,
@@ -94,6 +94,8 @@ export interface OrganisationRegistryDeps {
   fetch?: typeof fetch;
   /** Clock for the cache (tests). */
   now?: () => number;
+  /** Told once per registry outage (the cache then serves stale answers and fails unknown ids at once). */
+  onOutage?: (error: RegistryUnavailableError) => void;
 }
 
 /**
@@ -120,5 +122,6 @@ export function createOrganisationRegistry(
     staleIfErrorMs: config.cache.staleIfErrorSeconds * 1000,
     maxEntries: config.cache.maxEntries,
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.onOutage ? { onOutage: deps.onOutage } : {}),
   });
 }

@@ -1,3 +1,4 @@
+import { metrics } from '../../src/observability/metrics.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -123,7 +124,7 @@ interface FakeOph {
   baseUrl: string;
   requests: RecordedRequest[];
   /** `fail`: every request answers 500, as during an outage. */
-  mode: 'normal' | 'fail';
+  mode: 'normal' | 'fail' | 'hang';
   countFor(id: string): number;
   close(): Promise<void>;
 }
@@ -148,6 +149,8 @@ async function startFakeOph(): Promise<FakeOph> {
     const id = path.startsWith(prefix) ? decodeURIComponent(path.slice(prefix.length)) : `!${path}`;
     state.requests.push({ id, method: req.method ?? '', headers: req.headers });
     if (state.mode === 'fail') return raw(500, 'down')(res);
+    // Never answers (the client's timeout ends the wait); the socket is closed when the server stops.
+    if (state.mode === 'hang') return;
     const reply = routes[id];
     if (!reply) return raw(404, '{"errorMessage":"organisaatio.exception.organisaatio.not.found"}')(res);
     reply(res);
@@ -280,16 +283,23 @@ describe('OphHttpRegistry against a local organisation service', () => {
   });
 });
 
+/** The cache's lookup counter for one result. */
+async function counterValue(result: string): Promise<number> {
+  const values = (await metrics.organisationLookups.get()).values;
+  return values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
 describe('CachedRegistry in front of the local organisation service', () => {
   const TTL = 60_000;
   const NEGATIVE_TTL = 10_000;
   const STALE = 600_000;
   let clock: number;
   const now = () => clock;
-  const cached = (options: { maxEntries?: number; baseUrl?: string } = {}) =>
+  // retryAfterFailureMs 0: no circuit breaker unless a test asks for one.
+  const cached = (options: { maxEntries?: number; baseUrl?: string; retryAfterFailureMs?: number } = {}) =>
     new CachedRegistry(
       new OphHttpRegistry({ baseUrl: options.baseUrl ?? oph.baseUrl, callerId: CALLER_ID, timeoutMs: CLIENT_TIMEOUT_MS }),
-      { ttlMs: TTL, negativeTtlMs: NEGATIVE_TTL, staleIfErrorMs: STALE, now, ...options },
+      { ttlMs: TTL, negativeTtlMs: NEGATIVE_TTL, staleIfErrorMs: STALE, now, retryAfterFailureMs: 0, ...options },
     );
 
   beforeEach(() => {
@@ -305,6 +315,10 @@ describe('CachedRegistry in front of the local organisation service', () => {
     expect(oph.countFor(PROVIDER_OID)).toBe(before + 1);
 
     clock += 1;
+    // Past the TTL: the answer on hand at once, the registry asked in the background.
+    expect(await cache.lookup(PROVIDER_OID)).toBe(first);
+    await cache.settled();
+    expect(oph.countFor(PROVIDER_OID)).toBe(before + 2);
     expect(await cache.lookup(PROVIDER_OID)).toEqual(first);
     expect(oph.countFor(PROVIDER_OID)).toBe(before + 2);
   });
@@ -318,6 +332,7 @@ describe('CachedRegistry in front of the local organisation service', () => {
     expect(oph.countFor('99999')).toBe(before + 1);
     clock += 1;
     expect(await cache.lookup('99999')).toBeUndefined();
+    await cache.settled();
     expect(oph.countFor('99999')).toBe(before + 2);
   });
 
@@ -325,9 +340,10 @@ describe('CachedRegistry in front of the local organisation service', () => {
     const cache = cached();
     const fresh = await cache.lookup('30076');
     oph.mode = 'fail';
-    clock += TTL + 1; // expired, so the service is asked and fails
+    clock += TTL + 1; // expired, so the service is asked (in the background) and fails
     const before = oph.countFor('30076');
     expect(await cache.lookup('30076')).toBe(fresh);
+    await cache.settled();
     expect(oph.countFor('30076')).toBe(before + 1);
 
     clock += STALE; // now older than the stale-if-error window
@@ -398,6 +414,37 @@ describe('CachedRegistry in front of the local organisation service', () => {
     expect(oph.countFor('30002')).toBe(before + 1);
     await unavailable(cache.lookup('30002'));
     expect(oph.countFor('30002')).toBe(before + 2);
+  });
+
+  it('serves expired entries at once while the registry hangs, and asks it at most once per interval (circuit breaker)', async () => {
+    const cache = cached({ retryAfterFailureMs: 30_000 });
+    const school = await cache.lookup('30076');
+    const provider = await cache.lookup(PROVIDER_OID);
+    oph.mode = 'hang';
+    try {
+      clock += TTL + 1;
+      const before = oph.countFor('30076') + oph.countFor(PROVIDER_OID) + oph.countFor('30078');
+      const staleBefore = await counterValue('stale');
+      // Every answer on hand is served without waiting for the registry.
+      const [a, b] = await Promise.all([cache.lookup('30076'), cache.lookup(PROVIDER_OID)]);
+      expect(a).toBe(school);
+      expect(b).toBe(provider);
+      expect((await counterValue('stale')) - staleBefore).toBe(2);
+      await cache.settled(); // the background refreshes time out: the breaker opens
+      // While it is open: stale answers without asking, and an id never seen fails at once.
+      expect(await cache.lookup('30076')).toBe(school);
+      expect((await unavailable(cache.lookup('30078'))).reason).toBe('timeout');
+      await cache.settled();
+      const asked = oph.countFor('30076') + oph.countFor(PROVIDER_OID) + oph.countFor('30078') - before;
+      expect(asked).toBe(2);
+      // After the interval the registry is tried again (once more in the background).
+      clock += 30_000;
+      expect(await cache.lookup('30076')).toBe(school);
+      await cache.settled();
+      expect(oph.countFor('30076') + oph.countFor(PROVIDER_OID) + oph.countFor('30078') - before).toBe(3);
+    } finally {
+      oph.mode = 'normal';
+    }
   });
 
   it('is what the factory builds for source "http"', async () => {
