@@ -66,6 +66,17 @@ interface ScriptCommands {
 }
 type Client = (Redis | Cluster) & ScriptCommands;
 
+const RECONNECT_MAX_DELAY_MS = 100;
+/**
+ * A Redis that is stopped but keeps its socket open (SIGSTOP, a hung host) answers nothing, and every
+ * command would wait the full command timeout. After this many timeouts in a row the store fails
+ * fast (503 at once) and a background ping every PROBE_INTERVAL_MS finds when it answers again.
+ */
+const STALL_AFTER_TIMEOUTS = 3;
+const PROBE_INTERVAL_MS = 100;
+
+const isTimeout = (err: unknown): boolean => err instanceof Error && /timed out/i.test(err.message);
+
 function connect(config: RedisConfig): Redis | Cluster {
   // Fail fast, never hang: no offline queue, a bounded time per command, reconnect forever in the
   // background so the bridge recovers by itself when Redis returns.
@@ -74,7 +85,8 @@ function connect(config: RedisConfig): Redis | Cluster {
     commandTimeout: config.commandTimeoutMs,
     connectTimeout: config.connectTimeoutMs,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times: number) => Math.min(times * 100, 1000),
+    // Back again within ~100 ms of Redis answering (a reconnect attempt is one cheap TCP connect).
+    retryStrategy: (times: number) => Math.min(times * 50, RECONNECT_MAX_DELAY_MS),
     enableReadyCheck: true,
     lazyConnect: false,
   };
@@ -86,7 +98,7 @@ function connect(config: RedisConfig): Redis | Cluster {
   if (config.mode === 'cluster') {
     return new Cluster(config.nodes ?? [], {
       enableOfflineQueue: false,
-      clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),
+      clusterRetryStrategy: (times: number) => Math.min(times * 50, RECONNECT_MAX_DELAY_MS),
       redisOptions: { ...common, ...credentials },
     });
   }
@@ -100,6 +112,10 @@ function connect(config: RedisConfig): Redis | Cluster {
 
 class RedisBackend implements Backend {
   private readonly client: Client;
+  private consecutiveTimeouts = 0;
+  /** Set while Redis is connected but not answering: commands fail at once until a probe succeeds. */
+  private stalled = false;
+  private closed = false;
 
   constructor(config: RedisConfig, onError: (err: Error) => void) {
     const client = connect(config);
@@ -109,14 +125,41 @@ class RedisBackend implements Backend {
     // Without a listener ioredis reports connection errors on stderr; they go to our logger instead.
     client.on('error', onError);
     this.client = client as Client;
+    this.onError = onError;
+  }
+
+  private readonly onError: (err: Error) => void;
+
+  private stall(): void {
+    if (this.stalled || this.closed) return;
+    this.stalled = true;
+    this.onError(new Error(`Redis stopped answering (${STALL_AFTER_TIMEOUTS} command timeouts in a row): failing fast until it answers`));
+    const probe = (): void => {
+      if (this.closed) return;
+      this.client.ping().then(
+        () => {
+          this.stalled = false;
+          this.consecutiveTimeouts = 0;
+        },
+        () => setTimeout(probe, PROBE_INTERVAL_MS).unref(),
+      );
+    };
+    setTimeout(probe, PROBE_INTERVAL_MS).unref();
   }
 
   /** Every failure of the store is an outage to the caller (503), with the cause kept for the log. */
   private async run<T>(command: () => Promise<T>): Promise<T> {
+    if (this.stalled) {
+      metrics.storeErrors.inc();
+      throw new StoreUnavailableError('the session store is not answering');
+    }
     const end = metrics.storeCommands.startTimer();
     try {
-      return await command();
+      const result = await command();
+      this.consecutiveTimeouts = 0;
+      return result;
     } catch (err) {
+      if (isTimeout(err) && (this.consecutiveTimeouts += 1) >= STALL_AFTER_TIMEOUTS) this.stall();
       metrics.storeErrors.inc();
       throw new StoreUnavailableError('the session store is unavailable', { cause: err });
     } finally {
@@ -210,7 +253,7 @@ class RedisBackend implements Backend {
   }
 
   isAvailable(): boolean {
-    return this.client.status === 'ready';
+    return this.client.status === 'ready' && !this.stalled;
   }
 
   async ping(): Promise<void> {
@@ -218,6 +261,7 @@ class RedisBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     try {
       await this.client.quit();
     } catch {

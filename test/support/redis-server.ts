@@ -12,6 +12,10 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
   /** Ends the server abruptly (SIGKILL), as a crash would. */
   kill(): Promise<void>;
+  /** Stops the process (SIGSTOP): its sockets stay open and nothing is answered, as a hung host. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
 }
 
 export interface RedisServerOptions {
@@ -70,6 +74,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `redis://127.0.0.1:${port}`,
     stop,
     kill: () => end('SIGKILL'),
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async restart() {
       await stop();
       child = await launch(port, dir, options);
