@@ -11,6 +11,9 @@ import { UserAgent, type Page } from '../support/user-agent.js';
  * while the reads and the one-time operations before it succeed (a real redis-server, no mocks).
  */
 
+/** Catalogue users whose claims pass the validation table (others are blocked by design). */
+const SIGNABLE = ['demo_u0001', 'demo_u0002', 'demo_u0003', 'demo_u0004'];
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function tokenRequest(fed: Federation, code: string, codeVerifier: string) {
@@ -160,14 +163,15 @@ describe('logins in flight survive store failures', () => {
   ])('completes the logins in flight when Redis restarts (%s, AOF on) and users reload', async (_signal: string, restart: () => Promise<void>) => {
     const logins = 8;
     const persistence = { reloads: 5, tokenRetries: 3, waitMs: 400 };
-    const running = Array.from({ length: logins }, (_, i) => persistentLogin(fed, `demo_u00${String(10 + i)}`, persistence));
+    const running = Array.from({ length: logins }, (_, i) => persistentLogin(fed, SIGNABLE[i % SIGNABLE.length]!, persistence));
     await sleep(150);
     await restart();
     const all = await Promise.all(running);
     const results = tally(all);
     expect(results.serverErrors).toBe(0);
-    // The issue's target at this scale: at most one login in flight lost (31 of 32 at full scale).
-    expect(results.completed).toBeGreaterThanOrEqual(logins - 1);
+    // SIGTERM: Redis writes its AOF on the way down, so every login completes. SIGKILL may lose the
+    // last second's writes (appendfsync everysec): at most one login in flight at this scale.
+    expect(results.completed).toBeGreaterThanOrEqual(_signal === 'SIGTERM' ? logins : logins - 1);
     // A lost login ends on a page with a way back to the service, never in a hang.
     expect(results.lost + results.completed).toBe(logins);
   });
