@@ -159,7 +159,10 @@ class RedisBackend implements Backend {
       this.consecutiveTimeouts = 0;
       return result;
     } catch (err) {
-      if (isTimeout(err) && (this.consecutiveTimeouts += 1) >= STALL_AFTER_TIMEOUTS) this.stall();
+      if (isTimeout(err)) {
+        this.consecutiveTimeouts += 1;
+        if (this.consecutiveTimeouts >= STALL_AFTER_TIMEOUTS) this.stall();
+      }
       metrics.storeErrors.inc();
       throw new StoreUnavailableError('the session store is unavailable', { cause: err });
     } finally {
