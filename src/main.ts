@@ -7,8 +7,9 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { resolveSecrets, type BridgeSecrets } from './config/secrets.js';
 import type { BridgeConfig } from './config/schema.js';
 import type { DestinationStream } from 'pino';
-import { createLogger } from './observability/logger.js';
+import { createLogger, type Logger } from './observability/logger.js';
 import { createStorage, waitUntilAvailable } from './storage/index.js';
+import type { Storage } from './storage/types.js';
 import { loadTestUsers } from './testdirectory/users.js';
 
 /**
@@ -23,6 +24,31 @@ async function developmentLogStream(env: string): Promise<DestinationStream | un
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The registered services, directories and the audit log live in Redis with the sessions: in
+ * production it must keep them across its own restart (AOF) and never evict them under memory
+ * pressure. Where CONFIG is refused (managed Redis), the operator's word is taken, with a warning.
+ */
+async function durableEnough(config: BridgeConfig, storage: Storage, logger: Logger): Promise<boolean> {
+  if (config.env !== 'production' || storage.kind !== 'redis' || !storage.isAvailable()) return true;
+  const { appendOnly, evictionPolicy } = await storage.durability();
+  if (appendOnly === undefined) {
+    logger.warn('cannot read the Redis persistence settings (CONFIG refused): make sure it runs with appendonly yes and maxmemory-policy noeviction');
+    return true;
+  }
+  const problems = [
+    ...(appendOnly ? [] : ['appendonly is off (records would vanish with a Redis restart): set appendonly yes, appendfsync everysec']),
+    ...(evictionPolicy && evictionPolicy !== 'noeviction' ? [`maxmemory-policy is ${evictionPolicy} (records could be evicted): set noeviction`] : []),
+  ];
+  if (problems.length === 0) return true;
+  if (config.redis.allowWithoutPersistence) {
+    logger.warn({ problems }, 'Redis persistence is not assured; starting because redis.allowWithoutPersistence is set');
+    return true;
+  }
+  process.stderr.write(`MPASSid Bridge refuses to start in production:\n${problems.map((p) => `  - redis: ${p}`).join('\n')}\n  (or set redis.allowWithoutPersistence, if persistence is assured another way)\n`);
+  return false;
 }
 
 /** Process entry: load configuration → build dependencies → listen; stop cleanly on SIGTERM/SIGINT. */
@@ -52,6 +78,7 @@ async function main(): Promise<void> {
   if (!(await waitUntilAvailable(storage, config.redis.connectTimeoutMs * 2))) {
     logger.warn('Redis is not reachable yet: answering 503 until it is');
   }
+  if (!(await durableEnough(config, storage, logger))) process.exit(1);
   const served = config.environments?.map((e) => e.name) ?? [config.environment];
   const directory = config.testDirectory;
   const testUsers = directory.enabled && served.includes('test') ? loadTestUsers(resolve(directory.usersFile)) : undefined;

@@ -52,6 +52,12 @@ export const redisSchema = z
       .default(1500)
       .describe('A command not answered in this time fails (the request gets 503 instead of hanging)'),
     connectTimeoutMs: z.number().int().positive().default(2000).describe('Connection attempt timeout'),
+    allowWithoutPersistence: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Production refuses to start on a Redis without AOF (appendonly yes) or with a maxmemory-policy that evicts keys: the federation\'s records live there. Set only when persistence is assured another way (e.g. a managed Redis that refuses CONFIG is accepted with a warning anyway)',
+      ),
   })
   .strict()
   .superRefine((redis, ctx) => {

@@ -152,6 +152,8 @@ export function createMemoryStorage(keyPrefix = 'mpassid:'): Storage {
     rateLimiter: (options) => new RateLimiterMemory({ keyPrefix: `${keyPrefix}limit:${options.name}`, points: options.points, duration: options.durationSeconds }),
     isAvailable: () => backend.isAvailable(),
     ping: () => backend.ping(),
+    // Process memory: nothing survives the process.
+    durability: async () => ({ appendOnly: false, evictionPolicy: 'noeviction' }),
     close: () => backend.close(),
   };
 }

@@ -58,6 +58,12 @@ export interface CounterOptions {
   durationSeconds: number;
 }
 
+export interface StoreDurability {
+  appendOnly: boolean | undefined;
+  /** The maxmemory-policy; anything but `noeviction` may drop the federation's records. */
+  evictionPolicy: string | undefined;
+}
+
 /** Everything that lives in one backing store (Redis or process memory). */
 export interface Storage {
   readonly kind: 'redis' | 'memory';
@@ -76,6 +82,11 @@ export interface Storage {
   isAvailable(): boolean;
   /** Round-trip check for readiness probes; rejects when the store is unreachable. */
   ping(): Promise<void>;
+  /**
+   * How the store keeps what it holds across a restart of its own, as far as it can tell: AOF on, and
+   * no eviction of keys under memory pressure (undefined: not allowed to ask, e.g. CONFIG disabled).
+   */
+  durability(): Promise<StoreDurability>;
   close(): Promise<void>;
 }
 

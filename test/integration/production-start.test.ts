@@ -67,6 +67,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
   let issuer: string;
   let secrets: InitResult;
   let output = '';
+  let startEnv: Record<string, string> = {};
   const work = mkdtempSync(join(tmpdir(), 'mpassid-production-'));
 
   beforeAll(async () => {
@@ -74,7 +75,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const build = spawnSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
     expect(build.stdout + build.stderr).toBe('');
     const certificate = trustedLoopbackCertificate();
-    redis = await startRedisServer();
+    redis = await startRedisServer({ appendOnly: true });
     oph = await startOphServer();
     const [proxyPort, bridgePort, adminPort] = [await freePort(), await freePort(), await freePort()];
     issuer = `https://127.0.0.1:${proxyPort}`;
@@ -101,7 +102,8 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
       UPSTREAM_CITY_CLIENT_SECRET_FILE: upstreamSecretFile,
       NODE_EXTRA_CA_CERTS: certificate.certFile,
     });
-    bridge = spawn(process.execPath, ['dist/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    startEnv = { PATH: process.env.PATH ?? '', ...env };
+    bridge = spawn(process.execPath, ['dist/main.js'], { env: startEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     bridge.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     bridge.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proxy = await startProxy(proxyPort, bridgePort, certificate);
@@ -146,6 +148,20 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     expect(agent.history.flatMap((p) => p.headers.getSetCookie()).filter((c) => c.startsWith('mpass_')).every((c) => /;\s*secure/i.test(c))).toBe(true);
   });
 
+  it('refuses to start on a Redis that would lose the federation\'s records (no AOF)', async () => {
+    const volatile = await startRedisServer();
+    try {
+      const child = spawn(process.execPath, ['dist/main.js'], { env: { ...startEnv, REDIS_URL: volatile.url, PORT: '0', ADMIN_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((done) => child.once('exit', done));
+      expect(code).toBe(1);
+      expect(stderr).toContain('appendonly is off');
+    } finally {
+      await volatile.stop();
+    }
+  });
+
   it('runs without development tools and logs JSON', () => {
     expect(bridge.spawnargs).toEqual([process.execPath, 'dist/main.js']);
     const lines = output.split('\n').filter(Boolean);
@@ -167,7 +183,7 @@ describe('the shipped deployment files', () => {
     expect(bridge.environment.TRUST_PROXY).toBe('true');
     for (const port of bridge.ports) expect(port.startsWith('127.0.0.1:')).toBe(true);
     expect(bridge.read_only).toBe(true);
-    expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'everysec']));
+    expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction']));
     // Every variable is one the bridge reads (directly or as <NAME>_FILE), and no secret is inline.
     const known = new Set([...ENVIRONMENT_VARIABLES, ...ENVIRONMENT_VARIABLES.map((n) => `${n}_FILE`), 'CONFIG_FILE']);
     for (const name of Object.keys(bridge.environment)) expect(known.has(name) ? name : `unknown ${name}`).toBe(name);
