@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSecrets } from '../../src/config/secrets.js';
+import { RP_CLIENT, RP_REDIRECT, signInAtDirectory } from '../support/federation.js';
+import { freePort } from '../support/ports.js';
+import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { RelyingParty } from '../support/relying-party.js';
+import { UserAgent } from '../support/user-agent.js';
+
+/** A bridge process as an operator runs one (its own process, the same configuration and secrets as its peer). */
+class Instance {
+  private child: ChildProcess | undefined;
+  output = '';
+
+  constructor(
+    readonly port: number,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  async start(): Promise<void> {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
+    for (let i = 0; i < 200; i += 1) {
+      if (await fetch(`http://127.0.0.1:${this.port}/readyz`).then((r) => r.ok, () => false)) return;
+      if (this.child.exitCode !== null) throw new Error(`instance exited: ${this.output}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    throw new Error(`instance not ready: ${this.output}`);
+  }
+
+  /** SIGTERM: stop accepting, finish what is in flight, exit. Resolves with the exit code. */
+  async terminate(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+}
+
+/**
+ * The address the services know: a round-robin proxy over the instances, trying the other one when
+ * an instance refuses the connection (as a load balancer's health-aware upstream does). A new
+ * connection per request, so no keep-alive socket races a shutdown.
+ */
+async function startBalancer(port: number, backends: number[]): Promise<Server> {
+  let next = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const attempt = (tries: number) => {
+        const target = backends[next++ % backends.length]!;
+        const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        upstream.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ECONNREFUSED' && tries > 1) attempt(tries - 1);
+          else if (!res.headersSent) res.writeHead(502).end();
+        });
+        upstream.end(body);
+      };
+      attempt(backends.length * 4);
+    });
+  });
+  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+  return server;
+}
+
+describe('a rolling restart of two instances behind one address', () => {
+  let redis: RedisServerHandle;
+  let balancer: Server;
+  let instances: Instance[];
+  let issuer: string;
+
+  beforeAll(async () => {
+    redis = await startRedisServer({ appendOnly: true });
+    const work = mkdtempSync(join(tmpdir(), 'mpassid-rolling-'));
+    const secretsFile = join(work, 'secrets.json');
+    // Both instances read the same secrets, as a deployment's instances do.
+    writeFileSync(secretsFile, JSON.stringify(await generateSecrets()), { mode: 0o600 });
+    const configFile = join(work, 'bridge.json');
+    writeFileSync(configFile, JSON.stringify({ secrets: { file: secretsFile }, clients: [RP_CLIENT], directories: { healthCheckIntervalSeconds: 0 } }));
+    const balancerPort = await freePort();
+    issuer = `http://127.0.0.1:${balancerPort}`;
+    const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'development', CONFIG_FILE: configFile, ISSUER: issuer, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    instances = [new Instance(await freePort(), env), new Instance(await freePort(), env)];
+    for (const instance of instances) await instance.start();
+    balancer = await startBalancer(balancerPort, instances.map((i) => i.port));
+  });
+
+  afterAll(async () => {
+    for (const instance of instances ?? []) await instance.terminate();
+    await new Promise<void>((done) => (balancer ? balancer.close(() => done()) : done()));
+    await redis?.stop();
+  });
+
+  it('completes every login while each instance in turn is stopped with SIGTERM and started again', async () => {
+    const rp = await RelyingParty.discover({ issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+    let running = true;
+    const outcomes: Array<'ok' | string> = [];
+    const loginLoop = async () => {
+      for (let n = 0; running && n < 200; n += 1) {
+        try {
+          const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
+          const agent = new UserAgent('en');
+          const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+          const done = await signInAtDirectory(agent, page, 'demo_u0001');
+          const tokens = await rp.redeem(done.url, request);
+          outcomes.push(tokens.claims()?.given_name === 'Aino' ? 'ok' : 'wrong claims');
+        } catch (err) {
+          outcomes.push(`failed: ${(err as Error).message}`);
+        }
+      }
+    };
+    const loops = Array.from({ length: 4 }, () => loginLoop());
+    // Let logins run, then restart each instance in turn while they go on.
+    const logins = () => outcomes.length;
+    const waitFor = async (count: number) => {
+      for (let i = 0; i < 600 && logins() < count; i += 1) await new Promise((done) => setTimeout(done, 50));
+    };
+    await waitFor(4);
+    for (const instance of instances) {
+      expect(await instance.terminate()).toBe(0);
+      const before = logins();
+      await waitFor(before + 4);
+      await instance.start();
+      await waitFor(logins() + 4);
+    }
+    running = false;
+    await Promise.all(loops);
+    expect(outcomes.length).toBeGreaterThanOrEqual(16);
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  });
+});
