@@ -74,6 +74,9 @@ const { values: opts } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     runner: { type: 'string', default: 'dist' },
     'skip-build': { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    'bridge-entry': { type: 'string' },
   },
 });
 const positive = (name: string, value: string): number => {
@@ -293,7 +296,11 @@ async function startBridgeSide(workdir: string, cleanup: Array<() => Promise<voi
     writeFileSync(jwksFile, JSON.stringify(await generateSigningKeys({ algorithms: ['RS256'] })));
     env.JWKS_FILE = jwksFile;
   }
-  const entry = opts.runner === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  // --cpu-prof <dir>: the bridge writes a V8 CPU profile there when it stops.
+  const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts['cpu-prof'])}`] : [];
+  // --bridge-entry <main.js>: another build of the bridge (an earlier commit's, for a before/after).
+  const main = opts['bridge-entry'] ? [resolve(opts['bridge-entry'])] : opts.runner === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = [...profile, ...main];
   const children: Child[] = [];
   // One after another: the first writes the development secrets file the others then read.
   for (const port of ports) {
@@ -316,6 +323,25 @@ async function startBareSide(cleanup: Array<() => Promise<void>>): Promise<Serve
   const issuer = String(child.announced!.issuer);
   const port = Number(new URL(issuer).port);
   return serverOf('bare', issuer, await waitForDiscovery(issuer, () => port), [port], [child], redis);
+}
+
+/** Prints the Redis commands of one login at concurrency 1 (MONITOR on the side's own server). */
+async function traceOneLogin(server: Server): Promise<void> {
+  const client = server.redis?.client;
+  if (!client) return;
+  const monitor = await client.monitor();
+  const lines: string[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    // Values are left out: the command and its key say where the round trips go.
+    lines.push(`${source.padEnd(22)} ${args.slice(0, 2).join(' ').slice(0, 110)}`);
+  });
+  await new Promise((done) => setTimeout(done, 200));
+  lines.length = 0;
+  await login(server);
+  await new Promise((done) => setTimeout(done, 200));
+  monitor.disconnect();
+  console.log(`\n${server.side}: Redis commands of one login (${lines.length}, scripts' inner commands marked lua):`);
+  for (const line of lines) console.log(`  ${line}`);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -379,7 +405,7 @@ async function main(): Promise<number> {
     process.exit(2);
   }, budgetMs).unref();
 
-  if (sides.includes('bridge') && opts.runner === 'dist' && !opts['skip-build']) {
+  if (sides.includes('bridge') && opts.runner === 'dist' && !opts['skip-build'] && !opts['bridge-entry']) {
     process.stderr.write('bench: npm run build …\n');
     try {
       execFileSync(NODE, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
@@ -402,6 +428,9 @@ async function main(): Promise<number> {
         for (const child of [...servers[side]!.children, ...helpers]) console.error(child.tail());
         throw new Error(`${side} warm-up failed ${warm.errors}× (first: ${warm.firstError})`);
       }
+    }
+    if (opts.trace) {
+      for (const side of sides) await traceOneLogin(servers[side]!);
     }
     const phases: Phase[] = [];
     for (let round = 0; round < rounds; round += 1) {

@@ -47,7 +47,8 @@ const randomSecret = (): string => randomBytes(32).toString('base64url');
 /** Fresh secrets for a development deployment (or a test). */
 export async function generateSecrets(): Promise<BridgeSecrets> {
   return {
-    jwks: await generateSigningKeys(),
+    // RS256 for services that ask for it, ES256 the default (defaultIdTokenAlg in create-provider.ts).
+    jwks: await generateSigningKeys({ algorithms: ['RS256', 'ES256'] }),
     cookieKeys: [randomSecret()],
     subjectSalt: randomSecret(),
     testDirectory: { jwks: await generateSigningKeys(), clientSecret: randomSecret() },
@@ -121,7 +122,7 @@ export async function resolveSecrets(config: BridgeConfig, cwd = process.cwd()):
       if (environment.jwksFile) {
         environmentJwks[environment.name] = readJwks(resolve(cwd, environment.jwksFile), `environments.${index}.jwksFile`);
       } else if (!environmentJwks[environment.name]) {
-        environmentJwks[environment.name] = await generateSigningKeys();
+        environmentJwks[environment.name] = await generateSigningKeys({ algorithms: ['RS256', 'ES256'] });
         generated = true;
       }
     }

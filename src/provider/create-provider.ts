@@ -75,6 +75,17 @@ const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 const OUTBOUND_TIMEOUT_MS = 5_000;
 
 /**
+ * The ID-token algorithm of a service that does not name one: ES256 when the signing keys have an EC
+ * P-256 key (signing with it costs a fraction of an RSA signature, the largest cryptographic cost of
+ * a login), else RS256, so a deployment whose JWKS file predates ES256 keeps working unchanged.
+ * Services that ask for RS256 (at registration, or in a record saved before this default changed, as
+ * oidc-provider stores the resolved metadata) keep it: discovery lists every algorithm of the keys.
+ */
+export function defaultIdTokenAlg(jwks: BridgeSecrets['jwks']): 'ES256' | 'RS256' {
+  return jwks.keys.some((key) => key.kty === 'EC' && (key as { crv?: unknown }).crv === 'P-256' && (key.alg === undefined || key.alg === 'ES256')) ? 'ES256' : 'RS256';
+}
+
+/**
  * The downstream OpenID Provider: what services see. Everything here is configuration of
  * oidc-provider; the login itself happens in our interaction routes.
  */
@@ -111,7 +122,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-      id_token_signed_response_alg: 'RS256',
+      id_token_signed_response_alg: defaultIdTokenAlg(secrets.jwks),
       subject_type: 'pairwise',
       // auth_time in every ID token: services of shared classroom devices check how fresh a login is.
       require_auth_time: true,

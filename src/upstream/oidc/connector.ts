@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import type { ConnectorOptions } from '../connector-options.js';
+import { pooledFetch } from './pooled-fetch.js';
 import { UpstreamError, type UpstreamErrorCode } from '../errors.js';
 import type { BeginRequest, BeginResult, CallbackRequest, DirectoryConnector, DirectoryIdentity, UpstreamTransaction } from '../types.js';
 
@@ -88,6 +89,9 @@ export class OidcConnector implements DirectoryConnector {
           : client.ClientSecretBasic(this.clientSecret),
         {
           timeout,
+          // Every call of this directory (discovery, keys, token, userinfo) over pooled keep-alive
+          // connections, without the WHATWG fetch machinery (pooled-fetch.ts); discovery hands it on.
+          [client.customFetch]: pooledFetch(),
           // Directory ID tokens are verified against its JWKS even though they come straight from its
           // token endpoint: a forged or re-signed token is refused, not trusted for arriving over TLS.
           execute: insecure ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
