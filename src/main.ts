@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         `\nMPASSid Bridge (${e.name} environment) is running at ${e.issuer}\n` +
         (settings.attributeTestService.enabled ? `  Attribute test service: ${underIssuer(e.issuer, '/attribute-test')}\n` : '') +
         `  Discovery: ${underIssuer(e.issuer, '/.well-known/openid-configuration')}\n` +
-        (settings.testDirectory.enabled ? '  Test users: demo_u0001 … (password: the username + "pwd"), listed on the test school login page\n' : '')
+        (settings.testDirectory.enabled ? '  Test users: pupil-complete … (password: the username + "pwd"), listed on the test school login page\n' : '')
       );
     });
     process.stdout.write(`${lines.join('')}  Store: ${storage.kind === 'memory' ? 'in process memory (set REDIS_URL to use Redis)' : 'Redis'}\n\n`);

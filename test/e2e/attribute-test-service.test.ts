@@ -33,7 +33,7 @@ describe('the attribute test service: sign out, and sign in as another user', ()
     await page.goto(`${bridge.issuer}/attribute-test`);
     await Promise.all([page.waitForURL(/\/interaction\//), page.click('#signin')]);
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('a.upstream[data-directory="test-school"]')]);
-    await signIn(page, 'demo_u0001');
+    await signIn(page, 'pupil-complete');
     const pupil = await uidOf(page);
     expect(await roleOf(page)).toContain('Oppilas');
     // The page is the service's own: it can be reloaded and read in another language.
@@ -43,7 +43,7 @@ describe('the attribute test service: sign out, and sign in as another user', ()
     // Another user: straight to the same school, where the sign-in form is shown although the school has a session.
     await Promise.all([page.waitForURL(/\/test-directory\/interaction\//), page.click('#switch-user')]);
     await expect(page.locator('input[name="username"]').count()).resolves.toBe(1);
-    await signIn(page, 'demo_u0002');
+    await signIn(page, 'teacher');
     const teacher = await uidOf(page);
     expect(teacher).not.toBe(pupil);
     expect(await roleOf(page)).toContain('Opettaja');
@@ -77,7 +77,7 @@ describe('the attribute test service: sign out, and sign in as another user', ()
     await expect(page.locator('#error-description').textContent()).resolves.toBe('the school directory did not authenticate the user');
     await Promise.all([page.waitForURL(/\/interaction\//), page.click('#switch-user')]);
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('a.upstream[data-directory="test-school"]')]);
-    await signIn(page, 'demo_u0001');
+    await signIn(page, 'pupil-complete');
     await expect(page.locator('#login-error').count()).resolves.toBe(0);
     await expect(page.locator('tr[data-claim="urn:mpass.id:uid"]').getAttribute('data-status')).resolves.toBe('delivered');
     await context.close();

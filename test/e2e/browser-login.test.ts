@@ -34,8 +34,8 @@ describe('a person signing in with a browser', () => {
     await expect(choice.count()).resolves.toBe(1);
     await Promise.all([page.waitForURL(/\/test-directory\//), choice.click()]);
 
-    await page.fill('input[name="username"]', 'demo_u0001');
-    await page.fill('input[name="password"]', 'demo_u0001pwd');
+    await page.fill('input[name="username"]', 'pupil-complete');
+    await page.fill('input[name="password"]', 'pupil-completepwd');
     await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('button[value="login"]')]);
 
     // Every claim the service received is listed.
@@ -69,8 +69,8 @@ describe('a person signing in with a browser', () => {
     const page = await context.newPage();
     await page.goto(`${bridge.issuer}/attribute-test/login?upstream=test-school`);
     await page.waitForURL(/\/test-directory\//);
-    await page.fill('input[name="username"]', 'demo_u0012');
-    await page.fill('input[name="password"]', 'demo_u0012pwd');
+    await page.fill('input[name="username"]', 'guardian-role');
+    await page.fill('input[name="password"]', 'guardian-rolepwd');
     await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('button[value="login"]')]);
     await expect(page.locator('tr[data-claim="urn:mpass.id:role"]').getAttribute('data-status')).resolves.toBe('not-delivered');
     await expect(page.locator('tr[data-claim="urn:mpass.id:learningMaterialsCharge"]').getAttribute('data-status')).resolves.toBe('delivered');
@@ -84,8 +84,8 @@ describe('a person signing in with a browser', () => {
     const page = await context.newPage();
     await page.goto(`${bridge.issuer}/attribute-test/login?upstream=test-school`);
     await page.waitForURL(/\/test-directory\//);
-    await page.fill('input[name="username"]', 'demo_u0008');
-    await page.fill('input[name="password"]', 'demo_u0008pwd');
+    await page.fill('input[name="username"]', 'blocked-no-learner-id');
+    await page.fill('input[name="password"]', 'blocked-no-learner-idpwd');
     await Promise.all([page.waitForURL(/\/complete$/), page.click('button[value="login"]')]);
     expect(await page.locator('p.error-message').textContent()).toContain('elevnummer');
     await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('a.button')]);

@@ -75,7 +75,7 @@ describe('the example relying party against a freshly started bridge', () => {
     const clientId = await page.locator('#client-id').textContent();
     expect(clientId).toMatch(/^[0-9a-f]+$/);
 
-    await signInAtTestSchool(page, 'demo_u0001');
+    await signInAtTestSchool(page, 'pupil-complete');
     const idToken = JSON.parse((await page.locator('#id-token').textContent())!) as Record<string, unknown>;
     const userinfo = JSON.parse((await page.locator('#userinfo').textContent())!) as Record<string, unknown>;
     expect(idToken.acr).toBe('urn:mpass.id:authnsource:test-school');
@@ -96,7 +96,7 @@ describe('the example relying party against a freshly started bridge', () => {
     await Promise.all([page.waitForURL(/\/session\/end/), page.click('#logout')]);
     await Promise.all([page.waitForURL(`${exampleUrl}`), page.click('button[value="yes"]')]);
     await expect(page.locator('#login').count()).resolves.toBe(1);
-    await signInAtTestSchool(page, 'demo_u0002', '#login-other');
+    await signInAtTestSchool(page, 'teacher', '#login-other');
     expect(JSON.parse((await page.locator('#userinfo').textContent())!)['urn:mpass.id:role']).toEqual([expect.stringContaining('Opettaja')]);
     await expect(page.locator('#has-refresh').textContent()).resolves.toBe('yes');
     await page.click('#refresh');

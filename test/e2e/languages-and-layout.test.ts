@@ -120,7 +120,7 @@ describe('the language of a login, and every page in it', () => {
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('a.upstream[data-directory="test-school"]')]);
     // The school's sign-in page was asked for Swedish.
     await expect(page.locator('html').getAttribute('lang')).resolves.toBe('sv');
-    await signInAtTestSchool(page, 'demo_u0008', /\/complete$/);
+    await signInAtTestSchool(page, 'blocked-no-learner-id', /\/complete$/);
 
     await expect(page.locator('html').getAttribute('lang')).resolves.toBe('sv');
     await expect(page.locator('p.error-message').textContent()).resolves.toContain('elevnummer');
@@ -174,20 +174,20 @@ describe('the language of a login, and every page in it', () => {
     await check('chooser, nothing found');
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('a.upstream[data-directory="test-school"]')]);
     await check('test school login');
-    await page.fill('input[name="username"]', 'demo_u0001');
+    await page.fill('input[name="username"]', 'pupil-complete');
     await page.fill('input[name="password"]', 'wrong');
     await page.click('button[value="login"]');
     await page.locator('#login-error').waitFor();
     await check('test school, wrong password');
-    await signInAtTestSchool(page, 'demo_u0008', /\/complete$/);
+    await signInAtTestSchool(page, 'blocked-no-learner-id', /\/complete$/);
     await check('blocked login');
     await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('#continue')]);
     await check('attribute test service, failed login');
 
-    // The school still has demo_u0008 signed in: another user needs a new login there.
+    // The school still has blocked-no-learner-id signed in: another user needs a new login there.
     await Promise.all([page.waitForURL(/\/interaction\//), page.click('#switch-user')]);
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('a.upstream[data-directory="test-school"]')]);
-    await signInAtTestSchool(page, 'demo_u0003', /\/attribute-test$/);
+    await signInAtTestSchool(page, 'pupil-two-schools', /\/attribute-test$/);
     await page.locator('tr[data-claim]').first().waitFor();
     await check('attribute test service, claims');
     await Promise.all([page.waitForURL(/\/session\/end/), page.click('#signout')]);
@@ -211,7 +211,7 @@ describe('the language of a login, and every page in it', () => {
     await page.goto(link);
     await check('directory check');
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('#start-check')]);
-    await signInAtTestSchool(page, 'demo_u0017', /\/result\//);
+    await signInAtTestSchool(page, 'bad-charge', /\/result\//);
     await check('directory check result');
     await signInAgainAndBlock(page, link);
     await check('directory check result, blocked');
@@ -232,7 +232,7 @@ describe('the language of a login, and every page in it', () => {
   async function signInAgainAndBlock(page: Page, link: string): Promise<void> {
     await page.goto(link);
     await Promise.all([page.waitForURL(/\/test-directory\//), page.click('#start-check')]);
-    await signInAtTestSchool(page, 'demo_u0009', /\/result\//);
+    await signInAtTestSchool(page, 'blocked-bad-learner-id', /\/result\//);
     await expect(page.locator('#outcome').getAttribute('data-outcome')).resolves.toBe('blocked');
   }
 
@@ -241,7 +241,7 @@ describe('the language of a login, and every page in it', () => {
     const page = await context.newPage();
     await page.goto(`${bridge.issuer}/attribute-test/login?upstream=test-school`);
     await page.waitForURL(/\/test-directory\//);
-    await signInAtTestSchool(page, 'demo_u0003', /\/attribute-test$/);
+    await signInAtTestSchool(page, 'pupil-two-schools', /\/attribute-test$/);
     await expectNoHorizontalOverflow(page, 'claims at 390 px');
     const outside = await page.locator('tr[data-claim] td').evaluateAll((cells) =>
       cells.filter((cell) => (cell as unknown as { getBoundingClientRect(): { right: number } }).getBoundingClientRect().right > 390).length,

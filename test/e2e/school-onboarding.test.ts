@@ -194,7 +194,7 @@ describe('the attribute check page of a directory in testing, in a browser', () 
     page.locator(`#${table} tr[data-${key}="${row}"] td`).nth(column).textContent();
 
   it('shows every attribute and claim of a valid test user as OK, with the values', async () => {
-    const page = await check('demo_u0001');
+    const page = await check('pupil-complete');
     await expect(page.locator('#outcome').getAttribute('data-outcome')).resolves.toBe('released');
     await expect(page.locator('#outcome').textContent()).resolves.toContain('The login would succeed');
     await expect(cell(page, 'attributes', 'attribute', 'learnerId', 1)).resolves.toContain('1.2.246.562.24.');
@@ -207,7 +207,7 @@ describe('the attribute check page of a directory in testing, in a browser', () 
   });
 
   it('shows a blocked user with the missing attribute and the rule that failed', async () => {
-    const page = await check('demo_u0008');
+    const page = await check('blocked-no-learner-id');
     await expect(page.locator('#outcome').getAttribute('data-outcome')).resolves.toBe('blocked');
     await expect(page.locator('#outcome').textContent()).resolves.toContain('learner_id_missing');
     await expect(cell(page, 'attributes', 'attribute', 'learnerId', 2)).resolves.toBe('Missing');
@@ -216,7 +216,7 @@ describe('the attribute check page of a directory in testing, in a browser', () 
   });
 
   it('shows invalid and missing optional attributes with the claims they cost', async () => {
-    const page = await check('demo_u0017');
+    const page = await check('bad-charge');
     await expect(page.locator('#outcome').getAttribute('data-outcome')).resolves.toBe('released');
     await expect(cell(page, 'claims', 'claim', 'urn:mpass.id:learningMaterialsCharge', 1)).resolves.toBe('Invalid');
     await expect(cell(page, 'claims', 'claim', 'urn:mpass.id:learningMaterialsCharge', 2)).resolves.toContain('Exactly 0 (free) or 1 (charged)');

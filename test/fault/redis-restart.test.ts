@@ -20,7 +20,7 @@ const fed = await startFederation({ config: { logLevel: 'warn', redis: { url: re
 try {
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     for (let round = 0; round < rounds; round += 1) {
-      const users = Array.from({ length: logins }, (_, i) => ['demo_u0001', 'demo_u0002', 'demo_u0003', 'demo_u0004'][i % 4]!);
+      const users = Array.from({ length: logins }, (_, i) => ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'][i % 4]!);
       const running = users.map((u) => persistentLogin(fed, u, { reloads: 5, tokenRetries: 3, waitMs: 500 }));
       await sleep(100 + Math.floor(Math.random() * 200));
       if (signal === 'SIGKILL') await redis.kill();

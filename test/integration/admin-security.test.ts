@@ -112,7 +112,7 @@ describe('admin API security', () => {
         }
       })();
       // Meanwhile a pupil signs in through the bridge, and services read discovery.
-      const login = deepLinkLogin(fed, new UserAgent('en'), 'demo_u0001');
+      const login = deepLinkLogin(fed, new UserAgent('en'), 'pupil-complete');
       const discovery = fetch(`${fed.bridge.issuer}/.well-known/openid-configuration`);
       const [, signedIn, discovered] = await Promise.all([attack, login, discovery]);
       expect(signedIn.callback.startsWith(RP_REDIRECT)).toBe(true);

@@ -56,8 +56,8 @@ describe('every test catalogue user, end to end through the real directory and a
     expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
   }
 
-  it('demo_u0001: a complete pupil gets every claim', async () => {
-    const claims = await claimsOf('demo_u0001');
+  it('pupil-complete: a complete pupil gets every claim', async () => {
+    const claims = await claimsOf('pupil-complete');
     expect(claims).toEqual({
       sub: expect.any(String),
       given_name: 'Aino',
@@ -79,48 +79,52 @@ describe('every test catalogue user, end to end through the real directory and a
     });
   });
 
-  it('demo_u0002: a teacher', async () => {
-    const claims = await claimsOf('demo_u0002');
+  it('teacher: a teacher', async () => {
+    const claims = await claimsOf('teacher');
     expect(claims[CLAIM.role]).toEqual([`${MANSIKKALA};30076;;Opettaja;2;${TEST_SCHOOL};`]);
     expect(claims[CLAIM.classLevel]).toBeUndefined();
     expect(claims[CLAIM.learningMaterialsCharge]).toEqual(['0;30076', `0;${TEST_SCHOOL}`]);
   });
 
-  it('demo_u0003: a pupil of two schools', async () => {
-    const claims = await claimsOf('demo_u0003');
+  it('pupil-two-schools: a pupil of two schools', async () => {
+    const claims = await claimsOf('pupil-two-schools');
     expect(claims[CLAIM.role]).toEqual([`${MANSIKKALA};30076;9F;Oppilas;1;${TEST_SCHOOL};`, `${MANSIKKALA};30078;1A;Oppilas;1;${LUKIO};`]);
     expect(claims[CLAIM.schoolInfo]).toEqual([...SCHOOL_INFO, '30078;Mansikkalan testi lukio', `${LUKIO};Mansikkalan testi lukio`]);
     expect(claims[CLAIM.learningMaterialsCharge]).toEqual(['1;30076', `1;${TEST_SCHOOL}`, '0;30078', `0;${LUKIO}`]);
     expect(claims[CLAIM.educationProviderInfo]).toEqual(PROVIDER_INFO);
   });
 
-  it('demo_u0004: a pupil at an office is named with the office OID', async () => {
-    const claims = await claimsOf('demo_u0004');
+  it('pupil-school-office: a pupil at an office is named with the office OID', async () => {
+    const claims = await claimsOf('pupil-school-office');
     expect(claims[CLAIM.role]).toEqual([`${MANSIKKALA};30076;9F;Oppilas;1;${TEST_SCHOOL};${OFFICE}`]);
     expect(claims[CLAIM.schoolCode]).toEqual(['30076']);
   });
 
-  it.each(['demo_u0005', 'demo_u0006', 'demo_u0007'])('%s: missing, unknown or closed school → no school-dependent claims', async (username) => {
+  it.each([
+    ['no-school-code', 5],
+    ['unknown-school', 6],
+    ['closed-school', 7],
+  ])('%s: missing, unknown or closed school → no school-dependent claims', async (username, n) => {
     const claims = await claimsOf(username);
     for (const name of [...SCHOOL_DEPENDENT, CLAIM.learningMaterialsCharge]) expect(claims[name]).toBeUndefined();
-    expect(claims[CLAIM.learnerId]).toBe(learner(Number(username.slice(-4))));
+    expect(claims[CLAIM.learnerId]).toBe(learner(n));
     expect(claims[CLAIM.classLevel]).toBe('9');
   });
 
-  it('demo_u0008 and demo_u0009: missing or malformed learner number blocks the login', async () => {
-    await expectBlocked('demo_u0008', 'the national learner number');
-    await expectBlocked('demo_u0009', 'a valid national learner number');
+  it('blocked-no-learner-id and blocked-bad-learner-id: missing or malformed learner number blocks the login', async () => {
+    await expectBlocked('blocked-no-learner-id', 'the national learner number');
+    await expectBlocked('blocked-bad-learner-id', 'a valid national learner number');
   });
 
-  it('demo_u0010: a test learner number only for a service allowed it', async () => {
-    await expectBlocked('demo_u0010', 'a valid national learner number');
-    const claims = await claimsOf('demo_u0010', testNumbersRp);
+  it('test-learner-id: a test learner number only for a service allowed it', async () => {
+    await expectBlocked('test-learner-id', 'a valid national learner number');
+    const claims = await claimsOf('test-learner-id', testNumbersRp);
     expect(claims[CLAIM.learnerId]).toBe('1.2.246.562.98.10000000010');
   });
 
   it('a test learner number is not handed to another service through SSO either', async () => {
     const agent = new UserAgent('en');
-    const first = await deepLinkLogin({ ...fed, rp: testNumbersRp }, agent, 'demo_u0010');
+    const first = await deepLinkLogin({ ...fed, rp: testNumbersRp }, agent, 'test-learner-id');
     await testNumbersRp.redeem(first.callback, first.request);
     const request = await fed.rp.authorizationRequest({ ui_locales: 'en' });
     const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
@@ -128,53 +132,53 @@ describe('every test catalogue user, end to end through the real directory and a
     expect(page.body).toContain('a valid national learner number');
   });
 
-  it.each(['demo_u0011', 'demo_u0012'])('%s: missing or disallowed role → no role, school or provider claims', async (username) => {
+  it.each(['no-role', 'guardian-role'])('%s: missing or disallowed role → no role, school or provider claims', async (username) => {
     const claims = await claimsOf(username);
     for (const name of SCHOOL_DEPENDENT) expect(claims[name]).toBeUndefined();
     expect(claims[CLAIM.learningMaterialsCharge]).toBeDefined();
   });
 
-  it.each([['demo_u0013'], ['demo_u0014']])('%s: missing or non-integer class level → no classLevel', async (username) => {
+  it.each([['no-class-level'], ['bad-class-level']])('%s: missing or non-integer class level → no classLevel', async (username) => {
     const claims = await claimsOf(username);
     expect(claims[CLAIM.classLevel]).toBeUndefined();
     expect(claims[CLAIM.role]).toBeDefined();
   });
 
-  it('demo_u0015 to demo_u0019: missing class, charge, nickname or given name; invalid charge', async () => {
-    expect((await claimsOf('demo_u0015'))[CLAIM.role]).toEqual([`${MANSIKKALA};30076;;Oppilas;1;${TEST_SCHOOL};`]);
-    expect((await claimsOf('demo_u0016'))[CLAIM.learningMaterialsCharge]).toBeUndefined();
-    expect((await claimsOf('demo_u0017'))[CLAIM.learningMaterialsCharge]).toBeUndefined();
-    expect((await claimsOf('demo_u0018'))[CLAIM.nickname]).toBeUndefined();
-    const noGiven = await claimsOf('demo_u0019');
+  it('no-class to no-given-name: missing class, charge, nickname or given name; invalid charge', async () => {
+    expect((await claimsOf('no-class'))[CLAIM.role]).toEqual([`${MANSIKKALA};30076;;Oppilas;1;${TEST_SCHOOL};`]);
+    expect((await claimsOf('no-charge'))[CLAIM.learningMaterialsCharge]).toBeUndefined();
+    expect((await claimsOf('bad-charge'))[CLAIM.learningMaterialsCharge]).toBeUndefined();
+    expect((await claimsOf('no-nickname'))[CLAIM.nickname]).toBeUndefined();
+    const noGiven = await claimsOf('no-given-name');
     expect(noGiven.given_name).toBeUndefined();
     expect(noGiven.family_name).toBe('Mansikka');
   });
 
-  it('demo_u0020: names with å, ä and ö', async () => {
-    const claims = await claimsOf('demo_u0020');
+  it('nordic-letters: names with å, ä and ö', async () => {
+    const claims = await claimsOf('nordic-letters');
     expect([claims.given_name, claims.family_name]).toEqual(['Åsa', 'Öhman-Väänänen']);
   });
 
-  it('demo_u0021: lists that do not line up → no multi-valued claims', async () => {
-    const claims = await claimsOf('demo_u0021');
+  it('lists-mismatch: lists that do not line up → no multi-valued claims', async () => {
+    const claims = await claimsOf('lists-mismatch');
     for (const name of [...SCHOOL_DEPENDENT, CLAIM.learningMaterialsCharge, CLAIM.class]) expect(claims[name]).toBeUndefined();
     expect(claims[CLAIM.classLevel]).toBe('9');
   });
 
-  it('demo_u0022: ;-separated values across two providers', async () => {
-    const claims = await claimsOf('demo_u0022');
+  it('semicolon-lists: ;-separated values across two providers', async () => {
+    const claims = await claimsOf('semicolon-lists');
     expect(claims[CLAIM.schoolCode]).toEqual(['30076', '30080']);
     expect(claims[CLAIM.educationProviderInfo]).toEqual([...PROVIDER_INFO, '1.2.246.562.99.00000000010;Ääkkölän testikaupunki']);
     expect(claims[CLAIM.learningMaterialsCharge]).toEqual(['0;30076', `0;${TEST_SCHOOL}`, '1;30080', '1;1.2.246.562.99.00000000011']);
   });
 
-  it('demo_u0023: a principal of a Swedish-language school (name in Swedish)', async () => {
-    const claims = await claimsOf('demo_u0023');
+  it('principal-swedish-school: a principal of a Swedish-language school (name in Swedish)', async () => {
+    const claims = await claimsOf('principal-swedish-school');
     expect(claims[CLAIM.role]).toEqual(['1.2.246.562.99.00000000010;30081;;Rehtori;6;1.2.246.562.99.00000000012;']);
     expect(claims[CLAIM.school]).toEqual(['Åkerö testskola']);
   });
 
-  it('demo_u0024: a school given as an organisation OID', async () => {
-    expect((await claimsOf('demo_u0024'))[CLAIM.schoolInfo]).toEqual(SCHOOL_INFO);
+  it('school-by-oid: a school given as an organisation OID', async () => {
+    expect((await claimsOf('school-by-oid'))[CLAIM.schoolInfo]).toEqual(SCHOOL_INFO);
   });
 });

@@ -80,7 +80,7 @@ describe('diagnosable failures of a bridge', () => {
     const agent = new UserAgent('en');
     const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    const page = await signInAtDirectory(agent, login, 'demo_u0001');
+    const page = await signInAtDirectory(agent, login, 'pupil-complete');
     expect(page.status).toBe(502);
     const reference = referenceOn(page);
 
@@ -91,7 +91,7 @@ describe('diagnosable failures of a bridge', () => {
     expect(line!.err.stack).toContain('UpstreamError: ');
     // What openid-client said, by class: the directory's response body stays out.
     expect(typeof line!.err.cause?.type).toBe('string');
-    expect(JSON.stringify(line)).not.toContain('demo_u0001');
+    expect(JSON.stringify(line)).not.toContain('pupil-complete');
     expectDiagnosableLog(logs(), fed.bridge.logText());
   });
 

@@ -17,7 +17,7 @@ describe('directories that deliver differently', () => {
   it('reads attributes from userinfo and authenticates with client_secret_post when configured', async () => {
     const fed = await federationWith({ claimsInIdToken: false, tokenEndpointAuthMethod: 'client_secret_post' }, { userinfo: true, tokenEndpointAuthMethod: 'client_secret_post' });
     try {
-      const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+      const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
       const claims = (await fed.rp.redeem(callback, request)).claims()!;
       expect(claims.given_name).toBe('Aino');
       expect(claims[CLAIM.role]).toEqual(['1.2.246.562.99.00000000001;30076;9F;Oppilas;1;1.2.246.562.99.00000000002;']);
@@ -32,7 +32,7 @@ describe('directories that deliver differently', () => {
       const agent = new UserAgent('en');
       const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-      const page = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+      const page = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);
       expect(page.body).toContain('the national learner number');
     } finally {
@@ -44,13 +44,13 @@ describe('directories that deliver differently', () => {
     // This directory's unique id is its `nickname` claim and its roles come in `groups`.
     const fed = await federationWith({}, { attributeMapping: { username: 'nickname', roles: ['roles'] } });
     try {
-      const ok = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+      const ok = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
       expect((await fed.rp.redeem(ok.callback, ok.request)).claims()![CLAIM.learnerId]).toBe('1.2.246.562.24.10000000001');
 
       const agent = new UserAgent('en');
       const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-      const page = await agent.submit(login, { username: 'demo_u0018', password: 'demo_u0018pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+      const page = await agent.submit(login, { username: 'no-nickname', password: 'no-nicknamepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);
       expect(page.body).toContain("unique identifier");
       const back = await agent.navigate(linksWithText(page, 'Return to the service')[0]!, { stopAt: RP_REDIRECT });
@@ -65,12 +65,12 @@ describe("an education provider's authority and restrictions", () => {
   it('drops the schools a directory is not registered for, and logs them', async () => {
     const fed = await federationWith({}, { schools: ['30078'] });
     try {
-      const one = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+      const one = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
       const alien = (await fed.rp.redeem(one.callback, one.request)).claims()!;
       expect(alien[CLAIM.schoolCode]).toBeUndefined();
       expect(alien[CLAIM.role]).toBeUndefined();
       expect(alien[CLAIM.learnerId]).toBe('1.2.246.562.24.10000000001');
-      const two = await deepLinkLogin(fed, new UserAgent(), 'demo_u0003');
+      const two = await deepLinkLogin(fed, new UserAgent(), 'pupil-two-schools');
       const mixed = (await fed.rp.redeem(two.callback, two.request)).claims()!;
       expect(mixed[CLAIM.schoolCode]).toEqual(['30078']);
       expect(fed.bridge.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.schoolCode === '30076')).toBe(true);
@@ -82,7 +82,7 @@ describe("an education provider's authority and restrictions", () => {
   it('accepts the schools of a registered education provider', async () => {
     const fed = await federationWith({}, { schools: ['1.2.246.562.99.00000000001'] });
     try {
-      const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'demo_u0022');
+      const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'semicolon-lists');
       // 30076 belongs to the registered provider; 30080 belongs to another one.
       expect((await fed.rp.redeem(callback, request)).claims()![CLAIM.schoolCode]).toEqual(['30076']);
     } finally {
@@ -96,7 +96,7 @@ describe("an education provider's authority and restrictions", () => {
       const agent = new UserAgent('en');
       const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-      const page = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+      const page = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);
       expect(page.body).toContain('Your school has not allowed this service');
       const back = await agent.navigate(linksWithText(page, 'Return to the service')[0]!, { stopAt: RP_REDIRECT });
@@ -118,7 +118,7 @@ describe('signing out', () => {
 
   it('ends the SSO session on RP-initiated logout after the user confirms', async () => {
     const agent = new UserAgent('en');
-    const { request, callback } = await deepLinkLogin(fed, agent, 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
     const tokens = await fed.rp.redeem(callback, request);
     const logoutUrl = client.buildEndSessionUrl(fed.rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out', state: 'bye' });
     const confirm = await agent.navigate(logoutUrl.href, { stopAt: 'http://127.0.0.1:9/' });

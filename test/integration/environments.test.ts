@@ -111,7 +111,7 @@ describe('several environments in one deployment', () => {
       const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${name === 'production' ? 'school-a' : 'test-school'}` });
       const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
       if (!page.body.includes('name="username"')) return { refused: page };
-      const done = await signInAtDirectory(agent, page, 'demo_u0001', SERVICE_REDIRECT);
+      const done = await signInAtDirectory(agent, page, 'pupil-complete', SERVICE_REDIRECT);
       return { tokens: await rp.redeem(done.url, request), rp };
     };
 
@@ -135,7 +135,7 @@ describe('several environments in one deployment', () => {
     expect(rpTest.configuration.serverMetadata().issuer).toBe(issuer('test'));
     const agent = new UserAgent('en');
     const page = await agent.navigate(`${issuer('test')}/attribute-test/login?upstream=test-school`, { stopAt: `${issuer('test')}/attribute-test/callback` });
-    const done = await signInAtDirectory(agent, page, 'demo_u0001');
+    const done = await signInAtDirectory(agent, page, 'pupil-complete');
     expect(done.status).toBe(200);
     const names = agent.history.flatMap((p) => p.headers.getSetCookie().map((c) => c.split('=')[0]));
     expect(names).toContain('mpass_test_session');
@@ -153,10 +153,10 @@ describe('several environments in one deployment', () => {
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
       const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
       expect(page.body).toContain('demo_d0001');
-      expect(page.body).not.toContain('demo_u0001');
+      expect(page.body).not.toContain('pupil-complete');
       return { page: await agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: SERVICE_REDIRECT }), request };
     };
-    expect((await attempt('demo_u0001')).page.status).toBe(401);
+    expect((await attempt('pupil-complete')).page.status).toBe(401);
     const { page, request } = await attempt('demo_d0001');
     const claims = (await rp.redeem(page.url, request)).claims()!;
     expect(claims.iss).toBe(issuer('demo'));
@@ -176,7 +176,7 @@ describe('several environments in one deployment', () => {
       const agent = new UserAgent('en');
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
       const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
-      const done = await signInAtDirectory(agent, page, 'demo_u0001', SERVICE_REDIRECT);
+      const done = await signInAtDirectory(agent, page, 'pupil-complete', SERVICE_REDIRECT);
       return { rp, tokens: await rp.redeem(done.url, request) };
     };
     expect((await login()).tokens.refresh_token).toBeUndefined();

@@ -42,7 +42,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
     const login = await choose(agent, chooser, 'Koulu A');
     expect(login.url.startsWith(fed.upstream.issuer)).toBe(true);
-    const done = await signInAtDirectory(agent, login, 'demo_u0001');
+    const done = await signInAtDirectory(agent, login, 'pupil-complete');
     const callback = new URL(done.url);
     expect(callback.searchParams.get('iss')).toBe(fed.bridge.issuer);
 
@@ -53,7 +53,7 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(idToken[CLAIM.originalIssuer]).toBe(fed.upstream.issuer);
     expect(typeof idToken.auth_time).toBe('number');
     // Pairwise: the service's sub is not the directory's username nor the bridge's account id.
-    expect(idToken.sub).not.toContain('demo_u0001');
+    expect(idToken.sub).not.toContain('pupil-complete');
 
     const userinfo = await fed.rp.userinfo(tokens.access_token, idToken.sub);
     expect(userinfo).toMatchObject({ sub: idToken.sub, ...PUPIL_CLAIMS, [CLAIM.uid]: idToken[CLAIM.uid] });
@@ -61,7 +61,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('names the directory in acr when the service asked for it', async () => {
     const agent = new UserAgent();
-    const { request, callback } = await deepLinkLogin(fed, agent, 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
     expect((await fed.rp.redeem(callback, request)).claims()!.acr).toBe(`urn:mpass.id:authnsource:${UPSTREAM_ID}`);
   });
 
@@ -84,7 +84,7 @@ describe('federated login: service → bridge → school directory → bridge �
     const agent = new UserAgent('en');
     const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    const page = await signInAtDirectory(agent, login, 'demo_u0009');
+    const page = await signInAtDirectory(agent, login, 'blocked-bad-learner-id');
     expect(page.status).toBe(400);
     expect(page.body).toContain('a valid national learner number');
     expect(page.body).not.toContain('1.2.246.562.24.1234');
@@ -100,7 +100,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('keeps its own SSO session: prompt=none returns a code without the directory', async () => {
     const agent = new UserAgent();
-    const first = await deepLinkLogin(fed, agent, 'demo_u0002');
+    const first = await deepLinkLogin(fed, agent, 'teacher');
     const firstTokens = await fed.rp.redeem(first.callback, first.request);
     const authTime = firstTokens.claims()!.auth_time;
 
@@ -123,10 +123,10 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('sends the user back to the directory on prompt=login and reports the new auth_time', async () => {
     const agent = new UserAgent();
-    const first = await deepLinkLogin(fed, agent, 'demo_u0003');
+    const first = await deepLinkLogin(fed, agent, 'pupil-two-schools');
     const before = (await fed.rp.redeem(first.callback, first.request)).claims()!;
     await new Promise((r) => setTimeout(r, 1100));
-    const again = await deepLinkLogin(fed, agent, 'demo_u0003', { prompt: 'login' });
+    const again = await deepLinkLogin(fed, agent, 'pupil-two-schools', { prompt: 'login' });
     const after = (await fed.rp.redeem(again.callback, again.request)).claims()!;
     expect(after.sub).toBe(before.sub);
     expect(after.auth_time!).toBeGreaterThan(before.auth_time!);
@@ -134,7 +134,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('honours max_age: an old session goes back to the directory', async () => {
     const agent = new UserAgent();
-    await deepLinkLogin(fed, agent, 'demo_u0004');
+    await deepLinkLogin(fed, agent, 'pupil-school-office');
     await new Promise((r) => setTimeout(r, 2100));
     const request = await fed.rp.authorizationRequest({ max_age: '1' });
     const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
@@ -146,7 +146,7 @@ describe('federated login: service → bridge → school directory → bridge �
     const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: `http://127.0.0.1:${fed.bridge.port}/upstream/` });
     // Sign in at the directory but stop before the bridge's callback...
-    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
     expect(atCallback.url).toContain(`/upstream/${UPSTREAM_ID}/callback?`);
     // ...and deliver it from another browser.
     const other = new UserAgent('en');
@@ -160,7 +160,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('lets exactly one of two concurrent redemptions of a code get tokens, and revokes them', async () => {
     const agent = new UserAgent();
-    const { request, callback } = await deepLinkLogin(fed, agent, 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
     const results = await Promise.allSettled([fed.rp.redeem(callback, request), fed.rp.redeem(callback, request)]);
     const winners = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof fed.rp.redeem>>> => r.status === 'fulfilled');
     expect(winners).toHaveLength(1);
@@ -175,7 +175,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('revokes an access token through the revocation endpoint', async () => {
     const agent = new UserAgent();
-    const { request, callback } = await deepLinkLogin(fed, agent, 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
     const tokens = await fed.rp.redeem(callback, request);
     expect((await client.tokenIntrospection(fed.rp.configuration, tokens.access_token)).active).toBe(true);
     await client.tokenRevocation(fed.rp.configuration, tokens.access_token);
@@ -185,7 +185,7 @@ describe('federated login: service → bridge → school directory → bridge �
   it('never writes names, learner numbers, codes or tokens to its log', async () => {
     const text = fed.bridge.logText();
     expect(text.length).toBeGreaterThan(0);
-    for (const secret of ['Aino', 'Mansikka', 'demo_u0001', '1.2.246.562.24.10000000001', RP_CLIENT.client_secret, fed.upstream.clientSecret, 'code=', 'eyJ']) {
+    for (const secret of ['Aino', 'Mansikka', 'pupil-complete', '1.2.246.562.24.10000000001', RP_CLIENT.client_secret, fed.upstream.clientSecret, 'code=', 'eyJ']) {
       expect(text).not.toContain(secret);
     }
   });

@@ -45,7 +45,7 @@ describe('signing-key rotation', () => {
   }
 
   async function idToken(): Promise<string> {
-    const { request, callback } = await deepLinkLogin(fed!, new UserAgent('en'), 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed!, new UserAgent('en'), 'pupil-complete');
     return (await fed!.rp.redeem(callback, request)).id_token!;
   }
 

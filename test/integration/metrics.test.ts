@@ -51,13 +51,13 @@ describe('metrics', () => {
   it('counts a successful and a failed login, and directory call times', async () => {
     const labels = { directory: UPSTREAM_ID, service: RP_CLIENT.client_id };
     const before = await scrape();
-    const { request, callback } = await deepLinkLogin(fed, new UserAgent('en'), 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, new UserAgent('en'), 'pupil-complete');
     await fed.rp.redeem(callback, request);
-    // demo_u0008 has no learner number: the validation table blocks the login.
+    // blocked-no-learner-id has no learner number: the validation table blocks the login.
     const blockedRequest = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const agent = new UserAgent('en');
     const atDirectory = await agent.navigate(blockedRequest.url.href);
-    await agent.submit(atDirectory, { username: 'demo_u0008', password: 'demo_u0008pwd', action: 'login' });
+    await agent.submit(atDirectory, { username: 'blocked-no-learner-id', password: 'blocked-no-learner-idpwd', action: 'login' });
     const after = await scrape();
 
     const delta = (name: string, extra: Record<string, string> = {}) => seriesValue(after, name, { ...labels, ...extra }) - seriesValue(before, name, { ...labels, ...extra });
@@ -71,7 +71,7 @@ describe('metrics', () => {
     // Organisation lookups of the school went through the cache.
     expect(seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'hit' }) + seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'miss' })).toBeGreaterThan(0);
     // Nothing personal in the series.
-    expect(after).not.toContain('demo_u0001');
+    expect(after).not.toContain('pupil-complete');
     expect(after).not.toContain('Aino');
   });
 

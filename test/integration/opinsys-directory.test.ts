@@ -26,7 +26,7 @@ const ONBOARDED = 'kunta-opinsys';
 const INVALID_ANSWER = t('en', 'error.upstream_invalid_response');
 const OTHER_BROWSER = t('en', 'error.upstream_transaction_invalid');
 
-/** demo_u0001 as the claims step delivers it from the simulator's extended claims (as from the OIDC test directory). */
+/** pupil-complete as the claims step delivers it from the simulator's extended claims (as from the OIDC test directory). */
 const PUPIL_CLAIMS = {
   given_name: 'Aino',
   family_name: 'Mansikka',
@@ -126,7 +126,7 @@ describe('Opinsys directory', () => {
   }
 
   /** A signed-in user's callback, not yet delivered to the bridge. */
-  async function freshCallback(bridge: BridgeHandle, username = 'demo_u0001'): Promise<{ started: Started; url: string; jwt: string }> {
+  async function freshCallback(bridge: BridgeHandle, username = 'pupil-complete'): Promise<{ started: Started; url: string; jwt: string }> {
     const started = await begin(bridge);
     const atCallback = await signIn(started, username, `${bridge.issuer}/upstream/`);
     expect(atCallback.status).toBe(0);
@@ -167,7 +167,7 @@ describe('Opinsys directory', () => {
     expect(`${returnTo.origin}${returnTo.pathname}`).toBe(`${a.issuer}/upstream/${DIRECTORY}/callback`);
     expect(returnTo.searchParams.get('state')).toMatch(/^[\w-]{32}$/);
 
-    const done = await signIn(started, 'demo_u0001');
+    const done = await signIn(started, 'pupil-complete');
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     const tokens = await started.rp.redeem(done.url, started.request);
     const claims = tokens.claims()!;
@@ -180,7 +180,7 @@ describe('Opinsys directory', () => {
 
   it('reads a teacher through the default mapping, and the role from the documented user_type when no roles claim is sent', async () => {
     const started = await begin(b);
-    const done = await signIn(started, 'demo_u0002');
+    const done = await signIn(started, 'teacher');
     const claims = (await started.rp.redeem(done.url, started.request)).claims()!;
     expect(claims).toMatchObject({ given_name: 'Olli', family_name: 'Opettaja' });
     expect(String(claims[CLAIM.role])).toContain(';Opettaja;');
@@ -188,7 +188,7 @@ describe('Opinsys directory', () => {
 
   it('comes back without a form when the user is already signed in at Opinsys (as Kerberos logins do), prompt=login or not', async () => {
     const first = await begin(a);
-    expect((await signIn(first, 'demo_u0004')).url.startsWith(RP_REDIRECT)).toBe(true);
+    expect((await signIn(first, 'pupil-school-office')).url.startsWith(RP_REDIRECT)).toBe(true);
     const again = await begin(a, { agent: first.agent, extra: { prompt: 'login' } });
     expect(again.page.url.startsWith(RP_REDIRECT)).toBe(true);
     expect(ssoRequestOf(again.agent)).toBeDefined();
@@ -209,7 +209,7 @@ describe('Opinsys directory', () => {
     sim.setFault(fault);
     try {
       const started = await begin(a);
-      const page = await signIn(started, 'demo_u0001');
+      const page = await signIn(started, 'pupil-complete');
       await expectRefused(page, started, INVALID_ANSWER);
     } finally {
       sim.setFault('none');
@@ -271,7 +271,7 @@ describe('Opinsys directory', () => {
     const started = await begin(a, { directory: 'test-opinsys' });
     expect(started.page.url.startsWith(`${a.issuer}/test-opinsys/v3/sso?`)).toBe(true);
     // Served by one instance, finished by the other: the shared secret is the deployment's.
-    const done = await signIn(started, 'demo_u0001');
+    const done = await signIn(started, 'pupil-complete');
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     const claims = (await started.rp.redeem(done.url, started.request)).claims()!;
     expect(claims).toMatchObject(PUPIL_CLAIMS);
@@ -306,7 +306,7 @@ describe('Opinsys directory', () => {
 
     expect((await cli(['directory', 'start-testing', ONBOARDED, '--reason', 'Opinsys test tenant'])).code).toBe(0);
     const started = await begin(b, { directory: ONBOARDED });
-    const done = await signIn(started, 'demo_u0001');
+    const done = await signIn(started, 'pupil-complete');
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     const claims = (await started.rp.redeem(done.url, started.request)).claims()!;
     expect(claims).toMatchObject({ given_name: 'Aino', [CLAIM.schoolCode]: ['30076'] });
@@ -333,7 +333,7 @@ describe('Opinsys directory', () => {
     const [startHref] = linksWithText(start, 'Sign in with a test account');
     const atOpinsys = await agent.get(startHref!);
     expect(atOpinsys.url.startsWith(`${sim.baseUrl}/v3/sso?`)).toBe(true);
-    const result = await agent.submit(atOpinsys, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' });
+    const result = await agent.submit(atOpinsys, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' });
     expect(result.status).toBe(200);
     expect(result.body).toMatch(/id="outcome"[^>]*data-outcome="released"/);
     expect(result.body).toMatch(/data-claim="urn:mpass.id:schoolCode" data-status="ok"/);
@@ -379,7 +379,7 @@ describe('Opinsys directory', () => {
     for (const bridge of [a, b]) {
       const text = bridge.logText();
       expect(text.length).toBeGreaterThan(0);
-      for (const secret of ['Aino', 'Mansikka', 'demo_u0001', '1.2.246.562.24.10000000001', sim.sharedSecret, 'eyJ', 'jwt=']) expect(text).not.toContain(secret);
+      for (const secret of ['Aino', 'Mansikka', 'pupil-complete', '1.2.246.562.24.10000000001', sim.sharedSecret, 'eyJ', 'jwt=']) expect(text).not.toContain(secret);
     }
   });
 });

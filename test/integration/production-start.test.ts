@@ -141,7 +141,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const agent = new UserAgent('en');
     const login = await agent.navigate(request.url.href, { stopAt: SERVICE.redirect_uris[0]! });
     expect(login.url.startsWith(upstream.issuer)).toBe(true);
-    const done = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: SERVICE.redirect_uris[0]! });
+    const done = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: SERVICE.redirect_uris[0]! });
     const tokens = await rp.redeem(done.url, request);
     expect(tokens.claims()).toMatchObject({ iss: issuer, given_name: 'Aino', 'urn:mpass.id:schoolCode': ['30076'] });
     // Cookies are Secure behind the proxy.

@@ -18,7 +18,7 @@ describe('the bridge on Redis Cluster', () => {
 
   it('runs whole logins, code redemption and replay revocation with keys spread over the nodes', async () => {
     expect(fed.bridge.storage.kind).toBe('redis');
-    for (const username of ['demo_u0001', 'demo_u0002', 'demo_u0003']) {
+    for (const username of ['pupil-complete', 'teacher', 'pupil-two-schools']) {
       const { request, callback } = await deepLinkLogin(fed, new UserAgent(), username);
       const tokens = await fed.rp.redeem(callback, request);
       expect((await fed.rp.userinfo(tokens.access_token, tokens.claims()!.sub)).sub).toBe(tokens.claims()!.sub);

@@ -39,7 +39,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(login.url.startsWith(a.upstream.issuer)).toBe(true);
-    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${a.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${a.bridge.issuer}/upstream/` });
     // The directory's callback, and everything after it, is served by B.
     const done = await agent.navigate(via(atCallback.url, a, b), { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
@@ -52,7 +52,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
 
   it('loses no session when a bridge process restarts', async () => {
     const agent = new UserAgent();
-    const first = await deepLinkLogin(a, agent, 'demo_u0002');
+    const first = await deepLinkLogin(a, agent, 'teacher');
     const sub = (await a.rp.redeem(first.callback, first.request)).claims()!.sub;
     const port = a.bridge.port;
     await a.bridge.stop();
@@ -91,7 +91,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     }
     expect(ready).toBe(true);
     const agent = new UserAgent();
-    const { request, callback } = await deepLinkLogin(a, agent, 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(a, agent, 'pupil-complete');
     expect((await a.rp.redeem(callback, request)).claims()!.given_name).toBe('Aino');
   });
 
@@ -102,7 +102,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     await redis.stop();
     try {
       for (let i = 0; i < 100 && a.bridge.storage.isAvailable(); i += 1) await sleep(50);
-      const page = await signInAtDirectory(agent, login, 'demo_u0001');
+      const page = await signInAtDirectory(agent, login, 'pupil-complete');
       expect(page.status).toBe(503);
       expect(page.body).toContain('temporarily unavailable');
     } finally {

@@ -56,7 +56,7 @@ describe('the bridge behind Redis Sentinel', () => {
 
   it('finds the master through the sentinel and serves logins', async () => {
     expect(fed.bridge.storage.kind).toBe('redis');
-    const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
     expect((await fed.rp.redeem(callback, request)).claims()!.given_name).toBe('Aino');
   });
 });

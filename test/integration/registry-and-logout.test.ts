@@ -21,7 +21,7 @@ describe('a bridge reading the organisation service over HTTP', () => {
   });
 
   it('resolves the school and its provider through the service, naming itself', async () => {
-    const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
     const claims = (await fed.rp.redeem(callback, request)).claims()!;
     expect(claims[CLAIM.educationProviderInfo]).toEqual(['1.2.246.562.99.00000000001;Mansikkalan testi kunta']);
     expect(oph.requests).toEqual(expect.arrayContaining(['30076', '1.2.246.562.99.00000000001']));
@@ -31,10 +31,10 @@ describe('a bridge reading the organisation service over HTTP', () => {
   it('keeps resolving a recently seen school while the service is down, and drops an unseen one', async () => {
     oph.setDown(true);
     try {
-      const seen = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+      const seen = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
       expect((await fed.rp.redeem(seen.callback, seen.request)).claims()![CLAIM.schoolCode]).toEqual(['30076']);
-      // demo_u0023's school 30081 was never looked up: unresolved during the outage, the login goes on.
-      const unseen = await deepLinkLogin(fed, new UserAgent(), 'demo_u0023');
+      // principal-swedish-school's school 30081 was never looked up: unresolved during the outage, the login goes on.
+      const unseen = await deepLinkLogin(fed, new UserAgent(), 'principal-swedish-school');
       const claims = (await fed.rp.redeem(unseen.callback, unseen.request)).claims()!;
       expect(claims[CLAIM.schoolCode]).toBeUndefined();
       expect(claims[CLAIM.learnerId]).toBe('1.2.246.562.24.10000000023');
@@ -71,7 +71,7 @@ describe('back-channel logout', () => {
 
   it('tells the service with a signed logout token when the user signs out', async () => {
     const agent = new UserAgent('en');
-    const { request, callback } = await deepLinkLogin(fed, agent, 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
     const tokens = await fed.rp.redeem(callback, request);
     const logoutUrl = client.buildEndSessionUrl(fed.rp.configuration, { id_token_hint: tokens.id_token! });
     const confirm = await agent.navigate(logoutUrl.href, { stopAt: 'http://127.0.0.1:9/' });

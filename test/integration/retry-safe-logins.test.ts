@@ -12,7 +12,7 @@ import { UserAgent, type Page } from '../support/user-agent.js';
  */
 
 /** Catalogue users whose claims pass the validation table (others are blocked by design). */
-const SIGNABLE = ['demo_u0001', 'demo_u0002', 'demo_u0003', 'demo_u0004'];
+const SIGNABLE = ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,7 +71,7 @@ describe('logins in flight survive store failures', () => {
 
   it('repeats the directory callback after the writes behind it failed (the transaction was already taken)', async () => {
     const agent = new UserAgent('en');
-    const { request, callbackUrl } = await toCallback(agent, 'demo_u0003');
+    const { request, callbackUrl } = await toCallback(agent, 'pupil-two-schools');
     // GETDEL succeeds, the account and outcome writes (SET) fail.
     const { failed, repeated } = await failOnceThenRepeat(agent, callbackUrl, ['set']);
     expect(failed.status).toBe(503);
@@ -86,7 +86,7 @@ describe('logins in flight survive store failures', () => {
 
   it('repeats /interaction/<uid>/complete after the grant could not be saved', async () => {
     const agent = new UserAgent('en');
-    const { request, callbackUrl } = await toCallback(agent, 'demo_u0004');
+    const { request, callbackUrl } = await toCallback(agent, 'pupil-school-office');
     const atComplete = await agent.request(callbackUrl);
     const completeUrl = new URL(atComplete.headers.get('location')!, callbackUrl).href;
     const { failed, repeated } = await failOnceThenRepeat(agent, completeUrl, ['hset']);
@@ -98,7 +98,7 @@ describe('logins in flight survive store failures', () => {
 
   it("repeats oidc-provider's resume after the code or session could not be saved (the interaction was already destroyed)", async () => {
     const agent = new UserAgent('en');
-    const { request, callbackUrl } = await toCallback(agent, 'demo_u0005');
+    const { request, callbackUrl } = await toCallback(agent, 'no-school-code');
     const atComplete = await agent.request(callbackUrl);
     const completeUrl = new URL(atComplete.headers.get('location')!, callbackUrl).href;
     const toResume = await agent.request(completeUrl);
@@ -114,7 +114,7 @@ describe('logins in flight survive store failures', () => {
 
   it('lets the service repeat a token request whose token save failed after the code was consumed; a later replay still revokes', async () => {
     const agent = new UserAgent('en');
-    const { request, callbackUrl } = await toCallback(agent, 'demo_u0006');
+    const { request, callbackUrl } = await toCallback(agent, 'unknown-school');
     const done = await agent.navigate(callbackUrl, { stopAt: RP_REDIRECT });
     const code = new URL(done.url).searchParams.get('code')!;
     // The consumption mark (HSETNX in a script) lands, the access token save (HSET) fails.
@@ -143,7 +143,7 @@ describe('logins in flight survive store failures', () => {
 
   it('offers to hand the service an error when the transaction of a known interaction is gone', async () => {
     const agent = new UserAgent('en');
-    const { callbackUrl } = await toCallback(agent, 'demo_u0007');
+    const { callbackUrl } = await toCallback(agent, 'closed-school');
     // The transaction alone is lost (as a crash can lose the last second of writes).
     for (const key of await admin.keys('*state:txn:*')) await admin.del(key);
     const page = await agent.request(callbackUrl);

@@ -112,7 +112,7 @@ describe('a rolling restart of two instances behind one address', () => {
           const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
           const agent = new UserAgent('en');
           const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-          const done = await signInAtDirectory(agent, page, 'demo_u0001');
+          const done = await signInAtDirectory(agent, page, 'pupil-complete');
           const tokens = await rp.redeem(done.url, request);
           outcomes.push(tokens.claims()?.given_name === 'Aino' ? 'ok' : 'wrong claims');
         } catch (err) {

@@ -54,7 +54,7 @@ describe('services of different kinds', () => {
       ...extra,
     });
     const login = await agent.navigate(url.href, { stopAt: redirectUri });
-    const done = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: redirectUri });
+    const done = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: redirectUri });
     return { done, checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true } };
   }
 
@@ -90,7 +90,7 @@ describe('services of different kinds', () => {
     const agent = new UserAgent('en');
     const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, response_mode: 'form_post' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    const page = await signInAtDirectory(agent, login, 'demo_u0001');
+    const page = await signInAtDirectory(agent, login, 'pupil-complete');
     expect(page.status).toBe(200);
     const form = parseForm(page);
     expect(form.action).toBe(RP_REDIRECT);
@@ -110,9 +110,9 @@ describe('services of different kinds', () => {
 
   it('id_token_hint of another user sends the browser to sign in again', async () => {
     const agent = new UserAgent('en');
-    const first = await deepLinkLogin(fed, agent, 'demo_u0001');
+    const first = await deepLinkLogin(fed, agent, 'pupil-complete');
     await fed.rp.redeem(first.callback, first.request);
-    const other = await deepLinkLogin(fed, new UserAgent('en'), 'demo_u0002');
+    const other = await deepLinkLogin(fed, new UserAgent('en'), 'teacher');
     const otherTokens = await fed.rp.redeem(other.callback, other.request);
     const request = await fed.rp.authorizationRequest({ prompt: 'none', id_token_hint: otherTokens.id_token! });
     const answer = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });

@@ -154,7 +154,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
   });
 
   it('signs the AuthnRequest (HTTP-Redirect) and logs in with a signed assertion, AD FS attribute names', async () => {
-    const result = await login(ADFS, 'demo_u0001');
+    const result = await login(ADFS, 'pupil-complete');
     expect(new URL(result.request.url).searchParams.get('acr_values')).toContain(ADFS);
     expect(result.authnRequest).not.toContain('ForceAuthn');
     expect(result.authnRequest).toContain(`AssertionConsumerServiceURL="${bridge.issuer}/upstream/${ADFS}/callback"`);
@@ -169,7 +169,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
   });
 
   it('logs in with a signed and encrypted assertion', async () => {
-    const result = await login(ENCRYPTED, 'demo_u0003');
+    const result = await login(ENCRYPTED, 'pupil-two-schools');
     expect(result.samlResponse).toContain('EncryptedAssertion');
     expect(result.samlResponse).not.toContain('Kaisa');
     const got = await outcome(result);
@@ -177,7 +177,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
   });
 
   it('reads Google Workspace attribute names with ;-separated values', async () => {
-    const result = await login(GOOGLE, 'demo_u0003');
+    const result = await login(GOOGLE, 'pupil-two-schools');
     // What SimpleSAMLphp sent is what Google Workspace sends.
     expect(result.samlResponse).toContain('Name="firstName"');
     expect(result.samlResponse).not.toContain('mpassGivenName');
@@ -188,14 +188,14 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
 
   it('asks for a fresh login (ForceAuthn) for prompt=login and max_age; without it the IdP session signs in again', async () => {
     const agent = new UserAgent('en');
-    const first = await login(ADFS, 'demo_u0002', { agent });
+    const first = await login(ADFS, 'teacher', { agent });
     expect(first.askedPassword).toBe(true);
     expect((await outcome(first)).claims).toBeDefined();
-    const again = await login(ADFS, 'demo_u0002', { agent, extra: { prompt: 'login' } });
+    const again = await login(ADFS, 'teacher', { agent, extra: { prompt: 'login' } });
     expect(again.authnRequest).toContain('ForceAuthn="true"');
     expect(again.askedPassword).toBe(true);
     expect((await outcome(again)).claims).toBeDefined();
-    const maxAge = await login(ADFS, 'demo_u0002', { agent, extra: { max_age: '0' } });
+    const maxAge = await login(ADFS, 'teacher', { agent, extra: { max_age: '0' } });
     expect(maxAge.authnRequest).toContain('ForceAuthn="true"');
     expect(maxAge.askedPassword).toBe(true);
   });
@@ -216,7 +216,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
       return { claims: rest };
     };
     for (const user of USERS) {
-      const service = user.username === 'demo_u0010' ? testNumbersRp : rp;
+      const service = user.username === 'test-learner-id' ? testNumbersRp : rp;
       const reference = comparable(await oidcOutcome(user.username, service));
       for (const directoryId of [ADFS, GOOGLE]) {
         const saml = comparable(await outcome(await login(directoryId, user.username, { service })));

@@ -122,7 +122,7 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     const atIdp = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    const done = await throughIdp(agent, atIdp, 'demo_u0001');
+    const done = await throughIdp(agent, atIdp, 'pupil-complete');
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     expect((await rp.redeem(done.url, request)).claims()).toMatchObject({ given_name: 'Aino', family_name: 'Mansikka' });
   });
@@ -136,7 +136,7 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
     expect(start.status).toBe(200);
     const [startHref] = linksWithText(start, 'Sign in with a test account');
     const atIdp = await agent.get(startHref!);
-    const result = await throughIdp(agent, atIdp, 'demo_u0001');
+    const result = await throughIdp(agent, atIdp, 'pupil-complete');
     expect(result.status).toBe(200);
     expect(result.body).toMatch(/id="outcome"[^>]*data-outcome="released"/);
     expect(result.body).toMatch(/data-attribute="learnerId" data-status="present"/);

@@ -137,7 +137,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
 
     // A draft is nowhere: not in the chooser, and a deep link to it falls back to the chooser.
     expect(textOf((await chooser(testB)).body)).not.toContain(DIRECTORY_NAME);
-    const draftLogin = await login(testB, 'demo_u0001');
+    const draftLogin = await login(testB, 'pupil-complete');
     expect(draftLogin.page.url.startsWith(testB.issuer)).toBe(true);
     expect(draftLogin.page.body).toContain('upstream');
 
@@ -151,12 +151,12 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const shownOnB = await admin(testB, 'GET', `/directories/${DIRECTORY_ID}`);
     expect(shownOnB.body.status).toBe('testing');
     expect(textOf((await chooser(testB)).body)).not.toContain(DIRECTORY_NAME);
-    const testLogin = await login(testB, 'demo_u0001');
+    const testLogin = await login(testB, 'pupil-complete');
     expect(testLogin.page.url.startsWith(upstream.issuer)).toBe(false);
 
     // In testing, the directory is not in production.
     expect(textOf((await chooser(prod)).body)).not.toContain(DIRECTORY_NAME);
-    const prodLogin = await login(prod, 'demo_u0001');
+    const prodLogin = await login(prod, 'pupil-complete');
     expect(prodLogin.page.url.startsWith(upstream.issuer)).toBe(false);
   });
 
@@ -217,18 +217,18 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
       return result;
     }
 
-    const valid = await check('demo_u0001');
+    const valid = await check('pupil-complete');
     expect(valid.body).toMatch(/id="outcome"[^>]*data-outcome="released"/);
     expect(valid.body).toMatch(/data-claim="urn:mpass.id:schoolCode" data-status="ok"/);
     expect(valid.body).toMatch(/data-attribute="learnerId" data-status="present"/);
     expect(valid.body).toContain('id="recorded"');
 
-    const blocked = await check('demo_u0008');
+    const blocked = await check('blocked-no-learner-id');
     expect(blocked.body).toMatch(/data-outcome="blocked"/);
     expect(blocked.body).toMatch(/data-attribute="learnerId" data-status="missing"/);
     expect(blocked.body).toMatch(/data-claim="urn:oid:1.3.6.1.4.1.16161.1.1.27" data-status="not-released" data-rule="learnerId"/);
 
-    const dropped = await check('demo_u0011');
+    const dropped = await check('no-role');
     expect(dropped.body).toMatch(/data-outcome="released"/);
     expect(dropped.body).toMatch(/data-claim="urn:mpass.id:role" data-status="missing" data-rule="roles"/);
 
@@ -274,7 +274,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     // A school listed by code only is named from the organisation registry.
     expect(listed.body).toContain('data-search="mansikkalan testi peruskoulu 30076"');
     const agent = new UserAgent();
-    const first = await login(prod, 'demo_u0002', { agent });
+    const first = await login(prod, 'teacher', { agent });
     expect(first.page.url.startsWith(RP_REDIRECT)).toBe(true);
     const firstTokens = await first.rp.redeem(first.page.url, first.request);
     const claims = firstTokens.claims()!;
@@ -307,7 +307,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
 
     const reinstated = await cli(['directory', 'reinstate', DIRECTORY_ID]);
     expect(reinstated.stdout).toContain('suspended (from approved) -> approved');
-    expect((await login(prod, 'demo_u0001')).page.url.startsWith(RP_REDIRECT)).toBe(true);
+    expect((await login(prod, 'pupil-complete')).page.url.startsWith(RP_REDIRECT)).toBe(true);
 
     const audit = await cli(['audit', '--directory', DIRECTORY_ID]);
     expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual([
@@ -322,21 +322,21 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(renamed.body.detail.changed).toEqual(['displayName', 'allowedClients']);
     expect(linksWithText(await chooser(prod), 'Uusi nimi')).toHaveLength(1);
 
-    const restricted = await login(prod, 'demo_u0001', { client: SECOND_SERVICE });
+    const restricted = await login(prod, 'pupil-complete', { client: SECOND_SERVICE });
     expect(restricted.page.status).toBe(400);
     expect(textOf(restricted.page.body)).toContain('Koulusi ei ole sallinut tämän palvelun käyttöä');
     const [proceed] = linksWithText(restricted.page, 'Palaa palveluun');
     const toService = await restricted.agent.navigate(proceed!, { stopAt: RP_REDIRECT });
     expect(new URL(toService.url).searchParams.get('error')).toBe('access_denied');
-    expect((await login(prod, 'demo_u0001')).page.url.startsWith(RP_REDIRECT)).toBe(true);
+    expect((await login(prod, 'pupil-complete')).page.url.startsWith(RP_REDIRECT)).toBe(true);
     // The restriction lifted (null clears it): the second service gets the user again.
     const lifted = await admin(testA, 'PATCH', `/directories/${DIRECTORY_ID}`, { allowedClients: null });
     expect(lifted.body.detail.changed).toEqual(['allowedClients']);
     expect((await admin(testB, 'GET', `/directories/${DIRECTORY_ID}`)).body.allowedClients).toBeUndefined();
-    expect((await login(prod, 'demo_u0001', { client: SECOND_SERVICE })).page.url.startsWith(RP_REDIRECT)).toBe(true);
+    expect((await login(prod, 'pupil-complete', { client: SECOND_SERVICE })).page.url.startsWith(RP_REDIRECT)).toBe(true);
 
     // A school the directory is not registered for is treated as unresolved: its claims are dropped, and logged.
-    const foreign = await login(prod, 'demo_u0023');
+    const foreign = await login(prod, 'principal-swedish-school');
     const foreignClaims = (await foreign.rp.redeem(foreign.page.url, foreign.request)).claims()!;
     expect(foreignClaims[CLAIM.learnerId]).toBe('1.2.246.562.24.10000000023');
     expect(foreignClaims[CLAIM.schoolCode]).toBeUndefined();

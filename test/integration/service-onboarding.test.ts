@@ -58,7 +58,7 @@ describe('service onboarding: registration, review, environments, suspension, au
     RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
 
   /** A whole login at `fed` through the real upstream; a fresh browser each time (cookies are per host, not per port). */
-  async function login(fed: Federation, service: Registered, username = 'demo_u0001') {
+  async function login(fed: Federation, service: Registered, username = 'pupil-complete') {
     const rp = await rpFor(fed, service);
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
@@ -296,7 +296,7 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect(await userinfoStatus(prod, tokens.access_token)).toBe(200);
       expect(await introspect(prod, tokens.access_token)).toMatchObject({ active: true, client_id: service.client_id });
       // A code issued before the suspension is not redeemable after it.
-      const pending = await login(prod, service, 'demo_u0002');
+      const pending = await login(prod, service, 'teacher');
 
       const suspended = await cli('suspend', service.client_id, '--reason', 'incident 42');
       expect(suspended.code).toBe(0);

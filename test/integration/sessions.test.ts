@@ -97,14 +97,14 @@ describe('sessions, account snapshots and refresh tokens', () => {
   async function loginAt(rp: RelyingParty, agent = new UserAgent('en')) {
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    const done = await signInAtDirectory(agent, login, 'demo_u0001');
+    const done = await signInAtDirectory(agent, login, 'pupil-complete');
     return rp.redeem(done.url, request);
   }
 
   describe('the SSO session', () => {
     it('ends a fixed time after the login however often it is used; then the next /auth is a new login', async () => {
       const agent = new UserAgent('en');
-      const first = await deepLinkLogin(fed, agent, 'demo_u0001');
+      const first = await deepLinkLogin(fed, agent, 'pupil-complete');
       await fed.rp.redeem(first.callback, first.request);
       const expiry = (await storedSession(agent))!.exp!;
       expect(expiry).toBeLessThanOrEqual(now() + TTL.sessionSeconds);
@@ -128,7 +128,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
 
     it('signs in anew, without an error, when the account snapshot of a live session is gone', async () => {
       const agent = new UserAgent('en');
-      const first = await deepLinkLogin(fed, agent, 'demo_u0001');
+      const first = await deepLinkLogin(fed, agent, 'pupil-complete');
       const sub = (await fed.rp.redeem(first.callback, first.request)).claims()!.sub;
       const session = (await storedSession(agent))!;
       await fed.bridge.storage.state(`bridge-${fed.bridge.config.environment}`).delete(`account:${session.accountId}`);
@@ -283,7 +283,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
       const agent = new UserAgent('en');
       const { login } = await startLogin(rp, agent);
       await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
-      const page = await signInAtDirectory(agent, login, 'demo_u0001');
+      const page = await signInAtDirectory(agent, login, 'pupil-complete');
       expectReadablePage(page, 400);
       expect(wentToService(agent)).toBe(false);
     });
@@ -293,7 +293,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
       const rp = await RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
       const agent = new UserAgent('en');
       const { login, uid } = await startLogin(rp, agent);
-      const atResume = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/auth/` });
+      const atResume = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/auth/` });
       expect(atResume.url).toBe(`${fed.bridge.issuer}/auth/${uid}`);
       await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
       const page = await agent.navigate(atResume.url, { stopAt: RP_REDIRECT });

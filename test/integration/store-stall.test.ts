@@ -39,7 +39,7 @@ describe('a stalled Redis', () => {
     }
     for (let i = 0; i < 100 && !fed.bridge.storage.isAvailable(); i += 1) await sleep(20);
     expect(fed.bridge.storage.isAvailable()).toBe(true);
-    const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'demo_u0001');
+    const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
     expect((await fed.rp.redeem(callback, request)).claims()!.given_name).toBe('Aino');
   });
 });

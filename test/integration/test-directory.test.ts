@@ -136,16 +136,16 @@ describe('the test school directory as an OpenID Provider', () => {
   });
 
   it('signs a catalogue user in and releases exactly their raw claims in the ID token', async () => {
-    const { request, callback } = await login('demo_u0001');
+    const { request, callback } = await login('pupil-complete');
     expect(new URL(callback).searchParams.get('iss')).toBe(idp.issuer);
     const tokens = await redeem(callback, request);
     const claims = tokens.claims()!;
-    expect(claims).toMatchObject({ iss: idp.issuer, aud: idp.clientId, sub: 'demo_u0001', nonce: request.nonce });
-    expect(rawClaims(claims)).toEqual(user('demo_u0001').claims);
+    expect(claims).toMatchObject({ iss: idp.issuer, aud: idp.clientId, sub: 'pupil-complete', nonce: request.nonce });
+    expect(rawClaims(claims)).toEqual(user('pupil-complete').claims);
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('RS256');
   });
 
-  it.each(['demo_u0003', 'demo_u0008', 'demo_u0019', 'demo_u0020', 'demo_u0022'])(
+  it.each(['pupil-two-schools', 'blocked-no-learner-id', 'no-given-name', 'nordic-letters', 'semicolon-lists'])(
     '%s: lists, missing claims and non-ASCII names arrive exactly as catalogued',
     async (username) => {
       const { request, callback } = await login(username);
@@ -158,9 +158,9 @@ describe('the test school directory as an OpenID Provider', () => {
   it('grants only what was asked: scope openid gives no profile claims; a wider request later is consented without a page', async () => {
     const agent = new UserAgent('en');
     const { request, page } = await openLogin(agent, { scope: 'openid' });
-    const first = await agent.submit(page, { username: 'demo_u0002', password: 'demo_u0002pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+    const first = await agent.submit(page, { username: 'teacher', password: 'teacherpwd', action: 'login' }, { stopAt: RP_REDIRECT });
     const narrow = (await redeem(first.url, request)).claims()!;
-    expect(narrow.sub).toBe('demo_u0002');
+    expect(narrow.sub).toBe('teacher');
     expect(rawClaims(narrow)).toEqual({});
 
     const wider = await authorizationRequest();
@@ -170,12 +170,12 @@ describe('the test school directory as an OpenID Provider', () => {
     // Through an interaction (the consent prompt) but never a page with a form.
     expect(agent.history.slice(seen).some((p) => p.url.includes('/interaction/'))).toBe(true);
     expect(agent.history.slice(seen).every((p) => p.status !== 200)).toBe(true);
-    expect(rawClaims((await redeem(second.url, wider)).claims()!)).toEqual(user('demo_u0002').claims);
+    expect(rawClaims((await redeem(second.url, wider)).claims()!)).toEqual(user('teacher').claims);
 
     // Single sign-on at the directory: the same request again goes straight back.
     const again = await authorizationRequest();
     const third = await agent.get(again.url.href, { stopAt: RP_REDIRECT });
-    expect((await redeem(third.url, again)).claims()!.sub).toBe('demo_u0002');
+    expect((await redeem(third.url, again)).claims()!.sub).toBe('teacher');
   });
 
   it('requires PKCE with S256', async () => {
@@ -245,8 +245,8 @@ describe('the login page', () => {
   it('re-renders the form with an error on a wrong password or unknown user, without redirecting', async () => {
     const { agent, request, page } = await openLogin();
     for (const [username, password] of [
-      ['demo_u0001', 'wrong'],
-      ['demo_u0001', ''],
+      ['pupil-complete', 'wrong'],
+      ['pupil-complete', ''],
       ['nobody', 'nobodypwd'],
     ] as const) {
       const again = await agent.submit(page, { username, password, action: 'login' }, { stopAt: RP_REDIRECT });
@@ -258,8 +258,8 @@ describe('the login page', () => {
       expect(extractForm(again).fields.password).toBe('');
     }
     // The same interaction still completes with the right password.
-    const done = await agent.submit(page, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: RP_REDIRECT });
-    expect((await redeem(done.url, request)).claims()!.sub).toBe('demo_u0001');
+    const done = await agent.submit(page, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
+    expect((await redeem(done.url, request)).claims()!.sub).toBe('pupil-complete');
   });
 
   it('cancel returns access_denied to the client', async () => {
@@ -281,7 +281,7 @@ describe('the login page', () => {
     expect(textOf(page.body)).toContain('Logga in');
     for (const u of idp.users) expect(textOf(page.body)).toContain(u.description.sv!);
     expect(page.body).toContain('?lang=fi');
-    const wrong = await agent.submit(page, { username: 'demo_u0001', password: 'wrong', action: 'login' });
+    const wrong = await agent.submit(page, { username: 'pupil-complete', password: 'wrong', action: 'login' });
     expect(wrong.status).toBe(401);
     expect(textOf(wrong.body)).toContain('Fel användarnamn eller lösenord.');
   });
@@ -297,9 +297,9 @@ describe('the login page', () => {
       return { url: action, status: response.status, headers: response.headers, body: await response.text() };
     };
     const cases: Array<[string, Page, number]> = [
-      ['unknown action', await post('action=steal&username=demo_u0001&password=x'), 400],
-      ['no action', await post('username=demo_u0001&password=demo_u0001pwd'), 400],
-      ['unexpected field', await post('action=login&username=demo_u0001&password=demo_u0001pwd&admin=1'), 400],
+      ['unknown action', await post('action=steal&username=pupil-complete&password=x'), 400],
+      ['no action', await post('username=pupil-complete&password=pupil-completepwd'), 400],
+      ['unexpected field', await post('action=login&username=pupil-complete&password=pupil-completepwd&admin=1'), 400],
       ['overlong username', await post(`action=login&username=${'a'.repeat(500)}&password=x`), 400],
       ['not a form', await post('{"action":"login"}', 'application/json'), 415],
       ['too large', await post(`action=login&username=x&password=${'x'.repeat(20_000)}`), 413],
@@ -323,7 +323,7 @@ describe('the login page', () => {
   it('a login that is not in progress (no interaction cookie) gets a 400 page', async () => {
     const { page } = await openLogin();
     const stranger = new UserAgent('en');
-    const result = await stranger.postForm(extractForm(page).action, { action: 'login', username: 'demo_u0001', password: 'demo_u0001pwd' });
+    const result = await stranger.postForm(extractForm(page).action, { action: 'login', username: 'pupil-complete', password: 'pupil-completepwd' });
     expect(result.status).toBe(400);
     expect(result.body).toContain('invalid_request');
     expectNoStackTrace(result);
@@ -333,7 +333,7 @@ describe('the login page', () => {
 describe('fault injection (a misbehaving directory, for the bridge tests)', () => {
   /** Logs in with no fault, then switches the fault on before the code is redeemed. */
   async function loginThenFault(fault: Fault, options?: { slowMs?: number }) {
-    const flow = await login('demo_u0001');
+    const flow = await login('pupil-complete');
     idp.setFault(fault, options);
     return flow;
   }
@@ -368,7 +368,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
     const started = Date.now();
     const tokens = await redeem(callback, request);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1100);
-    expect(tokens.claims()!.sub).toBe('demo_u0001');
+    expect(tokens.claims()!.sub).toBe('pupil-complete');
   });
 
   it('unsigned-id-token: an alg none token with the real claims, which openid-client rejects', async () => {
@@ -377,7 +377,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
     const idToken = String(lastTokenResponse?.id_token);
     expect(decodeProtectedHeader(idToken).alg).toBe('none');
     expect(idToken.endsWith('.')).toBe(true);
-    expect(decodeJwt(idToken)).toMatchObject({ sub: 'demo_u0001', iss: idp.issuer, nonce: request.nonce, ...user('demo_u0001').claims });
+    expect(decodeJwt(idToken)).toMatchObject({ sub: 'pupil-complete', iss: idp.issuer, nonce: request.nonce, ...user('pupil-complete').claims });
   });
 
   it.each([
@@ -392,7 +392,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
       expect((await failure(redeem(callback, request))).messages).toMatch(message);
       const idToken = String(lastTokenResponse?.id_token);
       const claims = decodeJwt(idToken);
-      expect(claims).toMatchObject({ sub: 'demo_u0001', ...user('demo_u0001').claims, ...changed });
+      expect(claims).toMatchObject({ sub: 'pupil-complete', ...user('pupil-complete').claims, ...changed });
       // openid-client tolerates 30 s of clock skew by default, the bridge 5 s: far past both.
       if (fault === 'expired-id-token') expect(claims.exp!).toBeLessThan(Date.now() / 1000 - 60);
       // The signature itself is genuine: only the claims are wrong.
@@ -403,7 +403,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
   );
 
   it('foreign-key: same kid, another key; the signature check fails', async () => {
-    const normal = await login('demo_u0001');
+    const normal = await login('pupil-complete');
     const realKid = decodeProtectedHeader(String((await redeem(normal.callback, normal.request)).id_token)).kid;
 
     const { request, callback } = await loginThenFault('foreign-key');
@@ -414,7 +414,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
     expect((await failure(redeem(callback, request, strict))).messages).toMatch(/JWT signature verification failed/);
     const idToken = String(lastTokenResponse?.id_token);
     expect(decodeProtectedHeader(idToken).kid).toBe(realKid);
-    expect(decodeJwt(idToken)).toMatchObject({ sub: 'demo_u0001', iss: idp.issuer, nonce: request.nonce });
+    expect(decodeJwt(idToken)).toMatchObject({ sub: 'pupil-complete', iss: idp.issuer, nonce: request.nonce });
     await expect(verifyWithIdpKeys(idToken)).rejects.toThrow(/signature/i);
   });
 
@@ -451,7 +451,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
     idp.setFault('none');
     const response = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
     expect(response.status).toBe(200);
-    const again = await login('demo_u0002');
-    expect((await redeem(again.callback, again.request)).claims()!.sub).toBe('demo_u0002');
+    const again = await login('teacher');
+    expect((await redeem(again.callback, again.request)).claims()!.sub).toBe('teacher');
   });
 });

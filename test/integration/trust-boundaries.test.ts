@@ -140,7 +140,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       const atDirectory = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
       expect(atDirectory.url.startsWith(upstream.issuer)).toBe(true);
       expect((await admin(prod, 'POST', `/clients/${service.client_id}/suspend`, { reason: 'incident' })).status).toBe(200);
-      const done = await signInAtDirectory(agent, atDirectory, 'demo_u0001', SERVICE_REDIRECT);
+      const done = await signInAtDirectory(agent, atDirectory, 'pupil-complete', SERVICE_REDIRECT);
       expect(done.url.startsWith(SERVICE_REDIRECT)).toBe(false);
       expect(done.status).toBe(400);
       expect(agent.history.some((p) => (p.headers.get('location') ?? '').startsWith(SERVICE_REDIRECT))).toBe(false);
@@ -309,7 +309,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
       const agent = new UserAgent('en');
       const login = await agent.postForm(`${test.bridge.issuer}/auth`, Object.fromEntries(request.url.searchParams), { stopAt: RP_REDIRECT });
-      const done = await signInAtDirectory(agent, login, 'demo_u0001');
+      const done = await signInAtDirectory(agent, login, 'pupil-complete');
       const tokens = await rp.redeem(done.url, request);
       expect(tokens.claims()!.given_name).toBe('Aino');
       // A form of another kind is refused with a reason.
@@ -323,7 +323,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       async function signInAndOut(): Promise<void> {
         const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
         const agent = new UserAgent('en');
-        const done = await signInAtDirectory(agent, await agent.navigate(request.url.href, { stopAt: RP_REDIRECT }), 'demo_u0001');
+        const done = await signInAtDirectory(agent, await agent.navigate(request.url.href, { stopAt: RP_REDIRECT }), 'pupil-complete');
         const tokens = await rp.redeem(done.url, request);
         const logout = await agent.navigate(`${test.bridge.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' })}`, { stopAt: 'http://127.0.0.1:9/' });
         expect(extractForms(logout)).not.toHaveLength(0);

@@ -51,7 +51,7 @@ describe('a misbehaving school directory', () => {
     fed.upstream.setFault(fault, { slowMs: 3000 });
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const page = await signInAtDirectory(agent, login, 'demo_u0001');
+    const page = await signInAtDirectory(agent, login, 'pupil-complete');
     await expectFailurePage(fed, agent, page, message, Number(status), error);
   });
 
@@ -72,7 +72,7 @@ describe('a misbehaving school directory', () => {
   it('the directory goes down during the login', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
     await fed.upstream.stop();
     try {
       const page = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -85,7 +85,7 @@ describe('a misbehaving school directory', () => {
   it('a forged callback (state not from this login) is refused', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
     const forged = new URL(atCallback.url);
     forged.searchParams.set('state', 'forged-state');
     const page = await agent.navigate(forged.href, { stopAt: RP_REDIRECT });
@@ -95,7 +95,7 @@ describe('a misbehaving school directory', () => {
   it('a replayed callback finds nothing to finish', async () => {
     const agent = new UserAgent('en');
     const { request, login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
     const done = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
     await fed.rp.redeem(done.url, request);
     const replay = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -106,7 +106,7 @@ describe('a misbehaving school directory', () => {
   it('a callback to another directory than the one started is refused (mix-up)', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
     const other = atCallback.url.replace(`/upstream/${UPSTREAM_ID}/`, '/upstream/test-school/');
     const page = await agent.navigate(other, { stopAt: RP_REDIRECT });
     expect(page.status).toBe(400);

@@ -34,7 +34,7 @@ const EXTENDED_ATTRIBUTES = {
   learning_materials_charges: 'roles[].learning_materials_charge',
 };
 
-/** demo_u0001 as services receive them, through Wilma as through any directory. */
+/** pupil-complete as services receive them, through Wilma as through any directory. */
 const PUPIL_CLAIMS = {
   given_name: 'Aino',
   family_name: 'Mansikka',
@@ -142,8 +142,8 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     expect(toWilma.searchParams.get('h')).toMatch(/^[0-9a-f]{64}$/);
     expect(toWilma.searchParams.has('forceauth')).toBe(false);
 
-    const callback = await signInAtWilma(agent, page, 'demo_u0001');
-    expect(new URL(callback).searchParams.get('userid')).toBe('demo_u0001');
+    const callback = await signInAtWilma(agent, page, 'pupil-complete');
+    expect(new URL(callback).searchParams.get('userid')).toBe('pupil-complete');
     const done = await agent.navigate(callback, { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     const tokens = await rp.redeem(done.url, request);
@@ -152,16 +152,16 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     expect(claims[CLAIM.originalIssuer]).toBe(wilma.url);
     expect(claims.acr).toBe(`urn:mpass.id:authnsource:${WILMA_ID}`);
     // Neither the Wilma user id nor its unique id reaches the service or the logs.
-    const { cryptid } = wilma.simulator.idsOf('demo_u0001');
+    const { cryptid } = wilma.simulator.idsOf('pupil-complete');
     expect(JSON.stringify(claims)).not.toContain(cryptid);
     expect(bridge.logText()).not.toContain(cryptid);
-    expect(bridge.logText()).not.toContain('demo_u0001');
+    expect(bridge.logText()).not.toContain('pupil-complete');
   });
 
   it('maps English Wilma roles with the role vocabulary: a teacher', async () => {
     const agent = new UserAgent('en');
     const { request, page } = await atWilma(agent);
-    const done = await agent.navigate(await signInAtWilma(agent, page, 'demo_u0002'), { stopAt: RP_REDIRECT });
+    const done = await agent.navigate(await signInAtWilma(agent, page, 'teacher'), { stopAt: RP_REDIRECT });
     const claims = (await rp.redeem(done.url, request)).claims()!;
     expect(claims[CLAIM.role]).toEqual([expect.stringContaining(';30076;;Opettaja;2;')]);
   });
@@ -169,7 +169,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('asks Wilma for a fresh login (forceauth) when the service asks for prompt=login, and Wilma does not skip its form', async () => {
     const agent = new UserAgent('en');
     const first = await atWilma(agent);
-    await agent.navigate(await signInAtWilma(agent, first.page, 'demo_u0001'), { stopAt: RP_REDIRECT });
+    await agent.navigate(await signInAtWilma(agent, first.page, 'pupil-complete'), { stopAt: RP_REDIRECT });
     const { page } = await atWilma(agent, WILMA_ID, { prompt: 'login' });
     expect(new URL(page.url).searchParams.get('forceauth')).toBe('true');
     expect(page.url.indexOf('forceauth=true')).toBeLessThan(page.url.indexOf('&h='));
@@ -178,7 +178,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('refuses a callback with a wrong MAC', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent);
-    const callback = await signInAtWilma(agent, page, 'demo_u0001');
+    const callback = await signInAtWilma(agent, page, 'pupil-complete');
     const mac = callback.slice(-64);
     const wrong = `${callback.slice(0, -64)}${mac[0] === '0' ? '1' : '0'}${mac.slice(1)}`;
     await expectRefused(agent, await agent.navigate(wrong, { stopAt: RP_REDIRECT }), FAULTY_ANSWER);
@@ -187,8 +187,8 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('refuses a callback whose userid was changed (the MAC covers it)', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent);
-    const callback = await signInAtWilma(agent, page, 'demo_u0002');
-    const tampered = callback.replace('userid=demo_u0002', 'userid=demo_u0001');
+    const callback = await signInAtWilma(agent, page, 'teacher');
+    const tampered = callback.replace('userid=teacher', 'userid=pupil-complete');
     expect(tampered).not.toBe(callback);
     await expectRefused(agent, await agent.navigate(tampered, { stopAt: RP_REDIRECT }), FAULTY_ANSWER);
   });
@@ -196,8 +196,8 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('refuses a callback with a parameter after the MAC, or without userid', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent);
-    const callback = await signInAtWilma(agent, page, 'demo_u0001');
-    await expectRefused(agent, await agent.navigate(`${callback}&userid=demo_u0002`, { stopAt: RP_REDIRECT }), FAULTY_ANSWER);
+    const callback = await signInAtWilma(agent, page, 'pupil-complete');
+    await expectRefused(agent, await agent.navigate(`${callback}&userid=teacher`, { stopAt: RP_REDIRECT }), FAULTY_ANSWER);
 
     // Another browser (this one is signed in at Wilma, which would send it straight back).
     const other = new UserAgent('en');
@@ -209,7 +209,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('refuses a reused callback: once its login is done, and in a later login of the same browser', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent);
-    const callback = await signInAtWilma(agent, page, 'demo_u0001');
+    const callback = await signInAtWilma(agent, page, 'pupil-complete');
     const done = await agent.navigate(callback, { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
 
@@ -227,7 +227,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it("refuses another browser's callback (its nonce is not this browser's), and the other browser still signs in", async () => {
     const victim = new UserAgent('en');
     const victimLogin = await atWilma(victim);
-    const victimCallback = await signInAtWilma(victim, victimLogin.page, 'demo_u0001');
+    const victimCallback = await signInAtWilma(victim, victimLogin.page, 'pupil-complete');
 
     const attacker = new UserAgent('en');
     await atWilma(attacker);
@@ -242,7 +242,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     for (const fault of ['refuse-mac', 'invalid-json', 'not-a-list', 'oversized', 'two-users'] as const) {
       const agent = new UserAgent('en');
       const { page } = await atWilma(agent);
-      const callback = await signInAtWilma(agent, page, 'demo_u0001');
+      const callback = await signInAtWilma(agent, page, 'pupil-complete');
       const refused = await withFault(fault, () => agent.navigate(callback, { stopAt: RP_REDIRECT }));
       await expectRefused(agent, refused, FAULTY_ANSWER);
     }
@@ -253,7 +253,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('refuses the login when the user-data call does not answer in time: temporarily_unavailable', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent);
-    const callback = await signInAtWilma(agent, page, 'demo_u0001');
+    const callback = await signInAtWilma(agent, page, 'pupil-complete');
     const refused = await withFault('hang', () => agent.navigate(callback, { stopAt: RP_REDIRECT }));
     expect(refused.status).toBe(502);
     await expectRefused(agent, refused, t('en', 'error.upstream_timeout'), 'temporarily_unavailable');
@@ -262,7 +262,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
   it('puts a Wilma of the documented legacy answer through the validation table: no learner number, the login is blocked', async () => {
     const agent = new UserAgent('en');
     const { page } = await atWilma(agent, LEGACY_ID);
-    const refused = await agent.navigate(await signInAtWilma(agent, page, 'demo_u0001', LEGACY_ID), { stopAt: RP_REDIRECT });
+    const refused = await agent.navigate(await signInAtWilma(agent, page, 'pupil-complete', LEGACY_ID), { stopAt: RP_REDIRECT });
     expect(textOf(refused.body)).toContain(t('en', 'blocked.learner_id_missing'));
     await expectRefused(agent, refused, t('en', 'error.attributes_blocked').split(':')[0]!);
   });
@@ -272,7 +272,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-wilma' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(login.url.startsWith(`${bridge.issuer}/test-wilma/mpass?`)).toBe(true);
-    const done = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+    const done = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     const claims = (await rp.redeem(done.url, request)).claims()!;
     expect(claims).toMatchObject(PUPIL_CLAIMS);
@@ -363,7 +363,7 @@ describe('Wilma directory onboarded through the CLI on one instance, used on ano
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(login.url.startsWith(`${wilma.url}/mpass?`)).toBe(true);
-    const done = await agent.submit(login, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' }, { stopAt: RP_REDIRECT });
+    const done = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
     expect((await rp.redeem(done.url, request)).claims()).toMatchObject(PUPIL_CLAIMS);
     for (const bridge of [a, b]) expect(bridge.logText()).not.toContain(citySecret);
@@ -379,7 +379,7 @@ describe('Wilma directory onboarded through the CLI on one instance, used on ano
     const [startHref] = linksWithText(start, 'Sign in with a test account');
     const atWilma = await agent.get(startHref!);
     expect(atWilma.url.startsWith(`${wilma.url}/mpass?`)).toBe(true);
-    const result = await agent.submit(atWilma, { username: 'demo_u0001', password: 'demo_u0001pwd', action: 'login' });
+    const result = await agent.submit(atWilma, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' });
     expect(result.status).toBe(200);
     expect(result.body).toMatch(/id="outcome"[^>]*data-outcome="released"/);
     expect(result.body).toMatch(/data-attribute="learnerId" data-status="present"/);

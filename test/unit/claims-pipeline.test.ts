@@ -24,7 +24,7 @@ const ISSUER = 'https://test-directory.example';
 
 /** A complete pupil of the test school (spec §7 worked example). */
 const PUPIL = {
-  sub: 'demo_u0001',
+  sub: 'pupil-complete',
   given_name: 'Aino',
   family_name: 'Mansikka',
   nickname: 'Ainska',
@@ -66,7 +66,7 @@ const SCHOOL_CLAIMS_OF_PUPIL = {
 };
 
 const BASE_CLAIMS = {
-  [CLAIM.uid]: mpassUid(SALT, 'test-school', 'demo_u0001'),
+  [CLAIM.uid]: mpassUid(SALT, 'test-school', 'pupil-complete'),
   [CLAIM.learnerId]: LEARNER,
   [CLAIM.originalIssuer]: ISSUER,
   [CLAIM.givenName]: 'Aino',
@@ -249,6 +249,6 @@ describe('the report', () => {
       ['roles', 'invalid', 'dropped'],
       ['groupLevels', 'invalid', 'dropped'],
     ]);
-    expect(JSON.stringify(result.report)).not.toMatch(/huoltaja|Aino|demo_u0001|1\.2\.246\.562\.24/);
+    expect(JSON.stringify(result.report)).not.toMatch(/huoltaja|Aino|pupil-complete|1\.2\.246\.562\.24/);
   });
 });

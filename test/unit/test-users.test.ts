@@ -44,9 +44,9 @@ describe('test user catalogue loader', () => {
     const file = writeTemp(
       JSON.stringify({
         users: [
-          { username: 'demo_u0001', password: 'p', description: { fi: 'a', en: 'b' }, claims: { roles: 7 } },
-          { username: 'demo_u0002', description: { fi: 'a' }, claims: { learner: '1.2.246.562.24.10000000002' } },
-          { username: 'demo_u0001', password: 'p', description: { fi: 'a', en: 'b' }, claims: { groups: ['9F', 9] } },
+          { username: 'pupil-complete', password: 'p', description: { fi: 'a', en: 'b' }, claims: { roles: 7 } },
+          { username: 'teacher', description: { fi: 'a' }, claims: { learner: '1.2.246.562.24.10000000002' } },
+          { username: 'pupil-complete', password: 'p', description: { fi: 'a', en: 'b' }, claims: { groups: ['9F', 9] } },
         ],
       }),
     );
@@ -75,11 +75,12 @@ describe('the bundled catalogue (config/test-users.json)', () => {
   const values = (v: string | string[] | undefined): string[] =>
     v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(';'));
 
-  it('is valid, with unique demo_uNNNN usernames and the public password convention', () => {
+  it('is valid, with unique usernames that say what each user shows (not the real MPASSid test accounts\' demo_uNNNN), and the public password convention', () => {
     expect(users.length).toBeGreaterThanOrEqual(20);
     expect(byName.size).toBe(users.length);
     for (const user of users) {
-      expect(user.username).toMatch(/^demo_u\d{4}$/);
+      expect(user.username).toMatch(/^[a-z]+(-[a-z]+)+$|^teacher$/);
+      expect(user.username).not.toMatch(/^demo_u/);
       expect(user.password).toBe(`${user.username}pwd`);
       expect(user.description.fi.length).toBeGreaterThan(2);
       expect(user.description.en.length).toBeGreaterThan(2);
@@ -87,17 +88,18 @@ describe('the bundled catalogue (config/test-users.json)', () => {
   });
 
   it('follows the even/odd learning-material charge rule wherever a single valid charge is given', () => {
-    for (const user of users) {
+    for (const [index, user] of users.entries()) {
       const charge = user.claims.learning_materials_charges;
       if (charge !== '0' && charge !== '1') continue;
-      expect(`${user.username}:${charge}`).toBe(`${user.username}:${Number(user.username.at(-1)) % 2}`);
+      // The n-th user of the catalogue (from 1): odd ones pay, even ones do not.
+      expect(`${user.username}:${charge}`).toBe(`${user.username}:${(index + 1) % 2}`);
     }
   });
 
   it('covers every validation case of the specification', () => {
     const some = (test: (u: TestUser) => boolean) => users.some(test);
     const c = (u: TestUser) => u.claims;
-    const complete = byName.get('demo_u0001')!;
+    const complete = byName.get('pupil-complete')!;
     expect(c(complete)).toMatchObject({ school_codes: '30076', groups: '9F', group_levels: '9', roles: 'oppilas' });
     expect(c(complete).learner_id).toMatch(/^1\.2\.246\.562\.24\.\d{11}$/);
     expect(some((u) => values(c(u).roles).includes('opettaja'))).toBe(true);
