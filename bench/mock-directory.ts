@@ -30,7 +30,7 @@ const { values: opts } = parseArgs({
 });
 
 /** Catalogue users whose every claim passes the validation table (config/test-users.json). */
-const USERNAMES = ['demo_u0001', 'demo_u0002', 'demo_u0003', 'demo_u0004'];
+const USERNAMES = ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'];
 const CODE_TTL_MS = 60_000;
 /** Bound on codes waiting for redemption: a driver that never redeems cannot grow the process. */
 const MAX_PENDING_CODES = 100_000;
