@@ -69,7 +69,7 @@ export async function persistentLogin(fed: Federation, username: string, persist
   const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
   const bridgeUpstream = `${fed.bridge.issuer}/upstream/`;
   const atDirectory = await follow(request.url.href, bridgeUpstream);
-  if (!atDirectory.page || !atDirectory.page.body.includes('name="username"')) return lost(atDirectory.page, atDirectory.url);
+  if (!atDirectory.page?.body.includes('name="username"')) return lost(atDirectory.page, atDirectory.url);
   // The directory's login form (the directory does not depend on the bridge's store).
   const signedIn = await agent.submit(atDirectory.page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: bridgeUpstream });
   if (signedIn.status !== 0) return lost(signedIn, signedIn.url);
