@@ -73,7 +73,10 @@ export function redact(value: unknown, depth = 0): unknown {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i += 1) {
       const item = depth < REDACT_DEPTH ? redact(value[i], depth + 1) : value[i];
-      if (item !== value[i]) (copy ??= [...value])[i] = item;
+      if (item !== value[i]) {
+        copy ??= [...value];
+        copy[i] = item;
+      }
     }
     return copy ?? value;
   }
@@ -82,7 +85,10 @@ export function redact(value: unknown, depth = 0): unknown {
   for (const key of Object.keys(source)) {
     const current = source[key];
     const next = SENSITIVE.has(key) ? (current === undefined ? current : CENSOR) : depth < REDACT_DEPTH ? redact(current, depth + 1) : current;
-    if (next !== current) (copy ??= { ...source })[key] = next;
+    if (next !== current) {
+      copy ??= { ...source };
+      copy[key] = next;
+    }
   }
   return copy ?? value;
 }
