@@ -200,6 +200,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const organisations =
     deps.organisations ??
     createOrganisationRegistry(config.organisations, {
+      // Organisation data, not personal data: one cache for every instance and environment.
+      shared: storage.state('organisations'),
       onOutage: (err) => logger.warn({ reason: err.reason }, 'organisation registry unavailable: serving cached answers past their TTL, asking again in the background'),
     });
   const claims = new ClaimsEvaluator(

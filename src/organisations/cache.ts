@@ -19,6 +19,11 @@ export interface CachedRegistryOptions {
    * breaker): an outage costs one timeout per interval, not one per login. Default 30 s.
    */
   retryAfterFailureMs?: number;
+  /**
+   * Answers shared by every instance (in the store): a restarted or new instance starts warm, and
+   * during an outage resolves every school any instance resolved within `staleIfErrorMs`.
+   */
+  shared?: SharedAnswers;
   /** Told once per outage that stale answers are being served (the cache has no logger of its own). */
   onOutage?: (error: RegistryUnavailableError) => void;
   /** Clock, injectable for tests. Default `Date.now`. */
@@ -33,10 +38,16 @@ export const CACHE_DEFAULTS = {
   retryAfterFailureMs: 30_000,
 } as const;
 
-interface Entry {
+export interface Entry {
   /** `undefined` records "unknown id" (negative caching). */
   value: Organisation | undefined;
   fetchedAt: number;
+}
+
+/** The registry's answers as every instance sees them; failures of the store never fail a lookup. */
+export interface SharedAnswers {
+  get(id: string): Promise<Entry | undefined>;
+  put(id: string, entry: Entry, ttlSeconds: number): Promise<void>;
 }
 
 /**
@@ -76,7 +87,7 @@ export class CachedRegistry implements OrganisationRegistry {
 
   constructor(
     private readonly inner: OrganisationRegistry,
-    options: CachedRegistryOptions = {},
+    private readonly options: CachedRegistryOptions = {},
   ) {
     this.ttlMs = nonNegative(options.ttlMs ?? CACHE_DEFAULTS.ttlMs, 'ttlMs');
     this.negativeTtlMs = nonNegative(options.negativeTtlMs ?? CACHE_DEFAULTS.negativeTtlMs, 'negativeTtlMs');
@@ -123,10 +134,6 @@ export class CachedRegistry implements OrganisationRegistry {
       // Past both its TTL and its stale-if-error window the entry is useless: drop it now.
       this.entries.delete(id);
     }
-    if (this.outage && this.isDown()) {
-      metrics.organisationLookups.inc({ result: 'unavailable' });
-      return Promise.reject(this.outage.error);
-    }
     return this.refreshOnce(id);
   }
 
@@ -145,12 +152,44 @@ export class CachedRegistry implements OrganisationRegistry {
     return flight;
   }
 
+  /** Another instance's answer, if one is shared; the store being down only means there is none. */
+  private async sharedAnswer(id: string): Promise<Entry | undefined> {
+    try {
+      return (await this.options.shared?.get(id)) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async refresh(id: string): Promise<Organisation | undefined> {
+    const local = this.entries.get(id);
+    const shared = await this.sharedAnswer(id);
+    if (shared && (!local || shared.fetchedAt > local.fetchedAt)) {
+      const age = this.now() - shared.fetchedAt;
+      if (age < (shared.value === undefined ? this.negativeTtlMs : this.ttlMs)) {
+        this.store(id, shared);
+        metrics.organisationLookups.inc({ result: 'shared' });
+        return shared.value;
+      }
+      // Older than its TTL: still the newest answer there is, if the registry is down.
+      if (age < this.staleIfErrorMs) this.store(id, shared);
+    }
+    if (this.isDown()) {
+      const stale = this.entries.get(id);
+      if (stale && this.now() - stale.fetchedAt < this.staleIfErrorMs) {
+        metrics.organisationLookups.inc({ result: 'stale' });
+        return stale.value;
+      }
+      metrics.organisationLookups.inc({ result: 'unavailable' });
+      throw this.outage!.error;
+    }
     metrics.organisationLookups.inc({ result: 'miss' });
     try {
       const value = await this.inner.lookup(id);
       this.outage = undefined;
-      this.store(id, { value, fetchedAt: this.now() });
+      const entry = { value, fetchedAt: this.now() };
+      this.store(id, entry);
+      await this.options.shared?.put(id, entry, Math.ceil(this.staleIfErrorMs / 1000)).catch(() => undefined);
       return value;
     } catch (error) {
       if (error instanceof RegistryUnavailableError) {

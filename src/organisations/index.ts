@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { CachedRegistry } from './cache.js';
+import type { StateStore } from '../storage/types.js';
+import { CachedRegistry, type Entry, type SharedAnswers } from './cache.js';
 import { OphHttpRegistry } from './http.js';
 import { SnapshotRegistry } from './snapshot.js';
 import type { OrganisationRegistry, RegistryUnavailableError } from './types.js';
@@ -96,6 +97,16 @@ export interface OrganisationRegistryDeps {
   now?: () => number;
   /** Told once per registry outage (the cache then serves stale answers and fails unknown ids at once). */
   onOutage?: (error: RegistryUnavailableError) => void;
+  /** The store every instance shares: the HTTP registry's answers are cached there too. */
+  shared?: StateStore;
+}
+
+/** The registry's answers in the shared store, one key per id, expiring with the stale-if-error window. */
+function sharedAnswersOver(store: StateStore): SharedAnswers {
+  return {
+    get: (id) => store.get<Entry>(`organisation:${id}`),
+    put: (id, entry, ttlSeconds) => store.set(`organisation:${id}`, entry, ttlSeconds),
+  };
 }
 
 /**
@@ -123,5 +134,7 @@ export function createOrganisationRegistry(
     maxEntries: config.cache.maxEntries,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.onOutage ? { onOutage: deps.onOutage } : {}),
+    // The bundled snapshot is the same file everywhere; only the service's answers are worth sharing.
+    ...(deps.shared && config.source === 'http' ? { shared: sharedAnswersOver(deps.shared) } : {}),
   });
 }
