@@ -1,4 +1,5 @@
 import { describeIssues, ophOrganisationSchema, toOrganisation } from './oph.js';
+import { readBoundedBody } from '../http/bounded-body.js';
 import {
   OID_PATTERN,
   SCHOOL_CODE_PATTERN,
@@ -155,28 +156,9 @@ async function discard(response: Response): Promise<void> {
 async function readCapped(response: Response, limit: number): Promise<string> {
   const tooLarge = () =>
     new RegistryUnavailableError(`organisation service response is larger than ${limit} bytes`, { reason: 'invalid_response' });
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await discard(response);
-    throw tooLarge();
-  }
-  if (!response.body) return '';
-
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
+  const body = await readBoundedBody(response, limit, tooLarge);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
   } catch (error) {
     throw new RegistryUnavailableError('organisation service response is not UTF-8', { reason: 'invalid_response', cause: error });
   }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { jwtVerify, type JWTPayload } from 'jose';
 import type { ConnectorOptions } from '../connector-options.js';
 import { UpstreamError } from '../errors.js';
-import { HealthCheckFailed } from '../health-check.js';
+import { checkAddressAnswers } from '../health-check.js';
 import type { BeginRequest, BeginResult, CallbackRequest, DirectoryConnector, DirectoryIdentity, HealthReport, UpstreamTransaction } from '../types.js';
 
 /** The settings this connector reads (a directory definition of type opinsys). */
@@ -150,17 +150,7 @@ export class OpinsysConnector implements DirectoryConnector {
   }
 
   /** The SSO service answers at all (any HTTP status below 500): Opinsys publishes nothing else to check. */
-  async checkHealth(timeoutMs: number): Promise<HealthReport> {
-    const url = this.config.baseUrl;
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      const name = (err as Error).name;
-      throw new HealthCheckFailed(name === 'TimeoutError' || name === 'AbortError' ? `no answer from ${url} in ${timeoutMs} ms` : `cannot reach ${url}`);
-    }
-    await response.body?.cancel();
-    if (response.status >= 500) throw new HealthCheckFailed(`${url} answered HTTP ${response.status}`);
-    return { warnings: [] };
+  checkHealth(timeoutMs: number): Promise<HealthReport> {
+    return checkAddressAnswers(this.config.baseUrl, timeoutMs);
   }
 }

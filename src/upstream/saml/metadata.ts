@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { certificatePem } from './keys.js';
 import { childElements, NS, onlyChild, parseXml, textOf, UnsafeXmlError } from './xml.js';
+import { readBoundedBody } from '../../http/bounded-body.js';
 
 /** What the bridge reads from an identity provider's SAML metadata. */
 export interface IdpMetadata {
@@ -115,24 +116,5 @@ export function entityIdOf(xml: string, idpEntityId?: string): string | undefine
 
 /** Reads a response body up to `limit` bytes; larger is refused without reading the rest. */
 export async function readBounded(response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > limit) {
-    await response.body?.cancel();
-    throw new MetadataError('the metadata is too large');
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new MetadataError('the metadata is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return (await readBoundedBody(response, limit, () => new MetadataError('the metadata is too large'))).toString('utf8');
 }

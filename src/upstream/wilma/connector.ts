@@ -2,9 +2,10 @@ import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { ConnectorOptions } from '../connector-options.js';
 import { UpstreamError } from '../errors.js';
-import { HealthCheckFailed } from '../health-check.js';
+import { checkAddressAnswers } from '../health-check.js';
 import type { BeginRequest, BeginResult, CallbackRequest, DirectoryConnector, DirectoryIdentity, HealthReport, UpstreamTransaction } from '../types.js';
 import { wilmaAttributes, wilmaLoginUrl, wilmaUserDataUrl, type WilmaDirectorySettings } from './settings.js';
+import { readBoundedBody } from '../../http/bounded-body.js';
 
 /** What the connector keeps between the redirect and the callback. */
 interface WilmaState {
@@ -221,40 +222,13 @@ export class WilmaConnector implements DirectoryConnector {
   }
 
   /** Health: the Wilma instance answers at its base URL (any answer but a server error). */
-  async checkHealth(timeoutMs: number): Promise<HealthReport> {
-    const url = this.settings.baseUrl;
-    let response: Response;
-    try {
-      response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    } catch (err) {
-      const name = (err as Error).name;
-      throw new HealthCheckFailed(name === 'TimeoutError' || name === 'AbortError' ? `no answer from ${url} in ${timeoutMs} ms` : `cannot reach ${url}`);
-    }
-    await response.body?.cancel();
-    if (response.status >= 500) throw new HealthCheckFailed(`${url} answered HTTP ${response.status}`);
-    return { warnings: [] };
+  checkHealth(timeoutMs: number): Promise<HealthReport> {
+    return checkAddressAnswers(this.settings.baseUrl, timeoutMs);
   }
 }
 
 /** The body as text, refused once it exceeds `limit` bytes (without reading the rest). */
 async function boundedText(response: Response, limit: number): Promise<string> {
-  if (Number(response.headers.get('content-length') ?? 0) > limit) {
-    await response.body?.cancel();
-    throw new UpstreamError('upstream_invalid_response', 'the Wilma user-data answer is too large');
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new UpstreamError('upstream_invalid_response', 'the Wilma user-data answer is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const tooLarge = () => new UpstreamError('upstream_invalid_response', 'the Wilma user-data answer is too large');
+  return (await readBoundedBody(response, limit, tooLarge)).toString('utf8');
 }
