@@ -83,6 +83,9 @@ const staticClientSchema = z
       .default('client_secret_basic'),
     application_type: z.enum(['web', 'native']).default('web'),
     backchannel_logout_uri: z.url().optional(),
+    // The registration default (OIDC Registration 2): a configured service that names no algorithm
+    // gets RS256, as before ES256 keys were added; registered services are told theirs in the response.
+    id_token_signed_response_alg: z.enum(['RS256', 'ES256']).default('RS256'),
     jwks: z
       .object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })
       .optional()
