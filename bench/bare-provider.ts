@@ -36,7 +36,9 @@ const { values: opts } = parseArgs({
   },
 });
 
-const storage = createStorage(parseConfig({ redis: opts['redis-url'] ? { url: opts['redis-url'], keyPrefix: 'bench-bare:' } : { keyPrefix: 'bench-bare:' } }).redis);
+const storage = createStorage(
+  parseConfig({ redis: opts['redis-url'] ? { url: opts['redis-url'], keyPrefix: 'bench-bare:' } : { keyPrefix: 'bench-bare:' } }).redis,
+);
 if (!(await waitUntilAvailable(storage, 10_000))) throw new Error('the store did not become available');
 const cookieKeys = cookieSigner([randomBytes(32).toString('base64url')]) as unknown as string[];
 const jwks = await generateSigningKeys();

@@ -25,12 +25,15 @@ export function send(url: URL, route: Route, init: { method?: string; headers?: 
   return new Promise((done, fail) => {
     const headers: Record<string, string> = { host: url.host, ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
-    const req = httpRequest({ host: '127.0.0.1', port: route(url), path: `${url.pathname}${url.search}`, method: init.method ?? 'GET', headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', fail);
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port: route(url), path: `${url.pathname}${url.search}`, method: init.method ?? 'GET', headers, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', fail);
+      },
+    );
     req.on('error', fail);
     req.end(init.body);
   });

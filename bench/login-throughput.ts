@@ -175,7 +175,11 @@ async function snapshot(server: Server): Promise<Snapshot> {
 }
 
 async function login(server: Server): Promise<string> {
-  const pending = authorizationRequest(server.client, server.authorizationEndpoint, server.side === 'bridge' ? { acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` } : {});
+  const pending = authorizationRequest(
+    server.client,
+    server.authorizationEndpoint,
+    server.side === 'bridge' ? { acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` } : {},
+  );
   const callback = await follow(pending.url, new CookieJar(), server.route, RP_REDIRECT);
   return redeem(server.client, callback, pending, server.route);
 }
@@ -202,7 +206,18 @@ async function drive(server: Server, concurrency: number, bound: { count?: numbe
 }
 
 const newPhase = (side: Side, concurrency: number, round: number): Phase => ({
-  side, concurrency, round, logins: 0, errors: 0, elapsedMs: 0, cpuMs: 0, redisCommands: 0, redisReads: 0, storeCalls: 0, latencies: [], algs: new Set(),
+  side,
+  concurrency,
+  round,
+  logins: 0,
+  errors: 0,
+  elapsedMs: 0,
+  cpuMs: 0,
+  redisCommands: 0,
+  redisReads: 0,
+  storeCalls: 0,
+  latencies: [],
+  algs: new Set(),
 });
 
 async function measure(server: Server, concurrency: number, round: number): Promise<Phase> {
@@ -240,7 +255,15 @@ async function startRedis(): Promise<{ server: RedisServerHandle; client: Redis 
   return { server, client };
 }
 
-function serverOf(side: Side, issuer: string, discovery: Record<string, unknown>, ports: number[], children: Child[], redis: Server['redis'], metricsAuth?: string): Server {
+function serverOf(
+  side: Side,
+  issuer: string,
+  discovery: Record<string, unknown>,
+  ports: number[],
+  children: Child[],
+  redis: Server['redis'],
+  metricsAuth?: string,
+): Server {
   const issuerPort = new URL(issuer).port;
   let turn = 0;
   const route: Route = (url) => (url.port === issuerPort ? ports[turn++ % ports.length]! : Number(url.port));
@@ -258,10 +281,30 @@ function serverOf(side: Side, issuer: string, discovery: Record<string, unknown>
 
 async function startBridgeSide(workdir: string, cleanup: Array<() => Promise<void>>): Promise<Server> {
   const redis = opts.store === 'redis' ? await startRedis() : undefined;
-  if (redis) cleanup.push(async () => { redis.client.disconnect(); await redis.server.stop(); });
+  if (redis)
+    cleanup.push(async () => {
+      redis.client.disconnect();
+      await redis.server.stop();
+    });
   const ports = await Promise.all(Array.from({ length: processes }, () => freePort()));
   const issuer = `http://127.0.0.1:${ports[0]}`;
-  const directory = await startChild(NODE, ['--import', 'tsx', 'bench/mock-directory.ts', '--redirect-uri', `${issuer}/upstream/${DIRECTORY_ID}/callback`, '--client-id', DIRECTORY_CLIENT.id, '--client-secret', DIRECTORY_CLIENT.secret, '--alg', opts['directory-alg']], { announce: true, label: 'mock directory' });
+  const directory = await startChild(
+    NODE,
+    [
+      '--import',
+      'tsx',
+      'bench/mock-directory.ts',
+      '--redirect-uri',
+      `${issuer}/upstream/${DIRECTORY_ID}/callback`,
+      '--client-id',
+      DIRECTORY_CLIENT.id,
+      '--client-secret',
+      DIRECTORY_CLIENT.secret,
+      '--alg',
+      opts['directory-alg'],
+    ],
+    { announce: true, label: 'mock directory' },
+  );
   cleanup.push(directory.stop);
   helpers.push(directory);
   pin(directory.pid, OTHER_CPUS);
@@ -315,8 +358,24 @@ async function startBridgeSide(workdir: string, cleanup: Array<() => Promise<voi
 
 async function startBareSide(cleanup: Array<() => Promise<void>>): Promise<Server> {
   const redis = opts.store === 'redis' ? await startRedis() : undefined;
-  if (redis) cleanup.push(async () => { redis.client.disconnect(); await redis.server.stop(); });
-  const args = ['--import', 'tsx', 'bench/bare-provider.ts', '--alg', opts['bare-alg'], '--client-id', RP.client_id, '--client-secret', RP.client_secret, '--redirect-uri', RP_REDIRECT];
+  if (redis)
+    cleanup.push(async () => {
+      redis.client.disconnect();
+      await redis.server.stop();
+    });
+  const args = [
+    '--import',
+    'tsx',
+    'bench/bare-provider.ts',
+    '--alg',
+    opts['bare-alg'],
+    '--client-id',
+    RP.client_id,
+    '--client-secret',
+    RP.client_secret,
+    '--redirect-uri',
+    RP_REDIRECT,
+  ];
   if (redis) args.push('--redis-url', redis.server.url);
   const child = await startChild(NODE, args, { cpus: SERVER_CPUS, announce: true, label: 'bare provider' });
   cleanup.push(child.stop);
@@ -394,7 +453,7 @@ const spread = (values: number[]): string => {
   const finite = values.filter(Number.isFinite);
   if (finite.length < 2) return '';
   const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-  return `±${((Math.max(...finite) - Math.min(...finite)) / 2 / mean * 100).toFixed(0)}%`;
+  return `±${(((Math.max(...finite) - Math.min(...finite)) / 2 / mean) * 100).toFixed(0)}%`;
 };
 
 async function main(): Promise<number> {
@@ -451,14 +510,22 @@ async function main(): Promise<number> {
     }
 
     const s = (side: Side, c: number) => summarise(phases.filter((p) => p.side === side && p.concurrency === c));
-    const pinning = pinned ? 'server pinned to CPU 0, driver/directory/Redis to the others' : HAS_TASKSET ? 'no pinning (several processes)' : 'no taskset: nothing pinned';
-    console.log(`\nlogin cost: ${opts.store} store, ${processes} bridge process(es), ${rounds} rounds × ${seconds} s per side and concurrency, warm-up ${warmup}; ${cpuCount} CPUs, ${pinning}; bridge log level ${opts['log-level']}\n`);
+    const pinning = pinned
+      ? 'server pinned to CPU 0, driver/directory/Redis to the others'
+      : HAS_TASKSET
+        ? 'no pinning (several processes)'
+        : 'no taskset: nothing pinned';
+    console.log(
+      `\nlogin cost: ${opts.store} store, ${processes} bridge process(es), ${rounds} rounds × ${seconds} s per side and concurrency, warm-up ${warmup}; ${cpuCount} CPUs, ${pinning}; bridge log level ${opts['log-level']}\n`,
+    );
     console.log('side    conc   logins  logins/s   p50 ms   p90 ms   p99 ms  CPU ms/login (±round spread)  Redis cmds  in-proc  round trips  errors');
     for (const c of concurrencies) {
       for (const side of sides) {
         const x = s(side, c);
         const trips = c === 1 ? f(x.redisReads, 1, 12) : '           –';
-        console.log(`${side.padEnd(6)} ${String(c).padStart(5)} ${String(x.logins).padStart(8)} ${f(x.rate, 1, 9)} ${f(x.p50)} ${f(x.p90)} ${f(x.p99)} ${f(x.cpuPerLogin, 2, 13)} ${spread(x.perRoundCpu).padStart(16)} ${f(x.redisCommands, 1, 11)} ${f(x.storeCalls, 1, 8)} ${trips} ${String(x.errors).padStart(7)}`);
+        console.log(
+          `${side.padEnd(6)} ${String(c).padStart(5)} ${String(x.logins).padStart(8)} ${f(x.rate, 1, 9)} ${f(x.p50)} ${f(x.p90)} ${f(x.p99)} ${f(x.cpuPerLogin, 2, 13)} ${spread(x.perRoundCpu).padStart(16)} ${f(x.redisCommands, 1, 11)} ${f(x.storeCalls, 1, 8)} ${trips} ${String(x.errors).padStart(7)}`,
+        );
         if (x.firstError) console.log(`  first error: ${x.firstError}`);
       }
     }
@@ -467,21 +534,29 @@ async function main(): Promise<number> {
       const algs = [...new Set(concurrencies.flatMap((c) => s(side, c).algs))].join(', ');
       const mem = redisMemory[side];
       const logins = concurrencies.reduce((n, c) => n + s(side, c).logins, 0) + warmup;
-      console.log(`${side}: ID tokens ${algs}; RSS ${rss[side]!.toFixed(0)} MiB${mem ? `; Redis ${(mem.used / 2 ** 20).toFixed(1)} MiB, ${mem.keys} keys after ${logins} logins (${(mem.used / logins).toFixed(0)} B/login kept)` : ''}`);
+      console.log(
+        `${side}: ID tokens ${algs}; RSS ${rss[side]!.toFixed(0)} MiB${mem ? `; Redis ${(mem.used / 2 ** 20).toFixed(1)} MiB, ${mem.keys} keys after ${logins} logins (${(mem.used / logins).toFixed(0)} B/login kept)` : ''}`,
+      );
     }
     if (servers.bridge && servers.bare) {
       console.log('\nratios (bridge vs bare, same run):');
       for (const c of concurrencies) {
         const b = s('bridge', c);
         const a = s('bare', c);
-        console.log(`  concurrency ${String(c).padStart(2)}: CPU/login ${(b.cpuPerLogin / a.cpuPerLogin).toFixed(2)}× (≤ 1.25×; per core ${(a.cpuPerLogin / b.cpuPerLogin).toFixed(2)}×), logins/s ${(b.rate / a.rate).toFixed(2)}×, median +${(b.p50 - a.p50).toFixed(1)} ms, p99 +${(b.p99 - a.p99).toFixed(1)} ms`);
+        console.log(
+          `  concurrency ${String(c).padStart(2)}: CPU/login ${(b.cpuPerLogin / a.cpuPerLogin).toFixed(2)}× (≤ 1.25×; per core ${(a.cpuPerLogin / b.cpuPerLogin).toFixed(2)}×), logins/s ${(b.rate / a.rate).toFixed(2)}×, median +${(b.p50 - a.p50).toFixed(1)} ms, p99 +${(b.p99 - a.p99).toFixed(1)} ms`,
+        );
       }
       if (concurrencies.includes(1)) {
         const b = s('bridge', 1);
         const a = s('bare', 1);
-        console.log(`  concurrency  1 targets: median ≤ bare + 5 ms: ${b.p50 - a.p50 <= 5 ? 'met' : 'NOT met'}; p99 ≤ bare + 15 ms: ${b.p99 - a.p99 <= 15 ? 'met' : 'NOT met'}`);
+        console.log(
+          `  concurrency  1 targets: median ≤ bare + 5 ms: ${b.p50 - a.p50 <= 5 ? 'met' : 'NOT met'}; p99 ≤ bare + 15 ms: ${b.p99 - a.p99 <= 15 ? 'met' : 'NOT met'}`,
+        );
         if (opts.store === 'redis') {
-          console.log(`  Redis: ${b.redisCommands.toFixed(1)} vs ${a.redisCommands.toFixed(1)} commands, ${b.redisReads.toFixed(1)} vs ${a.redisReads.toFixed(1)} round trips per login (≤ bare + 6: ${b.redisReads - a.redisReads <= 6 ? 'met' : 'NOT met'})`);
+          console.log(
+            `  Redis: ${b.redisCommands.toFixed(1)} vs ${a.redisCommands.toFixed(1)} commands, ${b.redisReads.toFixed(1)} vs ${a.redisReads.toFixed(1)} round trips per login (≤ bare + 6: ${b.redisReads - a.redisReads <= 6 ? 'met' : 'NOT met'})`,
+          );
         }
       }
       const cpuAll = (side: Side) => {
@@ -489,7 +564,9 @@ async function main(): Promise<number> {
         return all.cpuPerLogin;
       };
       const ratio = cpuAll('bridge') / cpuAll('bare');
-      console.log(`  all phases: CPU/login ${ratio.toFixed(2)}× (${cpuAll('bridge').toFixed(2)} vs ${cpuAll('bare').toFixed(2)} ms), ${ratio <= 1.25 ? 'met' : 'NOT met'} (≤ 1.25×)`);
+      console.log(
+        `  all phases: CPU/login ${ratio.toFixed(2)}× (${cpuAll('bridge').toFixed(2)} vs ${cpuAll('bare').toFixed(2)} ms), ${ratio <= 1.25 ? 'met' : 'NOT met'} (≤ 1.25×)`,
+      );
     }
     return phases.some((p) => p.errors > 0) ? 1 : 0;
   } finally {

@@ -60,7 +60,8 @@ const header = Buffer.from(JSON.stringify({ alg, kid, typ: 'JWT' })).toString('b
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 function signJwt(claims: Record<string, unknown>): string {
   const input = `${header}.${b64(claims)}`;
-  const signature = alg === 'ES256' ? sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }) : sign('sha256', Buffer.from(input), privateKey);
+  const signature =
+    alg === 'ES256' ? sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }) : sign('sha256', Buffer.from(input), privateKey);
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -117,7 +118,8 @@ function authorize(url: URL, res: ServerResponse): undefined {
   const q = url.searchParams;
   const redirectUri = q.get('redirect_uri') ?? '';
   if (q.get('client_id') !== opts['client-id'] || !opts['redirect-uri'].includes(redirectUri)) return send(res, 400, '{"error":"invalid_request"}');
-  if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) return send(res, 400, '{"error":"invalid_request"}');
+  if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge'))
+    return send(res, 400, '{"error":"invalid_request"}');
   if (codes.size >= MAX_PENDING_CODES) codes.clear();
   const code = randomBytes(24).toString('base64url');
   const user = users[next++ % users.length]!;

@@ -145,14 +145,18 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
 
   const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
   const missingSecrets: string[] = [];
-  const fileDirectories = config.testDirectory.enabled ? [testDirectoryUpstream(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...bundledWilmaDirectories(config, secrets), ...config.upstreams] : config.upstreams;
+  const fileDirectories = config.testDirectory.enabled
+    ? [testDirectoryUpstream(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...bundledWilmaDirectories(config, secrets), ...config.upstreams]
+    : config.upstreams;
   fileDirectories.forEach((upstream, index) => {
     // Test directories are reachable only from the test environment.
     if (upstream.testOnly && config.environment !== 'test') return;
     const { clientSecret: _inFile, testOnly, ...definition } = upstream;
     const secret = upstreamSecret(upstream, env);
     if (typeNeedsSecret(upstream.type) && !secret) {
-      missingSecrets.push(`upstreams.${index - (fileDirectories.length - config.upstreams.length)}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`);
+      missingSecrets.push(
+        `upstreams.${index - (fileDirectories.length - config.upstreams.length)}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`,
+      );
     } else {
       configured.push({ definition: { ...definition, accounts: testOnly ? 'test' : definition.accounts }, secret });
     }
@@ -202,14 +206,10 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     createOrganisationRegistry(config.organisations, {
       // Organisation data, not personal data: one cache for every instance and environment.
       shared: storage.state('organisations'),
-      onOutage: (err) => logger.warn({ reason: err.reason }, 'organisation registry unavailable: serving cached answers past their TTL, asking again in the background'),
+      onOutage: (err) =>
+        logger.warn({ reason: err.reason }, 'organisation registry unavailable: serving cached answers past their TTL, asking again in the background'),
     });
-  const claims = new ClaimsEvaluator(
-    organisations,
-    new RoleVocabulary(config.roles),
-    secrets.subjectSalt,
-    logger,
-  );
+  const claims = new ClaimsEvaluator(organisations, new RoleVocabulary(config.roles), secrets.subjectSalt, logger);
 
   const provider = createProvider({
     config,

@@ -65,10 +65,12 @@ export function createDeployment(deps: AppDependencies): Deployment {
     issuer: setting.issuer,
     bridge: createBridge({ ...deps, config: environmentConfig(config, setting), secrets: secretsForEnvironment(deps.secrets, setting.name) }),
   }));
-  const hosts = new Set(environments.map((e) => {
-    const url = new URL(e.issuer);
-    return canonicalHost(url.host, url.protocol);
-  }));
+  const hosts = new Set(
+    environments.map((e) => {
+      const url = new URL(e.issuer);
+      return canonicalHost(url.host, url.protocol);
+    }),
+  );
   const app = new Koa();
   // The environments' cookies are read and written on this app's context.
   app.keys = cookieSigner(deps.secrets.cookieKeys) as unknown as Koa['keys'];

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { resolve } from 'node:path';
 import { adminPaths, createAdminListenerApp } from './admin/listener.js';
 import { createDeployment } from './deployment.js';
@@ -47,9 +48,14 @@ async function durableEnough(config: BridgeConfig, storage: Storage, logger: Log
     logger.warn({ problems }, 'Redis persistence is not assured; starting because redis.allowWithoutPersistence is set');
     return true;
   }
-  process.stderr.write(`MPASSid Bridge refuses to start in production:\n${problems.map((p) => `  - redis: ${p}`).join('\n')}\n  (or set redis.allowWithoutPersistence, if persistence is assured another way)\n`);
+  process.stderr.write(
+    `MPASSid Bridge refuses to start in production:\n${problems.map((p) => `  - redis: ${p}`).join('\n')}\n  (or set redis.allowWithoutPersistence, if persistence is assured another way)\n`,
+  );
   return false;
 }
+
+/** After SIGTERM, how long connections already accepted may still deliver their request. */
+const SHUTDOWN_READ_GRACE_MS = 1000;
 
 /** Process entry: load configuration → build dependencies → listen; stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -83,7 +89,14 @@ async function main(): Promise<void> {
   const directory = config.testDirectory;
   const testUsers = directory.enabled && served.includes('test') ? loadTestUsers(resolve(directory.usersFile)) : undefined;
   const demoUsers = directory.enabled && served.includes('demo') ? loadTestUsers(resolve(directory.demoUsersFile)) : undefined;
-  const { app, environments } = createDeployment({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
+  const { app, environments } = createDeployment({
+    config,
+    secrets,
+    storage,
+    logger,
+    ...(testUsers ? { testUsers } : {}),
+    ...(demoUsers ? { demoUsers } : {}),
+  });
 
   const server: Server = createServer(app.callback());
   server.requestTimeout = 30_000;
@@ -101,11 +114,15 @@ async function main(): Promise<void> {
   }
   for (const environment of environments) environment.bridge.health.start();
   if (storage.kind === 'memory' && config.admin.operators.length > 0) {
-    const warning = 'THE ADMIN API RUNS ON THE IN-MEMORY STORE: registered services, directories and the audit log vanish at every restart (development only; set REDIS_URL)';
+    const warning =
+      'THE ADMIN API RUNS ON THE IN-MEMORY STORE: registered services, directories and the audit log vanish at every restart (development only; set REDIS_URL)';
     logger.warn(warning);
     process.stderr.write(`\n  WARNING: ${warning}\n\n`);
   }
-  logger.info({ environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env }, 'MPASSid Bridge listening');
+  logger.info(
+    { environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env },
+    'MPASSid Bridge listening',
+  );
   if (config.env !== 'production') {
     const lines = environments.map((e) => {
       const settings = e.bridge.config;
@@ -120,17 +137,32 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
+  // While stopping, every answer closes its connection: keep-alive clients move to another instance.
+  for (const listener of [server, adminServer]) {
+    listener?.prependListener('request', (_req, res) => {
+      if (stopping) res.setHeader('Connection', 'close');
+    });
+  }
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     for (const environment of environments) environment.bridge.health.stop();
-    adminServer?.close();
-    adminServer?.closeIdleConnections();
-    server.close(() => {
+    /*
+     * Stop accepting, and finish what was accepted: http.Server#close would also drop connections
+     * accepted but not yet read (their request lost), so the listener is closed as a plain net
+     * server, and idle keep-alive connections are closed only after a moment in which requests
+     * already on their way are still read and answered.
+     */
+    const closeListener = (listener: Server | undefined, done?: () => void) => listener && NetServer.prototype.close.call(listener, done);
+    closeListener(adminServer);
+    closeListener(server, () => {
       void storage.close().finally(() => process.exit(0));
     });
-    server.closeIdleConnections();
+    setTimeout(() => {
+      server.closeIdleConnections();
+      adminServer?.closeIdleConnections();
+    }, SHUTDOWN_READ_GRACE_MS).unref();
     setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -32,7 +32,9 @@ async function registration() {
   }
   const token = process.env.MPASSID_INITIAL_ACCESS_TOKEN;
   if (!token) {
-    throw new Error('set MPASSID_INITIAL_ACCESS_TOKEN (from the MPASSid operators, or `npm run admin -- issue-token` on a local bridge), or CLIENT_ID and CLIENT_SECRET');
+    throw new Error(
+      'set MPASSID_INITIAL_ACCESS_TOKEN (from the MPASSid operators, or `npm run admin -- issue-token` on a local bridge), or CLIENT_ID and CLIENT_SECRET',
+    );
   }
   const discovered = await oidc.discovery(new URL(ISSUER), 'unregistered', undefined, undefined, insecure);
   // RFC 7591 dynamic registration. One host for every redirect URI: subjects are pairwise per host.
@@ -126,7 +128,12 @@ async function handle(request, response) {
     if (!login) return redirect(response, '/');
     try {
       // Checks state, PKCE, the ID token's signature, issuer, audience, nonce and lifetime.
-      const tokens = await oidc.authorizationCodeGrant(configuration, url, { pkceCodeVerifier: login.verifier, expectedState: login.state, expectedNonce: login.nonce, idTokenExpected: true });
+      const tokens = await oidc.authorizationCodeGrant(configuration, url, {
+        pkceCodeVerifier: login.verifier,
+        expectedState: login.state,
+        expectedNonce: login.nonce,
+        idTokenExpected: true,
+      });
       session.tokens = tokens;
       session.claims = tokens.claims();
       session.userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, session.claims.sub);
@@ -143,10 +150,13 @@ async function handle(request, response) {
     session.claims = undefined;
     session.userinfo = undefined;
     // RP-initiated logout: MPASSid ends its session and sends the browser back to a registered URI.
-    return redirect(response, oidc.buildEndSessionUrl(configuration, {
-      post_logout_redirect_uri: `${BASE}/`,
-      ...(idToken ? { id_token_hint: idToken } : { client_id: registered.client_id }),
-    }).href);
+    return redirect(
+      response,
+      oidc.buildEndSessionUrl(configuration, {
+        post_logout_redirect_uri: `${BASE}/`,
+        ...(idToken ? { id_token_hint: idToken } : { client_id: registered.client_id }),
+      }).href,
+    );
   }
 
   if (request.method === 'POST' && url.pathname === '/refresh' && session.tokens?.refresh_token) {
@@ -174,7 +184,12 @@ async function handle(request, response) {
     });
     const body = await update.json();
     if (update.ok) {
-      registered = { ...registered, ...body, registration_client_uri: body.registration_client_uri ?? uri, registration_access_token: body.registration_access_token ?? token };
+      registered = {
+        ...registered,
+        ...body,
+        registration_client_uri: body.registration_client_uri ?? uri,
+        registration_access_token: body.registration_access_token ?? token,
+      };
       writeFileSync(REGISTRATION_FILE, JSON.stringify(registered, null, 2), { mode: 0o600 });
       session.notice = 'Refresh tokens enabled: sign in again to receive one.';
     } else {

@@ -7,14 +7,7 @@ import { z } from 'zod';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { BridgeConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import {
-  LIFECYCLE_ACTIONS,
-  LifecycleError,
-  stateOf,
-  type ClientLifecycle,
-  type ClientRegistry,
-  type LifecycleAction,
-} from '../provider/client-policy.js';
+import { LIFECYCLE_ACTIONS, LifecycleError, stateOf, type ClientLifecycle, type ClientRegistry, type LifecycleAction } from '../provider/client-policy.js';
 import { MAX_USES, type InitialAccessTokens } from '../registration/initial-access.js';
 import { enforceRegistrationPolicy } from '../registration/policy.js';
 import { StoreUnavailableError, type Storage } from '../storage/types.js';
@@ -47,7 +40,12 @@ export interface AdminDependencies extends Omit<DirectoryRouteDependencies, 'con
 
 const issueTokenBody = z
   .object({
-    expiresInSeconds: z.number().int().min(1).max(90 * 24 * 3600).default(7 * 24 * 3600),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(90 * 24 * 3600)
+      .default(7 * 24 * 3600),
     uses: z.number().int().min(1).max(MAX_USES).default(1),
     note: z.string().max(500).optional(),
   })
@@ -56,13 +54,19 @@ const actionBody = z.object({ reason: z.string().max(1000).optional() }).strict(
 const settingsBody = z
   .object({
     allowTestLearnerIds: z.boolean().optional(),
-    releasedClaims: z.array(z.enum(PROFILE_CLAIMS as [string, ...string[]])).nullable().optional(),
+    releasedClaims: z
+      .array(z.enum(PROFILE_CLAIMS as [string, ...string[]]))
+      .nullable()
+      .optional(),
     refreshTokens: z.boolean().optional(),
     publicSubject: z.boolean().optional(),
     reason: z.string().max(1000).optional(),
   })
   .strict()
-  .refine((b) => b.allowTestLearnerIds !== undefined || b.releasedClaims !== undefined || b.refreshTokens !== undefined || b.publicSubject !== undefined, 'no setting given');
+  .refine(
+    (b) => b.allowTestLearnerIds !== undefined || b.releasedClaims !== undefined || b.refreshTokens !== undefined || b.publicSubject !== undefined,
+    'no setting given',
+  );
 const listQuery = z.object({ state: z.enum(['pending', 'approved', 'rejected', 'suspended']).optional() }).strict();
 const auditQuery = z
   .object({
@@ -163,7 +167,14 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
     const record = await registry.get(clientId);
     const metadata = await metadataOf(provider, registry, clientId);
     if (!record || !metadata) throw new ApiError(404, 'not_found', 'no such service');
-    ctx.body = { ...summary(record, metadata), static: record.static, metadata, settings: record.settings, pendingChange: record.pendingChange ?? null, history: record.history };
+    ctx.body = {
+      ...summary(record, metadata),
+      static: record.static,
+      metadata,
+      settings: record.settings,
+      pendingChange: record.pendingChange ?? null,
+      history: record.history,
+    };
   });
 
   // A change of reviewed metadata an approved service asked for (see registration/metadata-review.ts).
@@ -172,7 +183,13 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
     if (!decision) throw new ApiError(404, 'not_found', 'no such decision; approve or reject');
     requireEnvironment(ctx, 'production', `${decision} of a service`);
     const body = parse(actionBody, await readJson(ctx));
-    const entry = await registry.decideChange(ctx.params.clientId!, decision, ctx.state.operator as string, (merged) => validatedMetadata(provider, merged), body.reason);
+    const entry = await registry.decideChange(
+      ctx.params.clientId!,
+      decision,
+      ctx.state.operator as string,
+      (merged) => validatedMetadata(provider, merged),
+      body.reason,
+    );
     logger.info({ operator: entry.operator, action: decision, clientId: entry.clientId }, 'operator action');
     ctx.body = entry;
   });

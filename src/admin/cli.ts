@@ -123,7 +123,9 @@ const describeView = (v: Record<string, unknown> | undefined): string => {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 const DIRECTORY_ACTIONS = ['start-testing', 'approve', 'suspend', 'reinstate', 'return-to-testing'];
@@ -220,7 +222,9 @@ async function directoryCommand([sub, id, linkId]: string[], options: DirectoryO
         const health = (d.health as Record<string, unknown> | undefined)?.status ?? 'unknown';
         const check = d.latestCheck ? `check ${String((d.latestCheck as Record<string, unknown>).outcome)}` : 'no check';
         const audit = d.selfAuditComplete === undefined ? '' : d.selfAuditComplete ? 'self-audit complete' : 'self-audit incomplete';
-        console.log(`${String(d.status).padEnd(10)} ${String(d.id)}  ${name}  [${String(d.source)}] health=${String(health)} ${d.source === 'registry' ? `${audit}, ${check}` : ''}`.trimEnd());
+        console.log(
+          `${String(d.status).padEnd(10)} ${String(d.id)}  ${name}  [${String(d.source)}] health=${String(health)} ${d.source === 'registry' ? `${audit}, ${check}` : ''}`.trimEnd(),
+        );
       }
       return;
     }
@@ -269,7 +273,10 @@ async function directoryCommand([sub, id, linkId]: string[], options: DirectoryO
       const out = await api('GET', `/directories/${needId()}/check-links`);
       const links = out.links as Array<Record<string, unknown>>;
       if (links.length === 0) console.log('no working check links');
-      for (const l of links) console.log(`${String(l.id)}  issued by ${String(l.issuedBy)} ${String(l.issuedAt)}, expires ${String(l.expiresAt)}${l.note ? `  (${String(l.note)})` : ''}`);
+      for (const l of links)
+        console.log(
+          `${String(l.id)}  issued by ${String(l.issuedBy)} ${String(l.issuedAt)}, expires ${String(l.expiresAt)}${l.note ? `  (${String(l.note)})` : ''}`,
+        );
       return;
     }
     case 'revoke-check-link': {
@@ -282,7 +289,9 @@ async function directoryCommand([sub, id, linkId]: string[], options: DirectoryO
     case 'health': {
       const out = await api('POST', '/directories/health-check', {});
       for (const h of out.health as Array<Record<string, unknown>>) {
-        console.log(`${String(h.status).padEnd(8)} ${String(h.id)}  checked ${String(h.checkedAt ?? '-')}${h.lastError ? `  last error: ${String(h.lastError)}` : ''}`);
+        console.log(
+          `${String(h.status).padEnd(8)} ${String(h.id)}  checked ${String(h.checkedAt ?? '-')}${h.lastError ? `  last error: ${String(h.lastError)}` : ''}`,
+        );
       }
       return;
     }
@@ -366,7 +375,9 @@ async function run(argv: string[]): Promise<void> {
       const clients = out.clients as Array<Record<string, unknown>>;
       if (clients.length === 0) console.log('no services');
       for (const c of clients) {
-        console.log(`${String(c.state).padEnd(10)} ${String(c.clientId)}  ${String(c.clientName ?? '')}${c.publishedToDemo ? '  [demo]' : ''}${c.changePending ? '  [change pending]' : ''}  registered ${String(c.registeredAt ?? '-')}`);
+        console.log(
+          `${String(c.state).padEnd(10)} ${String(c.clientId)}  ${String(c.clientName ?? '')}${c.publishedToDemo ? '  [demo]' : ''}${c.changePending ? '  [change pending]' : ''}  registered ${String(c.registeredAt ?? '-')}`,
+        );
       }
       return;
     }
@@ -381,7 +392,15 @@ async function run(argv: string[]): Promise<void> {
         allowTestLearnerIds: bool(values['allow-test-learner-ids'], 'allow-test-learner-ids'),
         refreshTokens: bool(values['refresh-tokens'], 'refresh-tokens'),
         publicSubject: bool(values['public-subject'], 'public-subject'),
-        releasedClaims: claims === undefined ? undefined : claims === 'all' ? null : claims.split(',').map((c) => c.trim()).filter(Boolean),
+        releasedClaims:
+          claims === undefined
+            ? undefined
+            : claims === 'all'
+              ? null
+              : claims
+                  .split(',')
+                  .map((c) => c.trim())
+                  .filter(Boolean),
         reason: values.reason,
       };
       const out = await api('PATCH', `/clients/${needClient()}/settings`, JSON.parse(JSON.stringify(body)));
@@ -436,7 +455,8 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {
-  const message = err instanceof CliError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : `unexpected error: ${String(err)}`;
+  const message =
+    err instanceof CliError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : `unexpected error: ${String(err)}`;
   console.error(`admin: ${message}`);
   process.exitCode = 1;
 });

@@ -55,7 +55,15 @@ const patchBody = directoryPatchSchema.extend({ ...secretFields, reason: z.strin
 const reasonBody = z.object({ reason: z.string().max(1000).optional() }).strict();
 const actionBody = z.object({ reason: z.string().max(1000).optional(), withoutEvidence: z.boolean().optional() }).strict();
 const checkLinkBody = z
-  .object({ expiresInSeconds: z.number().int().min(60).max(30 * 24 * 3600).optional(), note: z.string().max(500).optional() })
+  .object({
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .optional(),
+    note: z.string().max(500).optional(),
+  })
   .strict();
 const listQuery = z.object({ status: z.enum(DIRECTORY_STATUSES as [string, ...string[]]).optional() }).strict();
 
@@ -157,9 +165,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
     const entries = await upstreams.all();
     const records = new Map((await directories.list()).map((r) => [r.definition.id, r]));
     ctx.body = {
-      directories: entries
-        .filter((e) => !query.status || e.status === query.status)
-        .map((e) => summaryOf(e, records.get(e.directory.id))),
+      directories: entries.filter((e) => !query.status || e.status === query.status).map((e) => summaryOf(e, records.get(e.directory.id))),
     };
   });
 

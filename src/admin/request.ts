@@ -41,4 +41,3 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   }
   return result.data;
 }
-

@@ -24,7 +24,10 @@ export class SignInThrottle {
   private readonly byAddress: RateLimiterAbstract;
   private readonly byUsername: RateLimiterAbstract;
 
-  constructor(storage: Storage, private readonly limits: ThrottleLimits) {
+  constructor(
+    storage: Storage,
+    private readonly limits: ThrottleLimits,
+  ) {
     this.byAddress = storage.rateLimiter({ name: 'admin-address', points: limits.failuresPerAddress, durationSeconds: limits.windowSeconds });
     this.byUsername = storage.rateLimiter({ name: 'admin-username', points: limits.failuresPerUsername, durationSeconds: limits.windowSeconds });
   }

@@ -98,7 +98,12 @@ function claimRows(idToken: Record<string, unknown>, userinfo: Record<string, un
 function pageOf(session: TestSession, locale: Locale): Record<string, unknown> {
   const status = (s: string): string => (isMessageKey(`check.status.${s}`) ? t(locale, `check.status.${s}` as never) : s);
   return {
-    rows: session.rows?.map((row) => ({ ...row, status: row.delivered ? `${t(locale, 'attr.delivered')} (${row.sources.map((s) => t(locale, `attr.source.${s}`)).join(' + ')})` : t(locale, 'attr.notDelivered') })),
+    rows: session.rows?.map((row) => ({
+      ...row,
+      status: row.delivered
+        ? `${t(locale, 'attr.delivered')} (${row.sources.map((s) => t(locale, `attr.source.${s}`)).join(' + ')})`
+        : t(locale, 'attr.notDelivered'),
+    })),
     rules: session.report?.map((r) => ({
       id: r.id,
       status: r.status,
@@ -124,7 +129,14 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
   const redirectUri = underIssuer(config.issuer, `${BASE}/callback`);
   const home = underIssuer(config.issuer, BASE);
   const cookiePath = `${basePathOf(config.issuer)}${BASE}`;
-  const cookieOptions = { path: cookiePath, httpOnly: true, sameSite: 'lax' as const, signed: true, secure: config.issuer.startsWith('https:'), overwrite: true };
+  const cookieOptions = {
+    path: cookiePath,
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    signed: true,
+    secure: config.issuer.startsWith('https:'),
+    overwrite: true,
+  };
   let configuration: Promise<client.Configuration> | undefined;
 
   const discover = (): Promise<client.Configuration> => {
@@ -158,17 +170,24 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
   router.get('/', async (ctx) => {
     const locale = localeOf(ctx);
     // Back from the bridge's logout: the state names the logout this browser started.
-    const signedOut = typeof ctx.query.state === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(ctx.query.state)
-      ? (await state.take<boolean>(`attrtest-logout:${ctx.query.state}`)) === true
-      : false;
+    const signedOut =
+      typeof ctx.query.state === 'string' && /^[A-Za-z0-9_-]{16,64}$/.test(ctx.query.state)
+        ? (await state.take<boolean>(`attrtest-logout:${ctx.query.state}`)) === true
+        : false;
     const current = signedOut ? undefined : await sessionOf(ctx);
     const session = current?.session ?? {};
-    pages.render(ctx, 'attribute-test', locale, {
-      ...pageOf(session, locale),
-      signedIn: Boolean(session.idToken),
-      signedOut,
-      switchHref: `${basePathOf(config.issuer)}${BASE}/login?prompt=login${session.upstream ? `&upstream=${session.upstream}` : ''}`,
-    }, session.error ? 400 : 200);
+    pages.render(
+      ctx,
+      'attribute-test',
+      locale,
+      {
+        ...pageOf(session, locale),
+        signedIn: Boolean(session.idToken),
+        signedOut,
+        switchHref: `${basePathOf(config.issuer)}${BASE}/login?prompt=login${session.upstream ? `&upstream=${session.upstream}` : ''}`,
+      },
+      session.error ? 400 : 200,
+    );
   });
 
   router.get('/login', async (ctx) => {

@@ -3,14 +3,7 @@ import type { SourceAttribute, SourceValues } from './attributes.js';
 import { CLAIM, type ClaimName, type MpassClaims } from './claim-names.js';
 import { learnerIdKind, type LearnerIdKind } from './formats.js';
 import type { RoleVocabulary } from './roles.js';
-import {
-  alignedValue,
-  VALIDATION_TABLE,
-  valuesOf,
-  type BlockReason,
-  type SchoolFacts,
-  type Status,
-} from './validation-table.js';
+import { alignedValue, VALIDATION_TABLE, valuesOf, type BlockReason, type SchoolFacts, type Status } from './validation-table.js';
 
 export interface PipelineInput {
   upstreamId: string;
@@ -127,11 +120,7 @@ export function runClaimsPipeline(input: PipelineInput): PipelineResult {
     const resolvedRole = role === undefined ? undefined : input.roles.resolve(role);
     if (resolvedRole && allowed(CLAIM.role)) {
       const group = alignedValue(groups, n, i, true) ?? '';
-      pushUnique(
-        claims,
-        CLAIM.role,
-        [facts.providerOid, facts.code, group, resolvedRole.text, resolvedRole.code, facts.oid, facts.officeOid ?? ''].join(';'),
-      );
+      pushUnique(claims, CLAIM.role, [facts.providerOid, facts.code, group, resolvedRole.text, resolvedRole.code, facts.oid, facts.officeOid ?? ''].join(';'));
     }
     const charge = alignedValue(charges, n, i);
     if (charge !== undefined && allowed(CLAIM.learningMaterialsCharge)) {

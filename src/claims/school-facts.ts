@@ -7,11 +7,7 @@ import type { SchoolFacts } from './validation-table.js';
  * Looks up every school id a directory sent. An id the registry cannot answer for (an outage with
  * nothing cached) counts as unresolved: its claims are dropped rather than delivered unchecked.
  */
-export async function lookupSchools(
-  registry: OrganisationRegistry,
-  ids: readonly string[],
-  logger: Logger,
-): Promise<Map<string, SchoolFacts | undefined>> {
+export async function lookupSchools(registry: OrganisationRegistry, ids: readonly string[], logger: Logger): Promise<Map<string, SchoolFacts | undefined>> {
   const entries = await Promise.all(
     [...new Set(ids)].map(async (id): Promise<[string, SchoolFacts | undefined]> => {
       try {

@@ -33,10 +33,7 @@ export interface Verdict {
   perSchool?: Status[];
 }
 
-export type OnFailure =
-  | { kind: 'block'; reason: BlockReason }
-  | { kind: 'drop'; claims: readonly ClaimName[] }
-  | { kind: 'deliver-without' };
+export type OnFailure = { kind: 'block'; reason: BlockReason } | { kind: 'drop'; claims: readonly ClaimName[] } | { kind: 'deliver-without' };
 
 export type BlockReason = 'username_missing' | 'learner_id_missing' | 'learner_id_invalid';
 
@@ -52,8 +49,15 @@ export interface Rule {
 
 const SCHOOL_DEPENDENT = [CLAIM.school, CLAIM.schoolInfo, CLAIM.role, CLAIM.educationProviderId, CLAIM.educationProvider, CLAIM.educationProviderInfo] as const;
 const MULTI_VALUED_CLAIMS = [
-  CLAIM.role, CLAIM.schoolInfo, CLAIM.educationProviderInfo, CLAIM.learningMaterialsCharge,
-  CLAIM.schoolCode, CLAIM.school, CLAIM.class, CLAIM.educationProviderId, CLAIM.educationProvider,
+  CLAIM.role,
+  CLAIM.schoolInfo,
+  CLAIM.educationProviderInfo,
+  CLAIM.learningMaterialsCharge,
+  CLAIM.schoolCode,
+  CLAIM.school,
+  CLAIM.class,
+  CLAIM.educationProviderId,
+  CLAIM.educationProvider,
 ] as const;
 
 /** The values of an attribute, or undefined when absent or unreadable. */
@@ -84,7 +88,7 @@ const aligned = (list: string[] | undefined, n: number): boolean => !list || lis
 
 function perSchool(input: RuleInput, verdict: (index: number) => Status): Verdict {
   const perSchoolStatus = input.schoolIds.map((_, index) => verdict(index));
-  const status = perSchoolStatus.length === 0 ? 'missing' : perSchoolStatus.find((s) => s !== 'ok') ?? 'ok';
+  const status = perSchoolStatus.length === 0 ? 'missing' : (perSchoolStatus.find((s) => s !== 'ok') ?? 'ok');
   return { status, perSchool: perSchoolStatus };
 }
 
@@ -171,7 +175,9 @@ export const VALIDATION_TABLE: readonly Rule[] = [
     attribute: 'groupLevels',
     mandatory: false,
     rule: 'an integer (Statistics Finland grade)',
-    check: ({ values }) => ({ status: presence(values, 'groupLevels') ?? (valuesOf(values, 'groupLevels')!.every((v) => CLASS_LEVEL.test(v)) ? 'ok' : 'invalid') }),
+    check: ({ values }) => ({
+      status: presence(values, 'groupLevels') ?? (valuesOf(values, 'groupLevels')!.every((v) => CLASS_LEVEL.test(v)) ? 'ok' : 'invalid'),
+    }),
     onFailure: { kind: 'drop', claims: [CLAIM.classLevel] },
   },
   {

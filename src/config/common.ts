@@ -11,9 +11,7 @@ export const localized = z
   .strict();
 export type LocalizedText = z.infer<typeof localized>;
 
-const schoolId = z
-  .string()
-  .regex(/^(\d{5}|\d{7}|1\.2\.246\.562\.(10|99)\.\d{11,12})$/, 'a school code, office code or organisation OID');
+const schoolId = z.string().regex(/^(\d{5}|\d{7}|1\.2\.246\.562\.(10|99)\.\d{11,12})$/, 'a school code, office code or organisation OID');
 
 /** A school a directory vouches for: its code or OID, optionally with the names the chooser shows. */
 export const directorySchoolSchema = z.union([

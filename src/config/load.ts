@@ -52,9 +52,25 @@ const ENV_OVERRIDES: Array<{ name: string; path: string[]; parse: (raw: string) 
   { name: 'REDIS_URL', path: ['redis', 'url'], parse: (v) => v },
   { name: 'LOG_LEVEL', path: ['logLevel'], parse: (v) => v },
   { name: 'JWKS_FILE', path: ['secrets', 'jwksFile'], parse: (v) => v },
-  { name: 'COOKIE_KEYS', path: ['secrets', 'cookieKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
+  {
+    name: 'COOKIE_KEYS',
+    path: ['secrets', 'cookieKeys'],
+    parse: (v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+  },
   { name: 'SUBJECT_SALT', path: ['secrets', 'subjectSalt'], parse: (v) => v },
-  { name: 'DIRECTORY_KEYS', path: ['secrets', 'directoryKeys'], parse: (v) => v.split(',').map((k) => k.trim()).filter(Boolean) },
+  {
+    name: 'DIRECTORY_KEYS',
+    path: ['secrets', 'directoryKeys'],
+    parse: (v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+  },
   { name: 'ADMIN_OPERATORS', path: ['admin', 'operators'], parse: parseJson },
   { name: 'ADMIN_PORT', path: ['admin', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
   { name: 'METRICS_TOKEN', path: ['metrics', 'token'], parse: (v) => v },
@@ -118,7 +134,9 @@ function productionProblems(config: BridgeConfig): string[] {
   // configured at their identity provider: generated keys would change with every start.
   const samlPossible = config.upstreams.some((u) => u.type === 'saml') || config.admin.operators.length > 0;
   if (samlPossible && (!config.secrets.samlSigningKeys?.length || !config.secrets.samlEncryptionKeys?.length)) {
-    problems.push('secrets.samlSigningKeys / secrets.samlEncryptionKeys: the SAML service-provider keys must be provided in production (SAML directories can be used: operators are configured or a SAML upstream is)');
+    problems.push(
+      'secrets.samlSigningKeys / secrets.samlEncryptionKeys: the SAML service-provider keys must be provided in production (SAML directories can be used: operators are configured or a SAML upstream is)',
+    );
   }
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
   if (config.outbound.allowLoopback) problems.push('outbound.allowLoopback: calls to loopback and special-use addresses are for tests, not production');
@@ -127,7 +145,8 @@ function productionProblems(config: BridgeConfig): string[] {
     if (!environment.jwksFile) problems.push(`environments.${index}.jwksFile: each environment's signing keys must be provided in production`);
   });
   if (config.attributeTestService.enabled) problems.push('attributeTestService.enabled: the attribute test service is not allowed in production');
-  if (config.organisations.source !== 'http') problems.push('organisations.source: production reads the organisation service ("http"), not the bundled snapshot');
+  if (config.organisations.source !== 'http')
+    problems.push('organisations.source: production reads the organisation service ("http"), not the bundled snapshot');
   if (config.redis.mode === 'single' && !config.redis.url) problems.push('redis.url: production needs Redis (the in-memory store is for development)');
   // Test directories are served only in a test environment.
   const servesTest = single ? config.environment === 'test' : config.environments!.some((e) => e.name === 'test');
@@ -184,7 +203,7 @@ function crossFieldProblems(config: BridgeConfig): string[] {
   const inMemory = config.redis.mode === 'single' && !config.redis.url;
   if (inMemory && config.admin.operators.length > 0 && !config.admin.allowInMemoryRecords) {
     problems.push(
-      'admin.operators: the admin API keeps the federation\'s records (services, directories, the audit log), which the in-memory store loses at every restart: set REDIS_URL, or admin.allowInMemoryRecords: true for development',
+      "admin.operators: the admin API keeps the federation's records (services, directories, the audit log), which the in-memory store loses at every restart: set REDIS_URL, or admin.allowInMemoryRecords: true for development",
     );
   }
   if (config.admin.port !== undefined && config.admin.port !== 0 && config.admin.port === config.port) {

@@ -13,7 +13,6 @@ export { upstreamSchema, type UpstreamConfig } from '../upstream/settings.js';
  * defaulted: in development they are generated once into `secrets.file` (see `config/load.ts`).
  */
 
-
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
 /** A PEM key pair given as files (the SAML service-provider keys). */
@@ -41,22 +40,14 @@ export const redisSchema = z
     username: z.string().optional().describe('ACL user for sentinel/cluster modes (single mode: put it in the URL)'),
     password: z.string().optional().describe('Password for sentinel/cluster modes (single mode: put it in the URL)'),
     tls: z.boolean().default(false).describe('Use TLS for sentinel/cluster connections'),
-    keyPrefix: z
-      .string()
-      .default('mpassid:')
-      .describe('Prefix of every key; lets several deployments share one Redis'),
-    commandTimeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .default(1500)
-      .describe('A command not answered in this time fails (the request gets 503 instead of hanging)'),
+    keyPrefix: z.string().default('mpassid:').describe('Prefix of every key; lets several deployments share one Redis'),
+    commandTimeoutMs: z.number().int().positive().default(1500).describe('A command not answered in this time fails (the request gets 503 instead of hanging)'),
     connectTimeoutMs: z.number().int().positive().default(2000).describe('Connection attempt timeout'),
     allowWithoutPersistence: z
       .boolean()
       .default(false)
       .describe(
-        'Production refuses to start on a Redis without AOF (appendonly yes) or with a maxmemory-policy that evicts keys: the federation\'s records live there. Set only when persistence is assured another way (e.g. a managed Redis that refuses CONFIG is accepted with a warning anyway)',
+        "Production refuses to start on a Redis without AOF (appendonly yes) or with a maxmemory-policy that evicts keys: the federation's records live there. Set only when persistence is assured another way (e.g. a managed Redis that refuses CONFIG is accepted with a warning anyway)",
       ),
   })
   .strict()
@@ -70,7 +61,6 @@ export const redisSchema = z
   });
 export type RedisConfig = z.infer<typeof redisSchema>;
 
-
 const staticClientSchema = z
   .object({
     client_id: z.string().min(1),
@@ -78,9 +68,7 @@ const staticClientSchema = z
     client_name: z.string().min(1).optional(),
     redirect_uris: z.array(z.url()).min(1),
     post_logout_redirect_uris: z.array(z.url()).optional(),
-    token_endpoint_auth_method: z
-      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
-      .default('client_secret_basic'),
+    token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']).default('client_secret_basic'),
     application_type: z.enum(['web', 'native']).default('web'),
     backchannel_logout_uri: z.url().optional(),
     // The registration default (OIDC Registration 2): a configured service that names no algorithm
@@ -95,10 +83,7 @@ const staticClientSchema = z
       .enum(['pairwise', 'public'])
       .default('pairwise')
       .describe('pairwise (default): a sub of its own for this service; public: the same sub as other public services'),
-    allowTestLearnerIds: z
-      .boolean()
-      .default(false)
-      .describe('Accept test learner numbers (1.2.246.562.98.*) for this client'),
+    allowTestLearnerIds: z.boolean().default(false).describe('Accept test learner numbers (1.2.246.562.98.*) for this client'),
     releasedClaims: z
       .array(z.enum(PROFILE_CLAIMS as [string, ...string[]]))
       .optional()
@@ -107,7 +92,7 @@ const staticClientSchema = z
   .strict()
   .superRefine((client, ctx) => {
     if (client.token_endpoint_auth_method === 'private_key_jwt' && !client.jwks && !client.jwks_uri) {
-      ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'private_key_jwt needs the service\'s public keys: jwks or jwks_uri' });
+      ctx.addIssue({ code: 'custom', path: ['jwks'], message: "private_key_jwt needs the service's public keys: jwks or jwks_uri" });
     }
     if (client.token_endpoint_auth_method !== 'none' && client.token_endpoint_auth_method !== 'private_key_jwt' && !client.client_secret) {
       ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `${client.token_endpoint_auth_method} needs a client_secret` });
@@ -118,10 +103,7 @@ export type StaticClientConfig = z.infer<typeof staticClientSchema>;
 
 export const configSchema = z
   .object({
-    env: z
-      .enum(['development', 'test', 'production'])
-      .default('development')
-      .describe('NODE_ENV. production refuses development defaults'),
+    env: z.enum(['development', 'test', 'production']).default('development').describe('NODE_ENV. production refuses development defaults'),
     environment: z
       .enum(['test', 'demo', 'production'])
       .default('test')
@@ -133,13 +115,8 @@ export const configSchema = z
         z
           .object({
             name: z.enum(['test', 'demo', 'production']).describe('The MPASSid environment'),
-            issuer: z
-              .url()
-              .describe('Its issuer: a path on the shared host (https://mpassid.example/test) or a host of its own'),
-            jwksFile: z
-              .string()
-              .optional()
-              .describe('Its own signing keys (private JWKS file); required in production, generated in development'),
+            issuer: z.url().describe('Its issuer: a path on the shared host (https://mpassid.example/test) or a host of its own'),
+            jwksFile: z.string().optional().describe('Its own signing keys (private JWKS file); required in production, generated in development'),
           })
           .strict(),
       )
@@ -150,14 +127,8 @@ export const configSchema = z
       ),
     port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env PORT)'),
     host: z.string().default('0.0.0.0').describe('Listen address (env HOST)'),
-    issuer: z
-      .url()
-      .default('http://localhost:3000')
-      .describe('Public issuer URL of the bridge (env ISSUER); https in production'),
-    trustProxy: z
-      .boolean()
-      .default(false)
-      .describe('Trust X-Forwarded-Proto/-For from a TLS-terminating reverse proxy (env TRUST_PROXY=true)'),
+    issuer: z.url().default('http://localhost:3000').describe('Public issuer URL of the bridge (env ISSUER); https in production'),
+    trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-Proto/-For from a TLS-terminating reverse proxy (env TRUST_PROXY=true)'),
     trustForwardedHost: z
       .boolean()
       .default(false)
@@ -166,14 +137,8 @@ export const configSchema = z
       ),
     secrets: z
       .object({
-        file: z
-          .string()
-          .default('.local/dev-secrets.json')
-          .describe('Development only: generated signing keys and cookie secrets are kept here (git-ignored)'),
-        jwksFile: z
-          .string()
-          .optional()
-          .describe('Private JWKS file (JSON {"keys":[...]}) for token signing (env JWKS_FILE); required in production'),
+        file: z.string().default('.local/dev-secrets.json').describe('Development only: generated signing keys and cookie secrets are kept here (git-ignored)'),
+        jwksFile: z.string().optional().describe('Private JWKS file (JSON {"keys":[...]}) for token signing (env JWKS_FILE); required in production'),
         cookieKeys: z
           .array(z.string().min(32))
           .optional()
@@ -187,17 +152,23 @@ export const configSchema = z
           .array(z.string().regex(/^[A-Za-z0-9_-]{43}=?$/, '32 random bytes, base64url (e.g. `openssl rand -base64 32 | tr +/ -_`)'))
           .min(1)
           .optional()
-          .describe('Keys that seal the client secrets of directories added through the admin API, newest first (env DIRECTORY_KEYS, comma-separated); required in production when operators are configured'),
+          .describe(
+            'Keys that seal the client secrets of directories added through the admin API, newest first (env DIRECTORY_KEYS, comma-separated); required in production when operators are configured',
+          ),
         samlSigningKeys: z
           .array(samlKeyFiles)
           .min(1)
           .optional()
-          .describe('The SAML service-provider signing keys (AuthnRequests), newest first: the first signs, all are published in the SP metadata (rollover). Each {keyFile, certFile}: PEM RSA private key and its certificate. Required in production when SAML directories can be used (a SAML upstream, or operators); generated in development'),
+          .describe(
+            'The SAML service-provider signing keys (AuthnRequests), newest first: the first signs, all are published in the SP metadata (rollover). Each {keyFile, certFile}: PEM RSA private key and its certificate. Required in production when SAML directories can be used (a SAML upstream, or operators); generated in development',
+          ),
         samlEncryptionKeys: z
           .array(samlKeyFiles)
           .min(1)
           .optional()
-          .describe('The SAML service-provider encryption keys (assertions are encrypted to them), newest first: all are published and tried for decryption (rollover). Same form and rule as samlSigningKeys'),
+          .describe(
+            'The SAML service-provider encryption keys (assertions are encrypted to them), newest first: all are published and tried for decryption (rollover). Same form and rule as samlSigningKeys',
+          ),
       })
       .strict()
       .prefault({}),
@@ -241,13 +212,7 @@ export const configSchema = z
     upstreamHttp: z
       .object({
         timeoutMs: z.number().int().positive().default(5000).describe('Timeout of each call to a school directory'),
-        clockToleranceSeconds: z
-          .number()
-          .int()
-          .min(0)
-          .max(60)
-          .default(5)
-          .describe('Clock skew accepted in directory ID tokens'),
+        clockToleranceSeconds: z.number().int().min(0).max(60).default(5).describe('Clock skew accepted in directory ID tokens'),
       })
       .strict()
       .prefault({}),
@@ -290,7 +255,7 @@ export const configSchema = z
           .min(0)
           .max(3600)
           .default(60)
-          .describe('How often each directory\'s discovery document and keys are fetched to see that it is up; 0 turns the checks off'),
+          .describe("How often each directory's discovery document and keys are fetched to see that it is up; 0 turns the checks off"),
         checkLinkTtlSeconds: z
           .number()
           .int()
@@ -304,7 +269,11 @@ export const configSchema = z
     testDirectory: z
       .object({
         enabled: z.boolean().default(true).describe('Serve the bundled test school directory (refused in production)'),
-        path: z.string().regex(/^\/[a-z0-9-]+$/).default('/test-directory').describe('Path under the issuer host'),
+        path: z
+          .string()
+          .regex(/^\/[a-z0-9-]+$/)
+          .default('/test-directory')
+          .describe('Path under the issuer host'),
         usersFile: z.string().default('config/test-users.json').describe('Catalogue of test users'),
         demoUsersFile: z.string().default('config/demo-users.json').describe('Catalogue of demo users (the directory of the demo environment)'),
         upstreamId: z.string().default('test-school').describe('Upstream id under which the bridge federates to it'),
@@ -317,11 +286,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    roles: z
-      .array(roleSchema)
-      .min(1)
-      .default(DEFAULT_ROLES)
-      .describe('Role vocabulary: accepted directory values and what services receive (spec §6)'),
+    roles: z.array(roleSchema).min(1).default(DEFAULT_ROLES).describe('Role vocabulary: accepted directory values and what services receive (spec §6)'),
     organisations: organisationRegistrySchema.prefault({}),
     clients: z.array(staticClientSchema).default([]).describe('Statically configured relying parties'),
     admin: z
@@ -398,10 +363,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    logLevel: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info')
-      .describe('Log level (env LOG_LEVEL)'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (env LOG_LEVEL)'),
   })
   .strict();
 

@@ -89,6 +89,10 @@ export function claimRows(values: SourceValues, result: PipelineResult): ClaimRo
     if (rule) return { name, status: rule.status === 'missing' ? 'missing' : 'invalid', rule: rule.id };
     // Present and valid, but nothing to release for it (e.g. school claims when no school is active).
     const presence = source ? values[source] : undefined;
-    return { name, status: presence === undefined || presence === 'malformed' || presence.length === 0 ? 'missing' : 'invalid', ...(source ? { rule: source } : {}) };
+    return {
+      name,
+      status: presence === undefined || presence === 'malformed' || presence.length === 0 ? 'missing' : 'invalid',
+      ...(source ? { rule: source } : {}),
+    };
   });
 }

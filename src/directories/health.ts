@@ -139,7 +139,7 @@ export class DirectoryHealthMonitor {
     const down = failures >= (this.options.downAfter ?? 1);
     const health: DirectoryHealth = {
       id: target.id,
-      status: error ? (down ? 'down' : previous?.status ?? 'unknown') : 'up',
+      status: error ? (down ? 'down' : (previous?.status ?? 'unknown')) : 'up',
       discovery,
       jwks,
       checkedAt: now,

@@ -144,7 +144,8 @@ export class DirectoryRegistry {
     if (record.secret.kind === 'none') return undefined;
     if (record.secret.kind === 'env') {
       // Records written before the prefix rule could name any variable: never read those.
-      if (!ENV_REFERENCE.test(record.secret.name)) throw new DirectoryError('invalid_secret', `the client secret must be in ${ENV_REFERENCE_RULE}; give it again`);
+      if (!ENV_REFERENCE.test(record.secret.name))
+        throw new DirectoryError('invalid_secret', `the client secret must be in ${ENV_REFERENCE_RULE}; give it again`);
       const value = env[record.secret.name];
       if (!value) throw new DirectoryError('invalid_secret', `the environment variable ${record.secret.name} is not set`);
       return value;
@@ -232,7 +233,9 @@ export class DirectoryRegistry {
 
   async update(id: string, patch: DirectoryPatch, secret: SecretInput | undefined, operator: string, reason?: string): Promise<AuditEntry> {
     const record = await this.mutable(id);
-    const changed = Object.keys(patch).filter((key) => JSON.stringify(patch[key as keyof DirectoryPatch]) !== JSON.stringify(record.definition[key as keyof DirectoryDefinition]));
+    const changed = Object.keys(patch).filter(
+      (key) => JSON.stringify(patch[key as keyof DirectoryPatch]) !== JSON.stringify(record.definition[key as keyof DirectoryDefinition]),
+    );
     if (secret) changed.push('clientSecret');
     const merged: Record<string, unknown> = { ...record.definition, ...patch };
     for (const [key, value] of Object.entries(patch)) if (value === null) delete merged[key];

@@ -184,7 +184,11 @@ export function createDirectoryCheck(deps: DirectoryCheckDependencies): Director
       outcome: result.outcome,
       attributes: result.attributes,
       claims: result.claims?.map((row) => ({ ...row, ruleText: row.rule ? ruleText(row.rule, locale) : undefined })),
-      rules: result.rules?.map((r) => ({ ...r, text: ruleText(r.id, locale), effectText: isMessageKey(`effect.${r.effect}`) ? t(locale, `effect.${r.effect}` as MessageKey) : r.effect })),
+      rules: result.rules?.map((r) => ({
+        ...r,
+        text: ruleText(r.id, locale),
+        effectText: isMessageKey(`effect.${r.effect}`) ? t(locale, `effect.${r.effect}` as MessageKey) : r.effect,
+      })),
       blockReason: result.blockReason,
       blockReasonText: reasonText('blocked', result.blockReason, locale),
       error: result.error,

@@ -330,7 +330,11 @@ const STRINGS = {
   'testdir.caption': { fi: 'Jokainen käyttäjä näyttää yhden tapauksen.', sv: 'Varje användare visar ett fall.', en: 'Each user shows one case.' },
   'testdir.shows': { fi: 'Mitä näyttää', sv: 'Vad den visar', en: 'What it shows' },
   'testdir.wrong': { fi: 'Väärä käyttäjätunnus tai salasana.', sv: 'Fel användarnamn eller lösenord.', en: 'Wrong username or password.' },
-  'testdir.invalidForm': { fi: 'Lomake ei kelvannut. Yritä uudelleen.', sv: 'Formuläret godkändes inte. Försök igen.', en: 'The form was not valid. Try again.' },
+  'testdir.invalidForm': {
+    fi: 'Lomake ei kelvannut. Yritä uudelleen.',
+    sv: 'Formuläret godkändes inte. Försök igen.',
+    en: 'The form was not valid. Try again.',
+  },
   'testdir.errorTitle': { fi: 'Kirjautuminen ei onnistunut', sv: 'Inloggningen misslyckades', en: 'Sign-in failed' },
   'testdir.errorText': {
     fi: 'Testikoulu ei voinut jatkaa kirjautumista. Aloita alusta palvelussa.',

@@ -18,14 +18,7 @@ export function createViews(dir = VIEWS_DIR): Views {
 }
 
 /** Renders a page in a locale, with the translation helper available as `it.t`. */
-export function renderPage(
-  ctx: Context,
-  views: Views,
-  template: string,
-  locale: Locale,
-  data: Record<string, unknown>,
-  status = 200,
-): void {
+export function renderPage(ctx: Context, views: Views, template: string, locale: Locale, data: Record<string, unknown>, status = 200): void {
   ctx.status = status;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');

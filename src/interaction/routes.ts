@@ -80,7 +80,17 @@ type Identified = Exclude<LoginOutcome, { ok: true }> | { ok: true; account: Acc
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
 const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const abortReason = z
-  .enum(['user_cancelled', 'upstream_denied', 'upstream_unavailable', 'upstream_timeout', 'upstream_invalid_response', 'attributes_blocked', 'service_not_allowed', 'directory_not_in_use', 'login_lost'])
+  .enum([
+    'user_cancelled',
+    'upstream_denied',
+    'upstream_unavailable',
+    'upstream_timeout',
+    'upstream_invalid_response',
+    'attributes_blocked',
+    'service_not_allowed',
+    'directory_not_in_use',
+    'login_lost',
+  ])
   .catch('user_cancelled');
 
 /** The OIDC error a service receives when a login ends without a user. */
@@ -140,13 +150,16 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const client = await provider.Client.find(clientId);
     if (!client) return undefined;
     const existing = existingGrantId ? await provider.Grant.find(existingGrantId) : undefined;
-    const grant = existing && existing.accountId === accountId && existing.clientId === clientId
-      ? existing
-      : new provider.Grant({ accountId, clientId });
+    const grant = existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new provider.Grant({ accountId, clientId });
     // The grant's lifetime depends on the client (ttl.Grant): outside an oidc-provider request the
     // grant itself is the only way to hand it over.
     grant.client = client;
-    grant.addOIDCScope(scope.split(' ').filter((s) => s === 'openid' || s === 'profile').join(' '));
+    grant.addOIDCScope(
+      scope
+        .split(' ')
+        .filter((s) => s === 'openid' || s === 'profile')
+        .join(' '),
+    );
     const expiresAt = Math.floor(Date.now() / 1000) + grant.remainingTTL;
     const grantId = await grant.save();
     // Everything the grant issues reads the account snapshot, and nothing of it works past the grant
@@ -163,14 +176,24 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
   async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory, since: number | undefined) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
-    const maxAge = typeof params.max_age === 'number' ? params.max_age : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined ? Number(params.max_age) : undefined;
+    const maxAge =
+      typeof params.max_age === 'number'
+        ? params.max_age
+        : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined
+          ? Number(params.max_age)
+          : undefined;
     const service = String(params.client_id);
     try {
-      await handoff.redirect(ctx, directory, { interactionUid, clientId: service }, {
-        forceLogin: prompt.includes('login'),
-        ...(maxAge !== undefined ? { maxAge } : {}),
-        uiLocales: localeOf(ctx, params.ui_locales, since),
-      });
+      await handoff.redirect(
+        ctx,
+        directory,
+        { interactionUid, clientId: service },
+        {
+          forceLogin: prompt.includes('login'),
+          ...(maxAge !== undefined ? { maxAge } : {}),
+          uiLocales: localeOf(ctx, params.ui_locales, since),
+        },
+      );
       metrics.loginsStarted.inc({ directory: directory.id, service });
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
@@ -185,7 +208,10 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * services flagged to allow it, and an education provider may restrict which services its users
    * reach. Checked at login and on SSO to another service, when the directory must still be in use here.
    */
-  async function refusalFor(login: { upstreamId: string; learnerIdKind: LearnerIdKind }, clientId: string): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
+  async function refusalFor(
+    login: { upstreamId: string; learnerIdKind: LearnerIdKind },
+    clientId: string,
+  ): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
     const directory = await upstreams.get(login.upstreamId);
     if (!directory) {
       logger.info({ upstreamId: login.upstreamId, clientId }, 'session from a directory no longer in use here');
@@ -221,7 +247,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
         ...(blocked
           ? {
               missing: t(locale, `blocked.${outcome.reason}`),
-              nextStep: t(locale, 'error.attributes_blocked.next', { directory: directory ? localized(directory.listing.displayName, locale) : outcome.upstreamId }),
+              nextStep: t(locale, 'error.attributes_blocked.next', {
+                directory: directory ? localized(directory.listing.displayName, locale) : outcome.upstreamId,
+              }),
             }
           : {}),
       },
@@ -237,8 +265,11 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const upstreamId = directory.id;
     try {
       // The connector's calls to the directory (token, user data, metadata), as the bridge waits for them.
-      const identity = await timed(metrics.directoryCalls, { directory: upstreamId, operation: 'complete' }, () => directory.connector.complete(callback, transaction), (err) =>
-        err instanceof UpstreamError ? err.code : 'error',
+      const identity = await timed(
+        metrics.directoryCalls,
+        { directory: upstreamId, operation: 'complete' },
+        () => directory.connector.complete(callback, transaction),
+        (err) => (err instanceof UpstreamError ? err.code : 'error'),
       );
       const evaluated = await deps.claims.evaluate(identity, directory.profile);
       if (!evaluated.ok) {
@@ -274,7 +305,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * interaction is still known, the page's button hands the service an OIDC error, so the user
    * returns to the service rather than to nowhere.
    */
-  async function lostLogin(ctx: Context, locale: ReturnType<typeof localeOf>, uid: string | undefined, messageKey: 'error.upstream_transaction_invalid' | 'error.session_expired'): Promise<void> {
+  async function lostLogin(
+    ctx: Context,
+    locale: ReturnType<typeof localeOf>,
+    uid: string | undefined,
+    messageKey: 'error.upstream_transaction_invalid' | 'error.session_expired',
+  ): Promise<void> {
     const known = uid !== undefined && uidParam.safeParse(uid).success && (await provider.Interaction.find(uid)) !== undefined;
     pages.error(ctx, locale, {
       status: 400,

@@ -1,13 +1,6 @@
 import { describeIssues, ophOrganisationSchema, toOrganisation } from './oph.js';
 import { readBoundedBody } from '../http/bounded-body.js';
-import {
-  OID_PATTERN,
-  SCHOOL_CODE_PATTERN,
-  RegistryUnavailableError,
-  isValidLookupId,
-  type Organisation,
-  type OrganisationRegistry,
-} from './types.js';
+import { OID_PATTERN, SCHOOL_CODE_PATTERN, RegistryUnavailableError, isValidLookupId, type Organisation, type OrganisationRegistry } from './types.js';
 
 /** Options of {@link OphHttpRegistry}. */
 export interface OphHttpRegistryOptions {
@@ -154,8 +147,7 @@ async function discard(response: Response): Promise<void> {
 
 /** Reads the body as UTF-8, refusing more than `limit` bytes without buffering them. */
 async function readCapped(response: Response, limit: number): Promise<string> {
-  const tooLarge = () =>
-    new RegistryUnavailableError(`organisation service response is larger than ${limit} bytes`, { reason: 'invalid_response' });
+  const tooLarge = () => new RegistryUnavailableError(`organisation service response is larger than ${limit} bytes`, { reason: 'invalid_response' });
   const body = await readBoundedBody(response, limit, tooLarge);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(body);

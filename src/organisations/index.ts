@@ -55,27 +55,13 @@ export const organisationRegistrySchema = z
       .regex(/^[\x21-\x7e]{1,200}$/, 'visible ASCII characters, no spaces')
       .default('mpassid-bridge')
       .describe('Sent as the Caller-Id header: the service asks every caller to name itself'),
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .default(3000)
-      .describe('Timeout of one call to the organisation service; a login waits on it'),
+    timeoutMs: z.number().int().positive().default(3000).describe('Timeout of one call to the organisation service; a login waits on it'),
     cache: z
       .object({
         ttlSeconds: seconds().default(3600).describe('How long a found organisation is used without asking again'),
-        negativeTtlSeconds: seconds()
-          .default(300)
-          .describe('How long an unknown school code is remembered as unknown (short, so new schools appear soon)'),
-        staleIfErrorSeconds: seconds()
-          .default(86_400)
-          .describe('While the service is unavailable, answers up to this old are used instead of failing'),
-        maxEntries: z
-          .number()
-          .int()
-          .positive()
-          .default(10_000)
-          .describe('Most ids kept in memory; the least recently used is dropped first'),
+        negativeTtlSeconds: seconds().default(300).describe('How long an unknown school code is remembered as unknown (short, so new schools appear soon)'),
+        staleIfErrorSeconds: seconds().default(86_400).describe('While the service is unavailable, answers up to this old are used instead of failing'),
+        maxEntries: z.number().int().positive().default(10_000).describe('Most ids kept in memory; the least recently used is dropped first'),
       })
       .strict()
       .prefault({})
@@ -114,10 +100,7 @@ function sharedAnswersOver(store: StateStore): SharedAnswers {
  * validated here, so a broken file stops the start-up.
  * @throws {SnapshotError} for an unreadable or invalid snapshot.
  */
-export function createOrganisationRegistry(
-  config: OrganisationRegistryConfig,
-  deps: OrganisationRegistryDeps = {},
-): OrganisationRegistry {
+export function createOrganisationRegistry(config: OrganisationRegistryConfig, deps: OrganisationRegistryDeps = {}): OrganisationRegistry {
   const inner: OrganisationRegistry =
     config.source === 'http'
       ? new OphHttpRegistry({

@@ -1,11 +1,5 @@
 import { z } from 'zod';
-import {
-  OFFICE_CODE_PATTERN,
-  OID_PATTERN,
-  ORGANISATION_STATUSES,
-  SCHOOL_CODE_PATTERN,
-  type Organisation,
-} from './types.js';
+import { OFFICE_CODE_PATTERN, OID_PATTERN, ORGANISATION_STATUSES, SCHOOL_CODE_PATTERN, type Organisation } from './types.js';
 
 /**
  * The organisation record in the shape of the Opetushallitus organisation service
@@ -109,10 +103,7 @@ export function toOrganisation(raw: OphOrganisation): Organisation {
  */
 export function describeIssues(error: z.ZodError, prefix = ''): string[] {
   return error.issues.map((issue) => {
-    const path = issue.path.reduce<string>(
-      (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-      prefix,
-    );
+    const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), prefix);
     return `${path || '(root)'}: ${issue.message}`;
   });
 }

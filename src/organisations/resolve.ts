@@ -1,11 +1,4 @@
-import {
-  ORGANISATION_TYPE,
-  hasType,
-  isActive,
-  isValidLookupId,
-  type Organisation,
-  type OrganisationRegistry,
-} from './types.js';
+import { ORGANISATION_TYPE, hasType, isActive, isValidLookupId, type Organisation, type OrganisationRegistry } from './types.js';
 
 /** A school code or OID resolved to what the claims need: the school, its office, its provider. */
 export interface ResolvedSchool {
@@ -68,11 +61,7 @@ export async function resolveSchool(registry: OrganisationRegistry, id: string):
 type Verdict = 'found' | 'stop' | 'climb';
 
 /** Follows `parentOid` from `from` (exclusive) until `judge` says found or stop; bounded and cycle-safe. */
-async function findAncestor(
-  registry: OrganisationRegistry,
-  from: Organisation,
-  judge: (org: Organisation) => Verdict,
-): Promise<Organisation | undefined> {
+async function findAncestor(registry: OrganisationRegistry, from: Organisation, judge: (org: Organisation) => Verdict): Promise<Organisation | undefined> {
   const seen = new Set<string>([from.oid]);
   let current = from;
   for (let hop = 0; hop < MAX_PARENT_DEPTH; hop++) {

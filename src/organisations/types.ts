@@ -95,9 +95,7 @@ export const OFFICE_CODE_PATTERN = /^\d{7}$/;
  * so everything else is refused before any I/O.
  */
 export function isValidLookupId(id: unknown): id is string {
-  return (
-    typeof id === 'string' && (SCHOOL_CODE_PATTERN.test(id) || OFFICE_CODE_PATTERN.test(id) || OID_PATTERN.test(id))
-  );
+  return typeof id === 'string' && (SCHOOL_CODE_PATTERN.test(id) || OFFICE_CODE_PATTERN.test(id) || OID_PATTERN.test(id));
 }
 
 /** Active means `status === 'AKTIIVINEN'`: the service still returns closed and planned organisations. */

@@ -49,11 +49,13 @@ function interactionPolicyFor(upstreams: UpstreamRegistry): interactionPolicy.De
   // findAccount found no snapshot for the session's user (it expired or was removed): without this
   // check oidc-provider goes on to the consent checks without an account or grant and fails with a
   // 500. The user's claims exist only from a directory login, so the answer is a new login.
-  policy.get('login')!.checks.add(
-    new Check('account_unavailable', "the session's user information is no longer available", 'login_required', (ctx) =>
-      ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
-    ),
-  );
+  policy
+    .get('login')!
+    .checks.add(
+      new Check('account_unavailable', "the session's user information is no longer available", 'login_required', (ctx) =>
+        ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+      ),
+    );
   return policy;
 }
 
@@ -82,7 +84,9 @@ const OUTBOUND_TIMEOUT_MS = 5_000;
  * oidc-provider stores the resolved metadata) keep it: discovery lists every algorithm of the keys.
  */
 export function defaultIdTokenAlg(jwks: BridgeSecrets['jwks']): 'ES256' | 'RS256' {
-  return jwks.keys.some((key) => key.kty === 'EC' && (key as { crv?: unknown }).crv === 'P-256' && (key.alg === undefined || key.alg === 'ES256')) ? 'ES256' : 'RS256';
+  return jwks.keys.some((key) => key.kty === 'EC' && (key as { crv?: unknown }).crv === 'P-256' && (key.alg === undefined || key.alg === 'ES256'))
+    ? 'ES256'
+    : 'RS256';
 }
 
 /**
@@ -236,9 +240,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // later save (SSO to another service, logout state) keeps that expiry instead of sliding it.
       // oidc-provider refuses a stored session past its `exp`, whatever the store still holds.
       Session: (ctx: KoaContextWithOIDC, session: { exp?: number | undefined }) =>
-        ctx.oidc?.result?.login || typeof session.exp !== 'number'
-          ? config.ttl.sessionSeconds
-          : Math.max(1, session.exp - epochSeconds()),
+        ctx.oidc?.result?.login || typeof session.exp !== 'number' ? config.ttl.sessionSeconds : Math.max(1, session.exp - epochSeconds()),
       // A grant lives as long as the refresh tokens of a service that may have them (plus the time a
       // code may wait for redemption, so the first refresh token gets its whole lifetime). The client
       // is the argument: our interaction routes save grants outside any oidc-provider request.

@@ -9,7 +9,11 @@ import { retrySafeRequest } from '../storage/index.js';
  * oidc-provider handles its own errors and records a server error in `ctx.state.serverError`.
  */
 export function retrySafe(middleware: Middleware): Middleware {
-  return (ctx, next) => retrySafeRequest(async () => {
-    await middleware(ctx, next);
-  }, () => isStoreFailure(ctx.state.serverError));
+  return (ctx, next) =>
+    retrySafeRequest(
+      async () => {
+        await middleware(ctx, next);
+      },
+      () => isStoreFailure(ctx.state.serverError),
+    );
 }

@@ -8,14 +8,7 @@ import type { Adapter, AdapterFactory, AdapterPayload, DurableStore, StateStore 
  * the Redis and the memory storage. The key layout is documented at the top of redis.ts.
  */
 
-const GRANTABLE = new Set([
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-]);
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 
 /** Long enough to outlive any token of the grant (refresh tokens are not issued by default). */
 const REVOKED_GRANT_TTL_SECONDS = 24 * 60 * 60;

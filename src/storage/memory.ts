@@ -149,7 +149,8 @@ export function createMemoryStorage(keyPrefix = 'mpassid:'): Storage {
     adapterFactory: (namespace) => adapterFactoryOver(backend, `${keyPrefix}${namespace}:`),
     state: (namespace) => stateStoreOver(backend, `${keyPrefix}${namespace}:`),
     durable: (namespace) => durableStoreOver(backend, `${keyPrefix}${namespace}:`),
-    rateLimiter: (options) => new RateLimiterMemory({ keyPrefix: `${keyPrefix}limit:${options.name}`, points: options.points, duration: options.durationSeconds }),
+    rateLimiter: (options) =>
+      new RateLimiterMemory({ keyPrefix: `${keyPrefix}limit:${options.name}`, points: options.points, duration: options.durationSeconds }),
     isAvailable: () => backend.isAvailable(),
     ping: () => backend.ping(),
     // Process memory: nothing survives the process.

@@ -271,10 +271,12 @@ class RedisBackend implements Backend {
   async durability(): Promise<StoreDurability> {
     const servers = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     const setting = async (name: string): Promise<string[]> =>
-      Promise.all(servers.map(async (server) => {
-        const answer = (await server.config('GET', name)) as unknown as string[];
-        return String(answer[1] ?? '');
-      }));
+      Promise.all(
+        servers.map(async (server) => {
+          const answer = (await server.config('GET', name)) as unknown as string[];
+          return String(answer[1] ?? '');
+        }),
+      );
     try {
       const appendOnly = await setting('appendonly');
       const policies = await setting('maxmemory-policy');

@@ -18,7 +18,12 @@ import { languageLinks } from '../interaction/pages.js';
 export interface TestDirectoryOptions {
   /** Absolute issuer URL including the mount path, e.g. http://localhost:3000/test-directory. */
   issuer: string;
-  clients: Array<{ client_id: string; client_secret: string; redirect_uris: string[]; token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' }>;
+  clients: Array<{
+    client_id: string;
+    client_secret: string;
+    redirect_uris: string[];
+    token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post';
+  }>;
   /** false: the user's claims only at userinfo, as some directories do (default true: in the ID token too). */
   claimsInIdToken?: boolean;
   users: TestUser[];
@@ -188,8 +193,7 @@ export function createTestDirectory(options: TestDirectoryOptions): TestDirector
   /** Auto-consent: extends the session's grant (or a new one) by whatever the request still misses. */
   async function grantFor(details: Details, accountId: string): Promise<string> {
     const clientId = String(details.params.client_id);
-    const existing =
-      details.grantId && details.session?.accountId === accountId ? await provider.Grant.find(details.grantId) : undefined;
+    const existing = details.grantId && details.session?.accountId === accountId ? await provider.Grant.find(details.grantId) : undefined;
     const grant = existing ?? new provider.Grant({ accountId, clientId });
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };

@@ -55,10 +55,12 @@ export class UpstreamRegistry {
         this.checkedAt = Date.now();
         if (revision === this.revision && !force) return;
         const records = await directories.list();
-        this.managed = new Map(records.flatMap((record) => {
-          const entry = this.entryFor(record);
-          return entry ? [[record.definition.id, entry] as const] : [];
-        }));
+        this.managed = new Map(
+          records.flatMap((record) => {
+            const entry = this.entryFor(record);
+            return entry ? [[record.definition.id, entry] as const] : [];
+          }),
+        );
         this.revision = revision;
         for (const id of this.opened.keys()) if (!this.managed.has(id)) this.opened.delete(id);
       } finally {
@@ -100,7 +102,9 @@ export class UpstreamRegistry {
   /** The directories users of this environment may choose, in chooser order. */
   async list(): Promise<Directory[]> {
     await this.refresh();
-    return this.entries().filter((e) => usableIn(e.status, e.directory.accounts, this.options.environment)).map((e) => e.directory);
+    return this.entries()
+      .filter((e) => usableIn(e.status, e.directory.accounts, this.options.environment))
+      .map((e) => e.directory);
   }
 
   /** The directory, if users of this environment may sign in through it now. */

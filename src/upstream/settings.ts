@@ -19,11 +19,19 @@ export const commonDirectoryFields = {
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
     .describe('Stable id: used in /upstream/<id>/callback and in acr_values urn:mpass.id:authnsource:<id>'),
   displayName: localized.describe('Name shown in the school chooser'),
-  logoUri: z.url({ protocol: /^https?$/ }).max(2000).optional().describe('Logo shown next to the name in the chooser (https in production)'),
+  logoUri: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .optional()
+    .describe('Logo shown next to the name in the chooser (https in production)'),
   provider: z
     .object({
       name: localized.describe('Name of the education provider (municipality, school owner)'),
-      oid: z.string().regex(/^1\.2\.246\.562\.(10|99)\.\d{11,12}$/, 'an organisation OID').optional().describe('Its organisation OID'),
+      oid: z
+        .string()
+        .regex(/^1\.2\.246\.562\.(10|99)\.\d{11,12}$/, 'an organisation OID')
+        .optional()
+        .describe('Its organisation OID'),
     })
     .strict()
     .optional()
@@ -40,7 +48,9 @@ export const commonDirectoryFields = {
     .min(1)
     .max(20_000)
     .optional()
-    .describe('The schools this directory may vouch for (school codes, school or education-provider OIDs, optionally with names); others are treated as unresolved'),
+    .describe(
+      'The schools this directory may vouch for (school codes, school or education-provider OIDs, optionally with names); others are treated as unresolved',
+    ),
   allowedClients: z
     .array(z.string().min(1).max(500))
     .max(10_000)
@@ -68,9 +78,15 @@ export const directoryDefinitionSchema = z.preprocess(
   defaultType,
   z.discriminatedUnion('type', [
     z.object({ ...commonDirectoryFields, ...oidcSettings }).strict(),
-    z.object({ ...commonDirectoryFields, ...wilmaSettings }).strict().superRefine(checkWilmaSettings),
+    z
+      .object({ ...commonDirectoryFields, ...wilmaSettings })
+      .strict()
+      .superRefine(checkWilmaSettings),
     z.object({ ...commonDirectoryFields, ...opinsysSettings }).strict(),
-    z.object({ ...commonDirectoryFields, ...samlSettings }).strict().superRefine(refineSamlDefinition),
+    z
+      .object({ ...commonDirectoryFields, ...samlSettings })
+      .strict()
+      .superRefine(refineSamlDefinition),
   ]),
 );
 export type DirectoryDefinition = z.infer<typeof directoryDefinitionSchema>;
@@ -82,7 +98,9 @@ const fileOnlyFields = {
     .string()
     .min(1)
     .optional()
-    .describe("The directory's client secret (OIDC) or shared secret (env UPSTREAM_<ID>_CLIENT_SECRET overrides; for the bundled test directory it is generated)"),
+    .describe(
+      "The directory's client secret (OIDC) or shared secret (env UPSTREAM_<ID>_CLIENT_SECRET overrides; for the bundled test directory it is generated)",
+    ),
   testOnly: z.boolean().default(false).describe('Same as `accounts: "test"`: a directory of test accounts, offered only in the test environment'),
 };
 
@@ -90,9 +108,15 @@ export const upstreamSchema = z.preprocess(
   defaultType,
   z.discriminatedUnion('type', [
     z.object({ ...commonDirectoryFields, ...oidcSettings, ...fileOnlyFields }).strict(),
-    z.object({ ...commonDirectoryFields, ...wilmaSettings, ...fileOnlyFields }).strict().superRefine(checkWilmaSettings),
+    z
+      .object({ ...commonDirectoryFields, ...wilmaSettings, ...fileOnlyFields })
+      .strict()
+      .superRefine(checkWilmaSettings),
     z.object({ ...commonDirectoryFields, ...opinsysSettings, ...fileOnlyFields }).strict(),
-    z.object({ ...commonDirectoryFields, ...samlSettings, ...fileOnlyFields }).strict().superRefine(refineSamlDefinition),
+    z
+      .object({ ...commonDirectoryFields, ...samlSettings, ...fileOnlyFields })
+      .strict()
+      .superRefine(refineSamlDefinition),
   ]),
 );
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;

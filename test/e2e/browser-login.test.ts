@@ -39,9 +39,7 @@ describe('a person signing in with a browser', () => {
     await Promise.all([page.waitForURL(/\/attribute-test$/), page.click('button[value="login"]')]);
 
     // Every claim the service received is listed.
-    const claims = await page.locator('tr[data-claim]').evaluateAll((rows) =>
-      rows.map((row) => row.getAttribute('data-claim')),
-    );
+    const claims = await page.locator('tr[data-claim]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-claim')));
     expect(claims).toEqual(expect.arrayContaining(['sub', 'given_name', 'family_name', 'urn:mpass.id:uid', 'iss', 'aud']));
     const uid = await page.locator('tr[data-claim="urn:mpass.id:uid"] .value').first().textContent();
     expect(uid).toMatch(/^MPASSOID\.[0-9a-f]{40}$/);

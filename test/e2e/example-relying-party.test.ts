@@ -28,17 +28,32 @@ describe('the example relying party against a freshly started bridge', () => {
   const dir = mkdtempSync(join(tmpdir(), 'example-rp-'));
 
   async function admin(method: string, path: string, body: unknown) {
-    const response = await fetch(`${bridge.issuer}/admin/api${path}`, { method, headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${bridge.issuer}/admin/api${path}`, {
+      method,
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }
 
   beforeAll(async () => {
-    bridge = await startBridge({ config: { admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] }, directories: { healthCheckIntervalSeconds: 0 } } });
+    bridge = await startBridge({
+      config: {
+        admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
+        directories: { healthCheckIntervalSeconds: 0 },
+      },
+    });
     const issued = await admin('POST', '/initial-access-tokens', { note: 'example relying party' });
     expect(issued.status).toBe(201);
     const port = await freePort();
     example = spawn(process.execPath, ['examples/relying-party/server.mjs'], {
-      env: { ...process.env, MPASSID_ISSUER: bridge.issuer, PORT: String(port), MPASSID_INITIAL_ACCESS_TOKEN: issued.body.initialAccessToken, REGISTRATION_FILE: join(dir, 'registration.json') },
+      env: {
+        ...process.env,
+        MPASSID_ISSUER: bridge.issuer,
+        PORT: String(port),
+        MPASSID_INITIAL_ACCESS_TOKEN: issued.body.initialAccessToken,
+        REGISTRATION_FILE: join(dir, 'registration.json'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Ready when it says so (or gone, with what it wrote).

@@ -27,7 +27,13 @@ type El = {
   remove(): void;
   matches(selector: string): boolean;
 };
-type Doc = { documentElement: El & { lang: string; scrollWidth: number; clientWidth: number }; body: El; title: string; activeElement: El | null; querySelector(s: string): El | null };
+type Doc = {
+  documentElement: El & { lang: string; scrollWidth: number; clientWidth: number };
+  body: El;
+  title: string;
+  activeElement: El | null;
+  querySelector(s: string): El | null;
+};
 type Win = { document: Doc; getComputedStyle(el: El): Record<string, string> };
 
 /**
@@ -42,7 +48,9 @@ async function readableText(page: Page): Promise<{ lang: string; text: string }>
     const body = document.body.cloneNode(true);
     for (const el of Array.from(body.querySelectorAll('code, .value, script, style'))) el.remove();
     for (const el of Array.from(body.querySelectorAll('[lang]'))) if (el.getAttribute('lang') !== lang) el.remove();
-    const labels = Array.from(document.body.querySelectorAll('[aria-label], [data-label]')).map((el) => `${el.getAttribute('aria-label') ?? ''} ${el.getAttribute('data-label') ?? ''}`);
+    const labels = Array.from(document.body.querySelectorAll('[aria-label], [data-label]')).map(
+      (el) => `${el.getAttribute('aria-label') ?? ''} ${el.getAttribute('data-label') ?? ''}`,
+    );
     return { lang, text: [document.title, body.textContent ?? '', ...labels].join('\n').replace(/\s+/g, ' ') };
   });
 }
@@ -50,13 +58,15 @@ async function readableText(page: Page): Promise<{ lang: string; text: string }>
 /** Texts that must not appear on a page in `locale`: every other language's version of our texts, in pieces around {values}. */
 function foreignTexts(locale: Locale): string[] {
   const own = Object.values(MESSAGES).map((m) => m[locale]);
-  const users = (['config/test-users.json', 'config/demo-users.json'] as const).flatMap(
-    (file) => (JSON.parse(readFileSync(file, 'utf8')) as { users: Array<{ description: Record<string, string> }> }).users.map((u) => u.description),
+  const users = (['config/test-users.json', 'config/demo-users.json'] as const).flatMap((file) =>
+    (JSON.parse(readFileSync(file, 'utf8')) as { users: Array<{ description: Record<string, string> }> }).users.map((u) => u.description),
   );
   const directoryNames = [{ fi: 'Mansikkalan testikoulu', sv: 'Mansikkala testskola', en: 'Mansikkala test school' }];
   const all = [...Object.values(MESSAGES), ...users, ...directoryNames] as Array<Record<string, string>>;
   const pieces = all.flatMap((texts) =>
-    LOCALES.filter((other) => other !== locale && texts[other] && texts[other] !== texts[locale]).flatMap((other) => texts[other]!.split(/\{\w+\}/).map((p) => p.trim())),
+    LOCALES.filter((other) => other !== locale && texts[other] && texts[other] !== texts[locale]).flatMap((other) =>
+      texts[other]!.split(/\{\w+\}/).map((p) => p.trim()),
+    ),
   );
   // Words every language shares (OK, MPASSid, userinfo, an OID) are not a sign of the wrong language.
   return [...new Set(pieces)].filter((p) => p.length >= 4 && /\p{L}/u.test(p) && !own.some((text) => text.includes(p)));
@@ -146,7 +156,7 @@ describe('the language of a login, and every page in it', () => {
     await context.close();
   });
 
-  it('reads the browser\'s preference by q-value', async () => {
+  it("reads the browser's preference by q-value", async () => {
     const context = await browser.newContext({ extraHTTPHeaders: { 'accept-language': 'de;q=1, en;q=0.5, sv;q=0.9, fi;q=0' } });
     const page = await context.newPage();
     await page.goto(`${bridge.issuer}/attribute-test`);
@@ -243,9 +253,11 @@ describe('the language of a login, and every page in it', () => {
     await page.waitForURL(/\/test-directory\//);
     await signInAtTestSchool(page, 'pupil-two-schools', /\/attribute-test$/);
     await expectNoHorizontalOverflow(page, 'claims at 390 px');
-    const outside = await page.locator('tr[data-claim] td').evaluateAll((cells) =>
-      cells.filter((cell) => (cell as unknown as { getBoundingClientRect(): { right: number } }).getBoundingClientRect().right > 390).length,
-    );
+    const outside = await page
+      .locator('tr[data-claim] td')
+      .evaluateAll(
+        (cells) => cells.filter((cell) => (cell as unknown as { getBoundingClientRect(): { right: number } }).getBoundingClientRect().right > 390).length,
+      );
     expect(outside).toBe(0);
     // A value breaks at its ; and . rather than every few characters: the learner number stays on one line.
     const learnerNumber = page.locator('tr[data-claim="urn:oid:1.3.6.1.4.1.16161.1.1.27"] .value').first();
@@ -336,7 +348,7 @@ describe('plural forms, the instant search and focus indicators on the chooser',
     await noScript.close();
   });
 
-  it('finds a directory by its name or its education provider\'s, typed without å, ä, ö, as the server search does', async () => {
+  it("finds a directory by its name or its education provider's, typed without å, ä, ö, as the server search does", async () => {
     const context = await browser.newContext({ locale: 'fi-FI' });
     const page = await openChooser(context);
     for (const [query, expected] of [
@@ -359,10 +371,13 @@ describe('plural forms, the instant search and focus indicators on the chooser',
   /** WCAG relative luminance contrast of two rgb()/rgba() colours. */
   function contrast(a: string, b: string): number {
     const luminance = (color: string): number => {
-      const [r, g, bl] = (color.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number).map((v) => {
-        const c = v / 255;
-        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-      });
+      const [r, g, bl] = (color.match(/[\d.]+/g) ?? [])
+        .slice(0, 3)
+        .map(Number)
+        .map((v) => {
+          const c = v / 255;
+          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        });
       return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
     };
     const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
@@ -395,14 +410,21 @@ describe('plural forms, the instant search and focus indicators on the chooser',
             break;
           }
         }
-        const kind = el.matches('#school-search') ? 'search field'
-          : el.matches('.search-results a') ? 'search result'
-          : el.matches('.schools a') ? 'school link'
-          : el.matches('a.upstream') ? 'directory link'
-          : el.matches('summary') ? 'school list'
-          : el.matches('.languages a') ? 'language link'
-          : el.matches('button') ? 'button'
-          : el.tagName.toLowerCase();
+        const kind = el.matches('#school-search')
+          ? 'search field'
+          : el.matches('.search-results a')
+            ? 'search result'
+            : el.matches('.schools a')
+              ? 'school link'
+              : el.matches('a.upstream')
+                ? 'directory link'
+                : el.matches('summary')
+                  ? 'school list'
+                  : el.matches('.languages a')
+                    ? 'language link'
+                    : el.matches('button')
+                      ? 'button'
+                      : el.tagName.toLowerCase();
         return { kind, outline: style.outlineColor, outlineStyle: style.outlineStyle, width: parseFloat(style.outlineWidth), background };
       });
       if (focus) {
@@ -413,7 +435,9 @@ describe('plural forms, the instant search and focus indicators on the chooser',
       }
       await page.keyboard.press('Tab');
     }
-    expect([...seen.keys()]).toEqual(expect.arrayContaining(['language link', 'search field', 'button', 'search result', 'directory link', 'school list', 'school link']));
+    expect([...seen.keys()]).toEqual(
+      expect.arrayContaining(['language link', 'search field', 'button', 'search result', 'directory link', 'school list', 'school link']),
+    );
     for (const [kind, { ratio, width }] of seen) {
       expect(`${kind}: ${ratio >= 3}`).toBe(`${kind}: true`);
       expect(width).toBeGreaterThanOrEqual(2);
@@ -429,7 +453,9 @@ describe('plural forms, the instant search and focus indicators on the chooser',
       const button = await page.locator('.search-row button').boundingBox();
       expect(button!.x + button!.width).toBeLessThanOrEqual(320);
       // Each language link stays on one line.
-      const heights = await page.locator('nav.languages a').evaluateAll((links) => links.map((a) => (a as unknown as { getClientRects(): ArrayLike<unknown> }).getClientRects().length));
+      const heights = await page
+        .locator('nav.languages a')
+        .evaluateAll((links) => links.map((a) => (a as unknown as { getClientRects(): ArrayLike<unknown> }).getClientRects().length));
       expect(heights).toEqual([1, 1, 1]);
       await context.close();
     }

@@ -152,7 +152,10 @@ describe('the attribute check page of a directory in testing, in a browser', () 
     upstream = await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/city/callback`] });
     bridge = await startBridge({
       port,
-      config: { admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] }, directories: { healthCheckIntervalSeconds: 0 } },
+      config: {
+        admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
+        directories: { healthCheckIntervalSeconds: 0 },
+      },
     });
     const created = await admin('POST', '/directories', {
       id: 'city',
@@ -222,7 +225,9 @@ describe('the attribute check page of a directory in testing, in a browser', () 
     await expect(cell(page, 'claims', 'claim', 'urn:mpass.id:learningMaterialsCharge', 2)).resolves.toContain('Exactly 0 (free) or 1 (charged)');
     await expect(cell(page, 'claims', 'claim', 'urn:mpass.id:schoolCode', 1)).resolves.toBe('OK');
 
-    const evidence = (await (await fetch(`${bridge.issuer}/admin/api/directories/city`, { headers: { authorization: AUTH } })).json()) as { evidence: Array<{ outcome: string }> };
+    const evidence = (await (await fetch(`${bridge.issuer}/admin/api/directories/city`, { headers: { authorization: AUTH } })).json()) as {
+      evidence: Array<{ outcome: string }>;
+    };
     expect(evidence.evidence.map((e) => e.outcome)).toEqual(['released', 'blocked', 'released']);
   });
 });

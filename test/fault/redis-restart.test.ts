@@ -15,25 +15,27 @@ const rounds = Number(process.env.FAULT_ROUNDS ?? 3);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 (process.env.FAULT_LOGINS ? it : it.skip)('reports logins completed across Redis restarts', async () => {
-const redis = await startRedisServer({ appendOnly: true });
-const fed = await startFederation({ config: { logLevel: 'warn', redis: { url: redis.url, commandTimeoutMs: 1500 } } });
-try {
-  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-    for (let round = 0; round < rounds; round += 1) {
-      const users = Array.from({ length: logins }, (_, i) => ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'][i % 4]!);
-      const running = users.map((u) => persistentLogin(fed, u, { reloads: 5, tokenRetries: 3, waitMs: 500 }));
-      await sleep(100 + Math.floor(Math.random() * 200));
-      if (signal === 'SIGKILL') await redis.kill();
-      await redis.restart();
-      const results = await Promise.all(running);
-      const t = tally(results);
-      const reloads = results.reduce((n, r) => n + r.reloads, 0);
-      const retries = results.reduce((n, r) => n + r.tokenRetries, 0);
-      console.log(`${signal} round ${round + 1}: ${t.completed}/${logins} completed, ${t.lost} lost, ${t.serverErrors} with a 500; reloads ${reloads}, token retries ${retries}${t.endedAt.length ? `; lost at ${t.endedAt.map((e) => e.replace(/\/interaction\/[^/ ]+/, '/interaction/<uid>')).join(', ')}` : ''}`);
+  const redis = await startRedisServer({ appendOnly: true });
+  const fed = await startFederation({ config: { logLevel: 'warn', redis: { url: redis.url, commandTimeoutMs: 1500 } } });
+  try {
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      for (let round = 0; round < rounds; round += 1) {
+        const users = Array.from({ length: logins }, (_, i) => ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'][i % 4]!);
+        const running = users.map((u) => persistentLogin(fed, u, { reloads: 5, tokenRetries: 3, waitMs: 500 }));
+        await sleep(100 + Math.floor(Math.random() * 200));
+        if (signal === 'SIGKILL') await redis.kill();
+        await redis.restart();
+        const results = await Promise.all(running);
+        const t = tally(results);
+        const reloads = results.reduce((n, r) => n + r.reloads, 0);
+        const retries = results.reduce((n, r) => n + r.tokenRetries, 0);
+        console.log(
+          `${signal} round ${round + 1}: ${t.completed}/${logins} completed, ${t.lost} lost, ${t.serverErrors} with a 500; reloads ${reloads}, token retries ${retries}${t.endedAt.length ? `; lost at ${t.endedAt.map((e) => e.replace(/\/interaction\/[^/ ]+/, '/interaction/<uid>')).join(', ')}` : ''}`,
+        );
+      }
     }
+  } finally {
+    await fed.stop();
+    await redis.stop();
   }
-} finally {
-  await fed.stop();
-  await redis.stop();
-}
 });

@@ -29,7 +29,12 @@ type OperatorName = keyof typeof OPERATORS;
 const basic = (user: string, password = PASSWORD) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 /** A client_name a service provider chose to attack operators' terminals with: colour, title, carriage return, bidi override. */
 const HOSTILE_NAME = 'Nice\u001b[2J\u001b]0;pwned\u0007 service\r\u202eevorppa\u2066';
-const HOSTILE_CLIENT = { client_id: 'hostile-service', client_secret: 'hostile-service-secret-0123456789', client_name: HOSTILE_NAME, redirect_uris: [RP_REDIRECT] };
+const HOSTILE_CLIENT = {
+  client_id: 'hostile-service',
+  client_secret: 'hostile-service-secret-0123456789',
+  client_name: HOSTILE_NAME,
+  redirect_uris: [RP_REDIRECT],
+};
 
 interface Answer {
   status: number;
@@ -56,7 +61,10 @@ describe('admin API security', () => {
     };
     fed = await startFederation({ secrets, config: { ...common, clients: [RP_CLIENT, HOSTILE_CLIENT] } });
     // A second instance of the deployment (another environment, same Redis): counts failures together.
-    other = await startBridge({ secrets, config: { ...common, environment: 'production', testDirectory: { enabled: false }, attributeTestService: { enabled: false } } });
+    other = await startBridge({
+      secrets,
+      config: { ...common, environment: 'production', testDirectory: { enabled: false }, attributeTestService: { enabled: false } },
+    });
     // The recommended production layout: the admin API only on a listener of its own.
     separate = await startBridge({ secrets, adminListener: true, config: { ...common, testDirectory: { enabled: false } } });
   });
@@ -94,7 +102,8 @@ describe('admin API security', () => {
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
 
-  const wrongPassword = (username: string, from: string, base = fed.bridge.issuer) => call(base, 'GET', '/clients', { auth: basic(username, 'not-the-password'), from });
+  const wrongPassword = (username: string, from: string, base = fed.bridge.issuer) =>
+    call(base, 'GET', '/clients', { auth: basic(username, 'not-the-password'), from });
 
   describe('password guessing', () => {
     it('answers 100 wrong passwords with 429 after the limit, without hashing them, while logins go on', async () => {
@@ -251,7 +260,12 @@ describe('admin API security', () => {
       expect(record.secret).toMatchObject({ kind: 'sealed', binding: 'id+issuer' });
       expect(fed.bridge.bridge.directories.secretOf(record)).toBe('the-new-secret');
       // The sealed value on a record pointed elsewhere behind the API's back does not open.
-      expect(() => fed.bridge.bridge.directories.secretOf({ ...record, definition: { ...record.definition, issuer: 'https://attacker.example' } as typeof record.definition })).toThrow(/does not open/);
+      expect(() =>
+        fed.bridge.bridge.directories.secretOf({
+          ...record,
+          definition: { ...record.definition, issuer: 'https://attacker.example' } as typeof record.definition,
+        }),
+      ).toThrow(/does not open/);
       // The same for a secret held in an environment variable.
       const envMoved = await admin('admin', 'PATCH', '/directories/env-city', { issuer: 'https://attacker.example' });
       expect(envMoved.status).toBe(400);
@@ -269,7 +283,17 @@ describe('admin API security', () => {
       expect((await admin('tester', 'POST', `/clients/${RP_CLIENT.client_id}/suspend`, {}, other.issuer)).status).toBe(403);
 
       expect((await admin('tester', 'POST', '/initial-access-tokens', {})).status).toBe(201);
-      expect((await admin('tester', 'POST', '/directories', { id: 'tester-city', displayName: { fi: 'Testikaupunki' }, issuer: fed.upstream.issuer, clientId: 'x', clientSecret: 'y' })).status).toBe(201);
+      expect(
+        (
+          await admin('tester', 'POST', '/directories', {
+            id: 'tester-city',
+            displayName: { fi: 'Testikaupunki' },
+            issuer: fed.upstream.issuer,
+            clientId: 'x',
+            clientSecret: 'y',
+          })
+        ).status,
+      ).toBe(201);
       expect((await admin('tester', 'POST', '/directories/tester-city/start-testing', {})).status).toBe(200);
       expect((await admin('tester', 'POST', '/directories/tester-city/check-links', {})).status).toBe(201);
       const approveDirectory = await admin('tester', 'POST', '/directories/tester-city/approve', { withoutEvidence: true, reason: 'trust me' });
@@ -279,7 +303,17 @@ describe('admin API security', () => {
       expect((await admin('tester', 'GET', '/clients')).status).toBe(200);
 
       // An operator of production approves, and is not the one who prepares.
-      expect((await admin('producer', 'POST', '/directories', { id: 'producer-city', displayName: { fi: 'x' }, issuer: fed.upstream.issuer, clientId: 'x', clientSecret: 'y' })).status).toBe(403);
+      expect(
+        (
+          await admin('producer', 'POST', '/directories', {
+            id: 'producer-city',
+            displayName: { fi: 'x' },
+            issuer: fed.upstream.issuer,
+            clientId: 'x',
+            clientSecret: 'y',
+          })
+        ).status,
+      ).toBe(403);
       expect((await admin('producer', 'POST', '/directories/tester-city/suspend', { reason: 'not ready' })).status).toBe(200);
       const log = (await admin('admin', 'GET', '/audit?directoryId=tester-city')).body.entries as Array<{ operator: string; action: string }>;
       expect(log.map((e) => [e.operator, e.action])).toEqual(

@@ -14,17 +14,37 @@ const learner = (n: number) => `1.2.246.562.24.${String(10000000000 + n).padStar
 
 /** The claims every catalogue user gets whatever else is dropped. */
 const base = (n: number) => ({ [CLAIM.learnerId]: learner(n) });
-const SCHOOL_DEPENDENT = [CLAIM.schoolInfo, CLAIM.educationProviderInfo, CLAIM.role, CLAIM.schoolCode, CLAIM.school, CLAIM.educationProviderId, CLAIM.educationProvider];
+const SCHOOL_DEPENDENT = [
+  CLAIM.schoolInfo,
+  CLAIM.educationProviderInfo,
+  CLAIM.role,
+  CLAIM.schoolCode,
+  CLAIM.school,
+  CLAIM.educationProviderId,
+  CLAIM.educationProvider,
+];
 
-const TEST_CLIENT = { client_id: 'test-numbers-service', client_secret: 'test-numbers-secret-0123456789abcdef', redirect_uris: [RP_REDIRECT], allowTestLearnerIds: true };
+const TEST_CLIENT = {
+  client_id: 'test-numbers-service',
+  client_secret: 'test-numbers-secret-0123456789abcdef',
+  redirect_uris: [RP_REDIRECT],
+  allowTestLearnerIds: true,
+};
 
 describe('every test catalogue user, end to end through the real directory and a real service', () => {
   let fed: Federation;
   let testNumbersRp: RelyingParty;
 
   beforeAll(async () => {
-    fed = await startFederation({ config: { clients: [{ client_id: 'learning-service', client_secret: 'learning-service-secret-0123456789', redirect_uris: [RP_REDIRECT] }, TEST_CLIENT] } });
-    testNumbersRp = await RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: TEST_CLIENT.client_id, clientSecret: TEST_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+    fed = await startFederation({
+      config: { clients: [{ client_id: 'learning-service', client_secret: 'learning-service-secret-0123456789', redirect_uris: [RP_REDIRECT] }, TEST_CLIENT] },
+    });
+    testNumbersRp = await RelyingParty.discover({
+      issuer: fed.bridge.issuer,
+      clientId: TEST_CLIENT.client_id,
+      clientSecret: TEST_CLIENT.client_secret,
+      redirectUri: RP_REDIRECT,
+    });
   });
   afterAll(async () => {
     await fed?.stop();

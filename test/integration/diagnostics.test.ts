@@ -97,7 +97,13 @@ describe('diagnosable failures of a bridge', () => {
 
   it("shows oidc-provider's error pages with the reference of their log line", async () => {
     const url = new URL(`${fed.bridge.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: 'no-such-service', response_type: 'code', scope: 'openid', redirect_uri: RP_REDIRECT, ui_locales: 'sv' }).toString();
+    url.search = new URLSearchParams({
+      client_id: 'no-such-service',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: RP_REDIRECT,
+      ui_locales: 'sv',
+    }).toString();
     const page = await new UserAgent('sv').request(url.href);
     expect(page.status).toBe(400);
     expect(page.body).toContain('Referens');
@@ -117,7 +123,11 @@ describe('diagnosable failures of a bridge', () => {
 });
 
 /** A request with the Host (and X-Forwarded-Host) a proxy would send; fetch does not let a test set Host. */
-function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
       let body = '';
@@ -150,7 +160,15 @@ describe('environments on hosts of their own, behind a proxy', () => {
       ...settings,
     });
     const storage = createMemoryStorage();
-    const logger = createLogger('info', new Writable({ write: (chunk, _e, done) => { lines.push(...String(chunk).split('\n').filter(Boolean)); done(); } }));
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write: (chunk, _e, done) => {
+          lines.push(...String(chunk).split('\n').filter(Boolean));
+          done();
+        },
+      }),
+    );
     const { app } = createDeployment({ config, secrets, storage, logger });
     const server = createServer(app.callback());
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));

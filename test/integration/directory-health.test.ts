@@ -25,7 +25,10 @@ describe('directory health', () => {
   });
 
   async function healthCheck(): Promise<Record<string, Record<string, unknown>>> {
-    const response = await fetch(`${fed.bridge.issuer}/admin/api/directories/health-check`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' } });
+    const response = await fetch(`${fed.bridge.issuer}/admin/api/directories/health-check`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { health: Array<Record<string, unknown>> };
     return Object.fromEntries(body.health.map((h) => [String(h.id), h]));

@@ -10,12 +10,21 @@ async function federationWith(upstreamOptions: Parameters<typeof startUpstreamId
   const port = await freePort();
   const upstream = await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`], ...upstreamOptions });
   const fed = await startFederation({ bridgePort: port, upstream, upstreamConfig });
-  return { ...fed, stop: async () => { await fed.stop(); await upstream.stop(); } };
+  return {
+    ...fed,
+    stop: async () => {
+      await fed.stop();
+      await upstream.stop();
+    },
+  };
 }
 
 describe('directories that deliver differently', () => {
   it('reads attributes from userinfo and authenticates with client_secret_post when configured', async () => {
-    const fed = await federationWith({ claimsInIdToken: false, tokenEndpointAuthMethod: 'client_secret_post' }, { userinfo: true, tokenEndpointAuthMethod: 'client_secret_post' });
+    const fed = await federationWith(
+      { claimsInIdToken: false, tokenEndpointAuthMethod: 'client_secret_post' },
+      { userinfo: true, tokenEndpointAuthMethod: 'client_secret_post' },
+    );
     try {
       const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
       const claims = (await fed.rp.redeem(callback, request)).claims()!;
@@ -40,7 +49,7 @@ describe('directories that deliver differently', () => {
     }
   });
 
-  it('maps the directory\'s own claim names, and blocks a user whose unique id claim is missing', async () => {
+  it("maps the directory's own claim names, and blocks a user whose unique id claim is missing", async () => {
     // This directory's unique id is its `nickname` claim and its roles come in `groups`.
     const fed = await federationWith({}, { attributeMapping: { username: 'nickname', roles: ['roles'] } });
     try {
@@ -52,7 +61,7 @@ describe('directories that deliver differently', () => {
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       const page = await agent.submit(login, { username: 'no-nickname', password: 'no-nicknamepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);
-      expect(page.body).toContain("unique identifier");
+      expect(page.body).toContain('unique identifier');
       const back = await agent.navigate(linksWithText(page, 'Return to the service')[0]!, { stopAt: RP_REDIRECT });
       expect(new URL(back.url).searchParams.get('error')).toBe('access_denied');
     } finally {
@@ -120,7 +129,11 @@ describe('signing out', () => {
     const agent = new UserAgent('en');
     const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
     const tokens = await fed.rp.redeem(callback, request);
-    const logoutUrl = client.buildEndSessionUrl(fed.rp.configuration, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out', state: 'bye' });
+    const logoutUrl = client.buildEndSessionUrl(fed.rp.configuration, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out',
+      state: 'bye',
+    });
     const confirm = await agent.navigate(logoutUrl.href, { stopAt: 'http://127.0.0.1:9/' });
     expect(confirm.status).toBe(200);
     expect(confirm.body).toContain('Do you want to sign out');

@@ -14,7 +14,7 @@ import { startRedisServer, type RedisServerHandle } from '../support/redis-serve
  * Registered services, directories, operator settings and the audit log are the federation's
  * records: they live in Redis with AOF, survive a crash of it, and the audit log shows tampering.
  */
-describe('the federation\'s records', () => {
+describe("the federation's records", () => {
   let redis: RedisServerHandle;
   let secrets: BridgeSecrets;
   let bridge: BridgeHandle;
@@ -24,7 +24,10 @@ describe('the federation\'s records', () => {
     startBridge({
       port,
       secrets,
-      config: { redis: { url: redis.url, commandTimeoutMs: 1000 }, admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] } },
+      config: {
+        redis: { url: redis.url, commandTimeoutMs: 1000 },
+        admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
+      },
     });
 
   beforeAll(async () => {

@@ -41,7 +41,9 @@ describe('several environments in one deployment', () => {
         { name: 'production', issuer: `${origin}/production` },
       ],
       admin: { operators: [{ username: 'operator', passwordHash: await hashPassword('operator-password') }], allowInMemoryRecords: true },
-      upstreams: [{ id: 'school-a', displayName: { fi: 'Koulu A' }, issuer: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret }],
+      upstreams: [
+        { id: 'school-a', displayName: { fi: 'Koulu A' }, issuer: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret },
+      ],
     });
     storage = createMemoryStorage();
     const logger = createLogger('silent', new Writable({ write: (_c, _e, done) => done() }));
@@ -96,7 +98,11 @@ describe('several environments in one deployment', () => {
   });
 
   it('promotes a service registered once from test to production by an operator approval', async () => {
-    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
+    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: '{}',
+    });
     const service = await json(`${issuer('test')}/reg`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' },
@@ -106,7 +112,12 @@ describe('several environments in one deployment', () => {
 
     // The test environment offers only test directories; real schools are reached only in production.
     const login = async (name: string) => {
-      const rp = await RelyingParty.discover({ issuer: issuer(name), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
+      const rp = await RelyingParty.discover({
+        issuer: issuer(name),
+        clientId: service.client_id,
+        clientSecret: service.client_secret,
+        redirectUri: SERVICE_REDIRECT,
+      });
       const agent = new UserAgent('en');
       const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${name === 'production' ? 'school-a' : 'test-school'}` });
       const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
@@ -121,7 +132,11 @@ describe('several environments in one deployment', () => {
     const refused = await login('production');
     expect(refused.refused?.status).toBe(400);
 
-    const approved = await fetch(`${issuer('production')}/admin/api/clients/${service.client_id}/approve`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
+    const approved = await fetch(`${issuer('production')}/admin/api/clients/${service.client_id}/approve`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(approved.status).toBe(200);
     const atProduction = await login('production');
     expect(atProduction.tokens!.claims()!.iss).toBe(issuer('production'));
@@ -130,8 +145,13 @@ describe('several environments in one deployment', () => {
     await expect(atProduction.rp!.userinfo(atTest.tokens!.access_token, atTest.tokens!.claims()!.sub)).rejects.toThrow();
   });
 
-  it('keeps the two environments\' sessions apart in one browser', async () => {
-    const rpTest = await RelyingParty.discover({ issuer: issuer('test'), clientId: 'attribute-test-service', clientSecret: 'unused-here', redirectUri: RP_REDIRECT });
+  it("keeps the two environments' sessions apart in one browser", async () => {
+    const rpTest = await RelyingParty.discover({
+      issuer: issuer('test'),
+      clientId: 'attribute-test-service',
+      clientSecret: 'unused-here',
+      redirectUri: RP_REDIRECT,
+    });
     expect(rpTest.configuration.serverMetadata().issuer).toBe(issuer('test'));
     const agent = new UserAgent('en');
     const page = await agent.navigate(`${issuer('test')}/attribute-test/login?upstream=test-school`, { stopAt: `${issuer('test')}/attribute-test/callback` });
@@ -144,10 +164,27 @@ describe('several environments in one deployment', () => {
 
   it('signs demo users in at the demo environment, and test users only at test', async () => {
     const metadata = { client_name: 'Demo service', redirect_uris: [SERVICE_REDIRECT] };
-    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
-    const service = await json(`${issuer('test')}/reg`, { method: 'POST', headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(metadata) });
-    await fetch(`${issuer('demo')}/admin/api/clients/${service.client_id}/publish-to-demo`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: '{}' });
-    const rp = await RelyingParty.discover({ issuer: issuer('demo'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
+    const token = await json(`${issuer('test')}/admin/api/initial-access-tokens`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const service = await json(`${issuer('test')}/reg`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.initialAccessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(metadata),
+    });
+    await fetch(`${issuer('demo')}/admin/api/clients/${service.client_id}/publish-to-demo`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const rp = await RelyingParty.discover({
+      issuer: issuer('demo'),
+      clientId: service.client_id,
+      clientSecret: service.client_secret,
+      redirectUri: SERVICE_REDIRECT,
+    });
     const attempt = async (username: string) => {
       const agent = new UserAgent('en');
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
@@ -172,7 +209,12 @@ describe('several environments in one deployment', () => {
       body: JSON.stringify({ client_name: 'Offline service', redirect_uris: [SERVICE_REDIRECT] }),
     });
     const login = async () => {
-      const rp = await RelyingParty.discover({ issuer: issuer('test'), clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
+      const rp = await RelyingParty.discover({
+        issuer: issuer('test'),
+        clientId: service.client_id,
+        clientSecret: service.client_secret,
+        redirectUri: SERVICE_REDIRECT,
+      });
       const agent = new UserAgent('en');
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
       const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
@@ -181,9 +223,19 @@ describe('several environments in one deployment', () => {
     };
     expect((await login()).tokens.refresh_token).toBeUndefined();
 
-    const allowed = await fetch(`${issuer('test')}/admin/api/clients/${service.client_id}/settings`, { method: 'PATCH', headers, body: JSON.stringify({ refreshTokens: true }) });
+    const allowed = await fetch(`${issuer('test')}/admin/api/clients/${service.client_id}/settings`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ refreshTokens: true }),
+    });
     expect(allowed.status).toBe(200);
-    const { registration_access_token: rat, registration_client_uri: uri, client_id_issued_at: _i, client_secret_expires_at: _e, ...metadata } = await json(service.registration_client_uri, {
+    const {
+      registration_access_token: rat,
+      registration_client_uri: uri,
+      client_id_issued_at: _i,
+      client_secret_expires_at: _e,
+      ...metadata
+    } = await json(service.registration_client_uri, {
       headers: { authorization: `Bearer ${service.registration_access_token}` },
     });
     const updated = await fetch(uri, {

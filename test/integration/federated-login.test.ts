@@ -146,7 +146,11 @@ describe('federated login: service → bridge → school directory → bridge �
     const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: `http://127.0.0.1:${fed.bridge.port}/upstream/` });
     // Sign in at the directory but stop before the bridge's callback...
-    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: `${fed.bridge.issuer}/upstream/` },
+    );
     expect(atCallback.url).toContain(`/upstream/${UPSTREAM_ID}/callback?`);
     // ...and deliver it from another browser.
     const other = new UserAgent('en');
@@ -185,7 +189,16 @@ describe('federated login: service → bridge → school directory → bridge �
   it('never writes names, learner numbers, codes or tokens to its log', async () => {
     const text = fed.bridge.logText();
     expect(text.length).toBeGreaterThan(0);
-    for (const secret of ['Aino', 'Mansikka', 'pupil-complete', '1.2.246.562.24.10000000001', RP_CLIENT.client_secret, fed.upstream.clientSecret, 'code=', 'eyJ']) {
+    for (const secret of [
+      'Aino',
+      'Mansikka',
+      'pupil-complete',
+      '1.2.246.562.24.10000000001',
+      RP_CLIENT.client_secret,
+      fed.upstream.clientSecret,
+      'code=',
+      'eyJ',
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

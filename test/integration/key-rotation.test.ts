@@ -52,7 +52,10 @@ describe('signing-key rotation', () => {
   const kidOf = (token: string) => decodeProtectedHeader(token).kid;
   const verifies = async (token: string) => {
     const jwks = createRemoteJWKSet(new URL(`${fed!.bridge.issuer}/jwks`));
-    return jwtVerify(token, jwks, { issuer: fed!.bridge.issuer }).then(() => true, () => false);
+    return jwtVerify(token, jwks, { issuer: fed!.bridge.issuer }).then(
+      () => true,
+      () => false,
+    );
   };
 
   it('publishes a new key before it signs, signs with it once promoted, and drops the old one only when retired', async () => {

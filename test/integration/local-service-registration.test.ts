@@ -13,7 +13,12 @@ describe('registering a local development service', () => {
   let bridge: BridgeHandle;
 
   beforeAll(async () => {
-    bridge = await startBridge({ config: { admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] }, directories: { healthCheckIntervalSeconds: 0 } } });
+    bridge = await startBridge({
+      config: {
+        admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
+        directories: { healthCheckIntervalSeconds: 0 },
+      },
+    });
   });
 
   afterAll(async () => {
@@ -21,7 +26,11 @@ describe('registering a local development service', () => {
   });
 
   async function token(): Promise<string> {
-    const response = await fetch(`${bridge.issuer}/admin/api/initial-access-tokens`, { method: 'POST', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ uses: 3 }) });
+    const response = await fetch(`${bridge.issuer}/admin/api/initial-access-tokens`, {
+      method: 'POST',
+      headers: { authorization: AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ uses: 3 }),
+    });
     expect(response.status).toBe(201);
     return ((await response.json()) as { initialAccessToken: string }).initialAccessToken;
   }

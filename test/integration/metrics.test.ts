@@ -60,23 +60,30 @@ describe('metrics', () => {
     await agent.submit(atDirectory, { username: 'blocked-no-learner-id', password: 'blocked-no-learner-idpwd', action: 'login' });
     const after = await scrape();
 
-    const delta = (name: string, extra: Record<string, string> = {}) => seriesValue(after, name, { ...labels, ...extra }) - seriesValue(before, name, { ...labels, ...extra });
+    const delta = (name: string, extra: Record<string, string> = {}) =>
+      seriesValue(after, name, { ...labels, ...extra }) - seriesValue(before, name, { ...labels, ...extra });
     expect(delta('mpassid_logins_started_total')).toBe(2);
     expect(delta('mpassid_logins_completed_total')).toBe(1);
     expect(delta('mpassid_logins_failed_total', { reason: 'attributes_blocked' })).toBe(1);
-    const calls = (text: string) => seriesValue(text, 'mpassid_directory_call_duration_seconds_count', { directory: UPSTREAM_ID, operation: 'complete', outcome: 'ok' });
+    const calls = (text: string) =>
+      seriesValue(text, 'mpassid_directory_call_duration_seconds_count', { directory: UPSTREAM_ID, operation: 'complete', outcome: 'ok' });
     expect(calls(after) - calls(before)).toBe(2);
     const durations = (text: string) => seriesValue(text, 'mpassid_login_duration_seconds_count', { directory: UPSTREAM_ID, outcome: 'ok' });
     expect(durations(after) - durations(before)).toBe(1);
     // Organisation lookups of the school went through the cache.
-    expect(seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'hit' }) + seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'miss' })).toBeGreaterThan(0);
+    expect(
+      seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'hit' }) +
+        seriesValue(after, 'mpassid_organisation_lookups_total', { result: 'miss' }),
+    ).toBeGreaterThan(0);
     // Nothing personal in the series.
     expect(after).not.toContain('pupil-complete');
     expect(after).not.toContain('Aino');
   });
 
-  it('takes over a trusted proxy\'s request id, and puts it on the error page and the log line', async () => {
-    const response = await fetch(`${fed.bridge.issuer}/interaction/unknown-interaction-id/complete`, { headers: { 'x-request-id': 'proxy-req-0001', accept: 'text/html' } });
+  it("takes over a trusted proxy's request id, and puts it on the error page and the log line", async () => {
+    const response = await fetch(`${fed.bridge.issuer}/interaction/unknown-interaction-id/complete`, {
+      headers: { 'x-request-id': 'proxy-req-0001', accept: 'text/html' },
+    });
     expect(response.headers.get('x-request-id')).toBe('proxy-req-0001');
     expect(await response.text()).toContain('proxy-req-0001');
     expect(fed.bridge.logs.some((line) => line.ref === 'proxy-req-0001' && line.msg === 'request')).toBe(true);

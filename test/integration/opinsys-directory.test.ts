@@ -102,7 +102,11 @@ describe('Opinsys directory', () => {
   async function begin(bridge: BridgeHandle, options: { agent?: UserAgent; directory?: string; extra?: Record<string, string> } = {}): Promise<Started> {
     const agent = options.agent ?? new UserAgent('en');
     const rp = await service(bridge);
-    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${options.directory ?? DIRECTORY}`, ui_locales: 'en', ...options.extra });
+    const request = await rp.authorizationRequest({
+      acr_values: `urn:mpass.id:authnsource:${options.directory ?? DIRECTORY}`,
+      ui_locales: 'en',
+      ...options.extra,
+    });
     const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     return { rp, request, agent, page };
   }
@@ -259,7 +263,10 @@ describe('Opinsys directory', () => {
     const fresh = await freshCallback(a);
     for (const query of [`state=${stateOf(fresh.started.agent)}`, `state=${stateOf(fresh.started.agent)}&jwt=${fresh.jwt}&jwt=${fresh.jwt}`]) {
       const started = await begin(a);
-      const page = await started.agent.navigate(`${a.issuer}/upstream/${DIRECTORY}/callback?${query.replace(/state=[^&]+/, `state=${stateOf(started.agent)}`)}`, { stopAt: RP_REDIRECT });
+      const page = await started.agent.navigate(
+        `${a.issuer}/upstream/${DIRECTORY}/callback?${query.replace(/state=[^&]+/, `state=${stateOf(started.agent)}`)}`,
+        { stopAt: RP_REDIRECT },
+      );
       await expectRefused(page, started, INVALID_ANSWER);
     }
   });
@@ -379,7 +386,8 @@ describe('Opinsys directory', () => {
     for (const bridge of [a, b]) {
       const text = bridge.logText();
       expect(text.length).toBeGreaterThan(0);
-      for (const secret of ['Aino', 'Mansikka', 'pupil-complete', '1.2.246.562.24.10000000001', sim.sharedSecret, 'eyJ', 'jwt=']) expect(text).not.toContain(secret);
+      for (const secret of ['Aino', 'Mansikka', 'pupil-complete', '1.2.246.562.24.10000000001', sim.sharedSecret, 'eyJ', 'jwt='])
+        expect(text).not.toContain(secret);
     }
   });
 });

@@ -76,14 +76,18 @@ const closedSchool = {
 };
 
 type Reply = (res: ServerResponse) => void;
-const json = (body: unknown): Reply => (res) => {
-  res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
-  res.end(JSON.stringify(body));
-};
-const raw = (status: number, body: string, type = 'application/json'): Reply => (res) => {
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-};
+const json =
+  (body: unknown): Reply =>
+  (res) => {
+    res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8' });
+    res.end(JSON.stringify(body));
+  };
+const raw =
+  (status: number, body: string, type = 'application/json'): Reply =>
+  (res) => {
+    res.writeHead(status, { 'content-type': type });
+    res.end(body);
+  };
 
 const routes: Record<string, Reply> = {
   '30076': json(school),
@@ -297,10 +301,14 @@ describe('CachedRegistry in front of the local organisation service', () => {
   const now = () => clock;
   // retryAfterFailureMs 0: no circuit breaker unless a test asks for one.
   const cached = (options: { maxEntries?: number; baseUrl?: string; retryAfterFailureMs?: number } = {}) =>
-    new CachedRegistry(
-      new OphHttpRegistry({ baseUrl: options.baseUrl ?? oph.baseUrl, callerId: CALLER_ID, timeoutMs: CLIENT_TIMEOUT_MS }),
-      { ttlMs: TTL, negativeTtlMs: NEGATIVE_TTL, staleIfErrorMs: STALE, now, retryAfterFailureMs: 0, ...options },
-    );
+    new CachedRegistry(new OphHttpRegistry({ baseUrl: options.baseUrl ?? oph.baseUrl, callerId: CALLER_ID, timeoutMs: CLIENT_TIMEOUT_MS }), {
+      ttlMs: TTL,
+      negativeTtlMs: NEGATIVE_TTL,
+      staleIfErrorMs: STALE,
+      now,
+      retryAfterFailureMs: 0,
+      ...options,
+    });
 
   beforeEach(() => {
     clock = 1_000_000;

@@ -45,7 +45,13 @@ function composeEnvironment(secrets: InitResult, overrides: Record<string, strin
 async function startProxy(port: number, target: number, certificate: TestCertificate): Promise<Server> {
   const server = createHttpsServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
     const upstream = httpRequest(
-      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-proto': 'https', 'x-forwarded-for': '127.0.0.1' } },
+      {
+        host: '127.0.0.1',
+        port: target,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, 'x-forwarded-proto': 'https', 'x-forwarded-for': '127.0.0.1' },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -87,7 +93,9 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const config = {
       ...JSON.parse(readFileSync(EXAMPLE_CONFIG, 'utf8')),
       organisations: { source: 'http', baseUrl: oph.baseUrl },
-      upstreams: [{ id: 'city', displayName: { fi: 'Kaupungin koulut' }, issuer: upstream.issuer, clientId: upstream.clientId, logoUri: 'https://city.example/logo.png' }],
+      upstreams: [
+        { id: 'city', displayName: { fi: 'Kaupungin koulut' }, issuer: upstream.issuer, clientId: upstream.clientId, logoUri: 'https://city.example/logo.png' },
+      ],
       clients: [SERVICE],
     };
     const configFile = join(work, 'production.json');
@@ -108,7 +116,10 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     bridge.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proxy = await startProxy(proxyPort, bridgePort, certificate);
     for (let i = 0; i < 100; i += 1) {
-      const ready = await fetch(`${issuer}/readyz`).then((r) => r.ok, () => false);
+      const ready = await fetch(`${issuer}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ready) break;
       if (bridge.exitCode !== null) throw new Error(`the bridge exited: ${output}`);
       await new Promise((done) => setTimeout(done, 100));
@@ -136,22 +147,39 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
   });
 
   it('signs a user in through the configured directory', async () => {
-    const rp = await RelyingParty.discover({ issuer, clientId: SERVICE.client_id, clientSecret: SERVICE.client_secret, redirectUri: SERVICE.redirect_uris[0]! });
+    const rp = await RelyingParty.discover({
+      issuer,
+      clientId: SERVICE.client_id,
+      clientSecret: SERVICE.client_secret,
+      redirectUri: SERVICE.redirect_uris[0]!,
+    });
     const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:city' });
     const agent = new UserAgent('en');
     const login = await agent.navigate(request.url.href, { stopAt: SERVICE.redirect_uris[0]! });
     expect(login.url.startsWith(upstream.issuer)).toBe(true);
-    const done = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: SERVICE.redirect_uris[0]! });
+    const done = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: SERVICE.redirect_uris[0]! },
+    );
     const tokens = await rp.redeem(done.url, request);
     expect(tokens.claims()).toMatchObject({ iss: issuer, given_name: 'Aino', 'urn:mpass.id:schoolCode': ['30076'] });
     // Cookies are Secure behind the proxy.
-    expect(agent.history.flatMap((p) => p.headers.getSetCookie()).filter((c) => c.startsWith('mpass_')).every((c) => /;\s*secure/i.test(c))).toBe(true);
+    expect(
+      agent.history
+        .flatMap((p) => p.headers.getSetCookie())
+        .filter((c) => c.startsWith('mpass_'))
+        .every((c) => /;\s*secure/i.test(c)),
+    ).toBe(true);
   });
 
-  it('refuses to start on a Redis that would lose the federation\'s records (no AOF)', async () => {
+  it("refuses to start on a Redis that would lose the federation's records (no AOF)", async () => {
     const volatile = await startRedisServer();
     try {
-      const child = spawn(process.execPath, ['dist/main.js'], { env: { ...startEnv, REDIS_URL: volatile.url, PORT: '0', ADMIN_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['dist/main.js'], {
+        env: { ...startEnv, REDIS_URL: volatile.url, PORT: '0', ADMIN_PORT: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = await new Promise<number | null>((done) => child.once('exit', done));
@@ -193,12 +221,14 @@ describe('the shipped deployment files', () => {
     expect(Object.keys(compose.secrets).sort()).toEqual([...bridge.secrets].sort());
   });
 
-  it('the production example passes validation with init\'s secrets, and explains what is missing without them', async () => {
+  it("the production example passes validation with init's secrets, and explains what is missing without them", async () => {
     const secrets = await initDeployment({ dir: join(mkdtempSync(join(tmpdir(), 'mpassid-init-')), 'secrets'), operator: 'op' });
     const config = loadConfig(composeEnvironment(secrets, { ISSUER: 'https://mpassid.example.fi', REDIS_URL: 'redis://127.0.0.1:6390' }));
     expect(config).toMatchObject({ env: 'production', environment: 'production', trustProxy: true, admin: { port: 9090 } });
     expect(config.admin.operators.map((o) => o.username)).toEqual(['op']);
     expect(config.secrets.cookieKeys).toHaveLength(1);
-    expect(() => loadConfig({ NODE_ENV: 'production', CONFIG_FILE: EXAMPLE_CONFIG })).toThrow(/issuer: must be https[\s\S]*secrets\.jwksFile[\s\S]*secrets\.cookieKeys[\s\S]*secrets\.subjectSalt[\s\S]*redis\.url/);
+    expect(() => loadConfig({ NODE_ENV: 'production', CONFIG_FILE: EXAMPLE_CONFIG })).toThrow(
+      /issuer: must be https[\s\S]*secrets\.jwksFile[\s\S]*secrets\.cookieKeys[\s\S]*secrets\.subjectSalt[\s\S]*redis\.url/,
+    );
   });
 });

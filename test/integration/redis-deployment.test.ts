@@ -39,7 +39,11 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(login.url.startsWith(a.upstream.issuer)).toBe(true);
-    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${a.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: `${a.bridge.issuer}/upstream/` },
+    );
     // The directory's callback, and everything after it, is served by B.
     const done = await agent.navigate(via(atCallback.url, a, b), { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);

@@ -156,10 +156,13 @@ describe('logins in flight survive store failures', () => {
 
   it.each([
     ['SIGTERM', () => redis.restart()],
-    ['SIGKILL', async () => {
-      await redis.kill();
-      await redis.restart();
-    }],
+    [
+      'SIGKILL',
+      async () => {
+        await redis.kill();
+        await redis.restart();
+      },
+    ],
   ])('completes the logins in flight when Redis restarts (%s, AOF on) and users reload', async (_signal: string, restart: () => Promise<void>) => {
     const logins = 8;
     const persistence = { reloads: 5, tokenRetries: 3, waitMs: 400 };

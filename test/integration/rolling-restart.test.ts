@@ -22,11 +22,20 @@ class Instance {
   ) {}
 
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...this.env, PORT: String(this.port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     for (let i = 0; i < 200; i += 1) {
-      if (await fetch(`http://127.0.0.1:${this.port}/readyz`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`http://127.0.0.1:${this.port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       if (this.child.exitCode !== null) throw new Error(`instance exited: ${this.output}`);
       await new Promise((done) => setTimeout(done, 50));
     }
@@ -45,8 +54,8 @@ class Instance {
 
 /**
  * The address the services know: a round-robin proxy over the instances, trying the other one when
- * an instance refuses the connection (as a load balancer's health-aware upstream does). A new
- * connection per request, so no keep-alive socket races a shutdown.
+ * an instance refuses the connection, or resets it before answering a GET (as nginx's
+ * proxy_next_upstream does). A new connection per request, so no keep-alive socket races a shutdown.
  */
 async function startBalancer(port: number, backends: number[]): Promise<Server> {
   let next = 0;
@@ -62,7 +71,10 @@ async function startBalancer(port: number, backends: number[]): Promise<Server> 
           answer.pipe(res);
         });
         upstream.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ECONNREFUSED' && tries > 1) attempt(tries - 1);
+          // Like a production load balancer: another instance for a refused connection, and for a
+          // GET whose connection an instance closed while shutting down before answering.
+          const retriable = err.code === 'ECONNREFUSED' || (err.code === 'ECONNRESET' && req.method === 'GET');
+          if (retriable && !res.headersSent && tries > 1) attempt(tries - 1);
           else if (!res.headersSent) res.writeHead(502).end();
         });
         upstream.end(body);
@@ -90,10 +102,21 @@ describe('a rolling restart of two instances behind one address', () => {
     writeFileSync(configFile, JSON.stringify({ secrets: { file: secretsFile }, clients: [RP_CLIENT], directories: { healthCheckIntervalSeconds: 0 } }));
     const balancerPort = await freePort();
     issuer = `http://127.0.0.1:${balancerPort}`;
-    const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'development', CONFIG_FILE: configFile, ISSUER: issuer, REDIS_URL: redis.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      CONFIG_FILE: configFile,
+      ISSUER: issuer,
+      REDIS_URL: redis.url,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    };
     instances = [new Instance(await freePort(), env), new Instance(await freePort(), env)];
     for (const instance of instances) await instance.start();
-    balancer = await startBalancer(balancerPort, instances.map((i) => i.port));
+    balancer = await startBalancer(
+      balancerPort,
+      instances.map((i) => i.port),
+    );
   });
 
   afterAll(async () => {

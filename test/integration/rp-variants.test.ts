@@ -25,7 +25,12 @@ describe('services of different kinds', () => {
       config: {
         clients: [
           RP_CLIENT,
-          { client_id: 'post-service', client_secret: 'post-service-secret-0123456789', redirect_uris: [RP_REDIRECT], token_endpoint_auth_method: 'client_secret_post' },
+          {
+            client_id: 'post-service',
+            client_secret: 'post-service-secret-0123456789',
+            redirect_uris: [RP_REDIRECT],
+            token_endpoint_auth_method: 'client_secret_post',
+          },
           { client_id: 'jwt-service', redirect_uris: [RP_REDIRECT], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: jwksUri },
           { client_id: 'native-app', redirect_uris: [NATIVE_REDIRECT], token_endpoint_auth_method: 'none', application_type: 'native' },
         ],
@@ -83,7 +88,9 @@ describe('services of different kinds', () => {
     expect(tokens.claims()!.given_name).toBe('Aino');
     // Without the PKCE verifier the code is worth nothing.
     const again = await loginWith(configuration, NATIVE_REDIRECT);
-    await expect(client.authorizationCodeGrant(configuration, new URL(again.done.url), { ...again.checks, pkceCodeVerifier: client.randomPKCECodeVerifier() })).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(
+      client.authorizationCodeGrant(configuration, new URL(again.done.url), { ...again.checks, pkceCodeVerifier: client.randomPKCECodeVerifier() }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('response_mode=form_post: an auto-submitting form the page CSP allows', async () => {

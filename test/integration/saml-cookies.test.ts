@@ -28,7 +28,9 @@ describe('SAML: the transaction cookie reaches the cross-site ACS post, the othe
       config: {
         trustProxy: true,
         clients: [RP_CLIENT],
-        upstreams: [{ type: 'saml', id: DIRECTORY, displayName: { fi: 'SAML' }, metadata: forgeIdpMetadata('https://idp.example/saml', [idpKey.cert]), accounts: 'test' }],
+        upstreams: [
+          { type: 'saml', id: DIRECTORY, displayName: { fi: 'SAML' }, metadata: forgeIdpMetadata('https://idp.example/saml', [idpKey.cert]), accounts: 'test' },
+        ],
       } as never,
     });
   });

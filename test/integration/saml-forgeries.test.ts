@@ -229,9 +229,16 @@ describe('SAML responses the bridge must refuse', () => {
   });
 
   it('refuses garbage, an empty form and a GET to the callback with a page, never a 500', async () => {
-    for (const samlResponse of ['', 'not base64 at all!', encode('<not-xml'), encode('<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>')]) {
+    for (const samlResponse of [
+      '',
+      'not base64 at all!',
+      encode('<not-xml'),
+      encode('<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>'),
+    ]) {
       const { agent } = await start();
-      const page = samlResponse ? await post(agent, samlResponse) : await agent.postForm(`${a.issuer}/upstream/${DIRECTORY}/callback`, {}, { stopAt: RP_REDIRECT });
+      const page = samlResponse
+        ? await post(agent, samlResponse)
+        : await agent.postForm(`${a.issuer}/upstream/${DIRECTORY}/callback`, {}, { stopAt: RP_REDIRECT });
       await expectRefused(agent, page);
     }
     const { agent } = await start();
@@ -269,10 +276,12 @@ describe('SAML responses the bridge must refuse', () => {
 
   it('logs why each response was refused (each forgery met the check meant for it)', () => {
     const reasons = (instance: BridgeHandle) =>
-      instance.logs.filter((l) => l.msg === 'upstream login failed').map((l) => {
-        const err = l.err as { message: string; cause?: { message: string } };
-        return `${err.message}${err.cause ? `: ${err.cause.message}` : ''}`;
-      });
+      instance.logs
+        .filter((l) => l.msg === 'upstream login failed')
+        .map((l) => {
+          const err = l.err as { message: string; cause?: { message: string } };
+          return `${err.message}${err.cause ? `: ${err.cause.message}` : ''}`;
+        });
     const seen = reasons(a).join('\n');
     for (const expected of [
       'failed validation: Invalid signature',

@@ -18,7 +18,12 @@ const ADFS = 'saml-adfs';
 const ENCRYPTED = 'saml-encrypted';
 /** Google Workspace attribute names, multi-valued attributes as one `;`-separated value. */
 const GOOGLE = 'saml-google';
-const TEST_NUMBERS_CLIENT = { client_id: 'test-numbers-service', client_secret: 'test-numbers-secret-0123456789abcdef', redirect_uris: [RP_REDIRECT], allowTestLearnerIds: true };
+const TEST_NUMBERS_CLIENT = {
+  client_id: 'test-numbers-service',
+  client_secret: 'test-numbers-secret-0123456789abcdef',
+  redirect_uris: [RP_REDIRECT],
+  allowTestLearnerIds: true,
+};
 
 /**
  * Logins through a real SAML identity provider: SimpleSAMLphp under its own Apache, with the test
@@ -43,11 +48,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
     });
     ssp = await startSimpleSamlPhp({
       users: USERS,
-      serviceProviders: [
-        { ...sp(ADFS) },
-        { ...sp(ENCRYPTED), encryptAssertion: true, signResponse: false },
-        { ...sp(GOOGLE), googleStyle: true },
-      ],
+      serviceProviders: [{ ...sp(ADFS) }, { ...sp(ENCRYPTED), encryptAssertion: true, signResponse: false }, { ...sp(GOOGLE), googleStyle: true }],
     });
     const directory = (id: string, name: string, extra: Record<string, unknown> = {}) => ({
       type: 'saml',
@@ -72,7 +73,12 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
       } as never,
     });
     rp = await RelyingParty.discover({ issuer: bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
-    testNumbersRp = await RelyingParty.discover({ issuer: bridge.issuer, clientId: TEST_NUMBERS_CLIENT.client_id, clientSecret: TEST_NUMBERS_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+    testNumbersRp = await RelyingParty.discover({
+      issuer: bridge.issuer,
+      clientId: TEST_NUMBERS_CLIENT.client_id,
+      clientSecret: TEST_NUMBERS_CLIENT.client_secret,
+      redirectUri: RP_REDIRECT,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -101,7 +107,11 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
     if (page.body.includes('name="password"')) {
       askedPassword = true;
       const form = extractForms(page).find((f) => 'password' in f.fields)!;
-      page = await agent.postForm(form.action, { ...form.fields, username, password: USERS.find((u) => u.username === username)!.password }, { stopAt: RP_REDIRECT });
+      page = await agent.postForm(
+        form.action,
+        { ...form.fields, username, password: USERS.find((u) => u.username === username)!.password },
+        { stopAt: RP_REDIRECT },
+      );
     }
     // SimpleSAMLphp's page that posts the response to the bridge (a browser submits it by script).
     if (!page.url.startsWith(RP_REDIRECT)) {
@@ -121,7 +131,11 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
       const [back] = linksWithText(page, 'Return to the service');
       if (!back) throw new Error(`login ended on ${page.url} (${page.status}): ${page.body.slice(0, 500)}`);
       page = await result.agent.navigate(back, { stopAt: RP_REDIRECT });
-      return { error: new URL(page.url).searchParams.get('error'), status: result.page.status, message: result.page.body.match(/<p class="error-message">[\s\S]*?<\/p>/)?.[0] ?? '' };
+      return {
+        error: new URL(page.url).searchParams.get('error'),
+        status: result.page.status,
+        message: result.page.body.match(/<p class="error-message">[\s\S]*?<\/p>/)?.[0] ?? '',
+      };
     }
     const tokens = await result.service.redeem(page.url, result.request);
     const idToken = tokens.claims()!;
@@ -134,7 +148,11 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
     const agent = new UserAgent('en');
     const request = await service.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${bridge.config.testDirectory.upstreamId}` });
     const form = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    const page = await agent.submit(form, { username, password: USERS.find((u) => u.username === username)!.password, action: 'login' }, { stopAt: RP_REDIRECT });
+    const page = await agent.submit(
+      form,
+      { username, password: USERS.find((u) => u.username === username)!.password, action: 'login' },
+      { stopAt: RP_REDIRECT },
+    );
     return outcome({ page, request, agent, service });
   }
 
@@ -164,7 +182,12 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
     expect(redirect.searchParams.get('Signature')).toBeTruthy();
     const got = await outcome(result);
     expect(got.acr).toBe(`urn:mpass.id:authnsource:${ADFS}`);
-    expect(got.claims).toMatchObject({ given_name: 'Aino', family_name: 'Mansikka', [CLAIM.learnerId]: '1.2.246.562.24.10000000001', [CLAIM.schoolCode]: ['30076'] });
+    expect(got.claims).toMatchObject({
+      given_name: 'Aino',
+      family_name: 'Mansikka',
+      [CLAIM.learnerId]: '1.2.246.562.24.10000000001',
+      [CLAIM.schoolCode]: ['30076'],
+    });
     expect(got.claims![CLAIM.originalIssuer]).toBe(ssp.metadataUrl);
   });
 

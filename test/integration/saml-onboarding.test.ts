@@ -118,7 +118,12 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
 
     expect((await cli(['directory', 'start-testing', DIRECTORY_ID])).code).toBe(0);
 
-    const rp = await RelyingParty.discover({ issuer: b.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+    const rp = await RelyingParty.discover({
+      issuer: b.issuer,
+      clientId: RP_CLIENT.client_id,
+      clientSecret: RP_CLIENT.client_secret,
+      redirectUri: RP_REDIRECT,
+    });
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     const atIdp = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });

@@ -179,7 +179,11 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(early.body.error).toBe('incomplete_self_audit');
     expect(early.body.error_description).toContain('the self-audit has not been submitted');
 
-    const partial = await admin(testA, 'PUT', `/directories/${DIRECTORY_ID}/self-audit`, { ...COMPLETE_SELF_AUDIT, securityContact: undefined, leaverRemoval: undefined });
+    const partial = await admin(testA, 'PUT', `/directories/${DIRECTORY_ID}/self-audit`, {
+      ...COMPLETE_SELF_AUDIT,
+      securityContact: undefined,
+      leaverRemoval: undefined,
+    });
     expect(partial.status).toBe(200);
     expect(partial.body.gaps).toEqual(['leaverRemoval: not answered', 'securityContact: not given']);
     const stillEarly = await admin(testA, 'POST', `/directories/${DIRECTORY_ID}/approve`, {});
@@ -310,9 +314,25 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect((await login(prod, 'pupil-complete')).page.url.startsWith(RP_REDIRECT)).toBe(true);
 
     const audit = await cli(['audit', '--directory', DIRECTORY_ID]);
-    expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual([
-      'create', 'start-testing', 'self-audit', 'self-audit', 'issue-check-link', 'attribute-check', 'attribute-check', 'attribute-check',
-      'issue-check-link', 'revoke-check-link', 'approve', 'suspend', 'reinstate',
+    expect(
+      audit.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(/\s+/)[2]),
+    ).toEqual([
+      'create',
+      'start-testing',
+      'self-audit',
+      'self-audit',
+      'issue-check-link',
+      'attribute-check',
+      'attribute-check',
+      'attribute-check',
+      'issue-check-link',
+      'revoke-check-link',
+      'approve',
+      'suspend',
+      'reinstate',
     ]);
   });
 
@@ -341,7 +361,9 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(foreignClaims[CLAIM.learnerId]).toBe('1.2.246.562.24.10000000023');
     expect(foreignClaims[CLAIM.schoolCode]).toBeUndefined();
     expect(foreignClaims[CLAIM.role]).toBeUndefined();
-    expect(prod.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.upstreamId === DIRECTORY_ID && l.schoolCode === '30081')).toBe(true);
+    expect(
+      prod.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.upstreamId === DIRECTORY_ID && l.schoolCode === '30081'),
+    ).toBe(true);
 
     const invalid = await admin(testA, 'PATCH', `/directories/${DIRECTORY_ID}`, { issuer: 'not a url', schools: ['123'] });
     expect(invalid.status).toBe(400);
@@ -353,7 +375,13 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect((await admin(testA, 'POST', `/directories/${DIRECTORY_ID}/suspend`, {})).status).toBe(200);
     expect((await admin(testA, 'DELETE', `/directories/${DIRECTORY_ID}`, { reason: 'left the federation' })).status).toBe(200);
     expect((await admin(testB, 'GET', `/directories/${DIRECTORY_ID}`)).status).toBe(404);
-    const again = await admin(testA, 'POST', '/directories', { id: DIRECTORY_ID, displayName: { fi: 'x' }, issuer: upstream.issuer, clientId: 'x', clientSecret: 'y' });
+    const again = await admin(testA, 'POST', '/directories', {
+      id: DIRECTORY_ID,
+      displayName: { fi: 'x' },
+      issuer: upstream.issuer,
+      clientId: 'x',
+      clientSecret: 'y',
+    });
     expect(again.status).toBe(409);
   });
 });

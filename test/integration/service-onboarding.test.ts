@@ -118,14 +118,32 @@ describe('service onboarding: registration, review, environments, suspension, au
         ['wildcard', test, { redirect_uris: ['https://*.learning.example/cb'] }, 'invalid_redirect_uri', /wildcard/],
         ['userinfo part', test, { redirect_uris: ['https://user:pw@learning.example/cb'] }, 'invalid_redirect_uri', /user name or password/],
         ['http outside loopback', test, { redirect_uris: ['http://learning.example/cb'] }, 'invalid_redirect_uri', /https/],
-        ['http loopback outside the test environment', prod, { redirect_uris: ['http://127.0.0.1:9/callback'] }, 'invalid_redirect_uri', /https in the production environment/],
-        ['logo on another host', test, { redirect_uris: ['https://learning.example/cb'], logo_uri: 'https://cdn.elsewhere.example/logo.png' }, 'invalid_client_metadata', /logo_uri must be on a host of a redirect URI/],
+        [
+          'http loopback outside the test environment',
+          prod,
+          { redirect_uris: ['http://127.0.0.1:9/callback'] },
+          'invalid_redirect_uri',
+          /https in the production environment/,
+        ],
+        [
+          'logo on another host',
+          test,
+          { redirect_uris: ['https://learning.example/cb'], logo_uri: 'https://cdn.elsewhere.example/logo.png' },
+          'invalid_client_metadata',
+          /logo_uri must be on a host of a redirect URI/,
+        ],
         ['missing name', test, { client_name: undefined }, 'invalid_client_metadata', /client_name is required/],
         ['operator field', test, { mpassid_status: 'approved' }, 'invalid_client_metadata', /mpassid_status is set by the MPASSid operators/],
         ['operator setting', test, { allowTestLearnerIds: true }, 'invalid_client_metadata', /allowTestLearnerIds is set by the MPASSid operators/],
         ['refresh tokens', test, { grant_types: ['authorization_code', 'refresh_token'] }, 'invalid_client_metadata', /refresh_token is not allowed/],
         ['none for a web client', test, { token_endpoint_auth_method: 'none' }, 'invalid_client_metadata', /only for native apps/],
-        ['native app with an https redirect', test, { application_type: 'native', redirect_uris: ['https://learning.example/cb'] }, 'invalid_redirect_uri', /private-use scheme/],
+        [
+          'native app with an https redirect',
+          test,
+          { application_type: 'native', redirect_uris: ['https://learning.example/cb'] },
+          'invalid_redirect_uri',
+          /private-use scheme/,
+        ],
       ];
       for (const [label, fed, change, error, description] of cases) {
         const out = await register(fed, token, { ...serviceMetadata(`Policy ${label}`), ...change });
@@ -321,7 +339,12 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect((await again.rp!.redeem(again.callback!, again.request!)).claims()!.given_name).toBe('Aino');
 
       const audit = await cli('audit', '--client', service.client_id);
-      expect(audit.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/)[2])).toEqual(['register', 'approve', 'suspend', 'reinstate']);
+      expect(
+        audit.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(/\s+/)[2]),
+      ).toEqual(['register', 'approve', 'suspend', 'reinstate']);
     });
 
     it('fails with a clear message and a non-zero exit', async () => {
@@ -344,8 +367,18 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect(log.status).toBe(200);
       expect(log.body.entries).toEqual([
         expect.objectContaining({ operator: 'service', action: 'register', clientId: service.client_id, detail: { via: 'test' } }),
-        expect.objectContaining({ operator: 'operator', action: 'reject', reason: 'no privacy policy', before: expect.objectContaining({ status: 'pending' }), after: expect.objectContaining({ status: 'rejected' }) }),
-        expect.objectContaining({ action: 'approve', before: expect.objectContaining({ status: 'rejected' }), after: expect.objectContaining({ status: 'approved' }) }),
+        expect.objectContaining({
+          operator: 'operator',
+          action: 'reject',
+          reason: 'no privacy policy',
+          before: expect.objectContaining({ status: 'pending' }),
+          after: expect.objectContaining({ status: 'rejected' }),
+        }),
+        expect.objectContaining({
+          action: 'approve',
+          before: expect.objectContaining({ status: 'rejected' }),
+          after: expect.objectContaining({ status: 'approved' }),
+        }),
         expect.objectContaining({
           action: 'update-settings',
           before: expect.objectContaining({ settings: expect.objectContaining({ allowTestLearnerIds: false }) }),
@@ -399,7 +432,9 @@ describe('environment of the deployment', () => {
     expect(configSchema.parse({}).environment).toBe('test');
     expect(configSchema.parse({ env: 'production' }).environment).toBe('test');
     expect(() => parseConfig({ environment: 'production' })).toThrow(ConfigError);
-    expect(() => parseConfig({ environment: 'production' })).toThrow(/testDirectory.enabled: the bundled test directory is not allowed in the production environment/);
+    expect(() => parseConfig({ environment: 'production' })).toThrow(
+      /testDirectory.enabled: the bundled test directory is not allowed in the production environment/,
+    );
     expect(parseConfig({ environment: 'production', testDirectory: { enabled: false } }).environment).toBe('production');
   });
 });

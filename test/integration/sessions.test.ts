@@ -64,9 +64,16 @@ describe('sessions, account snapshots and refresh tokens', () => {
   async function offlineService(name: string): Promise<RelyingParty> {
     const service = await register(name);
     await fed.bridge.bridge.registry.updateSettings(service.client_id, { refreshTokens: true }, OPERATOR.username);
-    const { registration_access_token: _t, registration_client_uri: uri, client_id_issued_at: _i, client_secret_expires_at: _e, ...metadata } = (await (
-      await fetch(service.registration_client_uri, { headers: { authorization: `Bearer ${service.registration_access_token}` } })
-    ).json()) as Record<string, unknown>;
+    const {
+      registration_access_token: _t,
+      registration_client_uri: uri,
+      client_id_issued_at: _i,
+      client_secret_expires_at: _e,
+      ...metadata
+    } = (await (await fetch(service.registration_client_uri, { headers: { authorization: `Bearer ${service.registration_access_token}` } })).json()) as Record<
+      string,
+      unknown
+    >;
     const updated = await fetch(String(uri), {
       method: 'PUT',
       headers: { authorization: `Bearer ${service.registration_access_token}`, 'content-type': 'application/json' },
@@ -233,7 +240,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
       expect(await accounts.find('nobody')).toBeUndefined();
     });
 
-    it('an offline service\'s login keeps the snapshot for its refresh tokens, beyond the session', async () => {
+    it("an offline service's login keeps the snapshot for its refresh tokens, beyond the session", async () => {
       const rp = await offlineService('Offline atlas');
       const agent = new UserAgent('en');
       const before = now();
@@ -279,7 +286,12 @@ describe('sessions, account snapshots and refresh tokens', () => {
 
     it('shows a page, and gives the service nothing, when an operator suspends the service during the login', async () => {
       const service = await register('Suspended while signing in');
-      const rp = await RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({
+        issuer: fed.bridge.issuer,
+        clientId: service.client_id,
+        clientSecret: service.client_secret,
+        redirectUri: RP_REDIRECT,
+      });
       const agent = new UserAgent('en');
       const { login } = await startLogin(rp, agent);
       await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
@@ -290,10 +302,19 @@ describe('sessions, account snapshots and refresh tokens', () => {
 
     it('shows a page when the service is suspended between the login and the resume', async () => {
       const service = await register('Suspended at resume');
-      const rp = await RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({
+        issuer: fed.bridge.issuer,
+        clientId: service.client_id,
+        clientSecret: service.client_secret,
+        redirectUri: RP_REDIRECT,
+      });
       const agent = new UserAgent('en');
       const { login, uid } = await startLogin(rp, agent);
-      const atResume = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/auth/` });
+      const atResume = await agent.submit(
+        login,
+        { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+        { stopAt: `${fed.bridge.issuer}/auth/` },
+      );
       expect(atResume.url).toBe(`${fed.bridge.issuer}/auth/${uid}`);
       await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
       const page = await agent.navigate(atResume.url, { stopAt: RP_REDIRECT });

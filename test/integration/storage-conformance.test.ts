@@ -261,7 +261,11 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
   });
 }
 
-conformance('memory', async () => createMemoryStorage(), (s) => s.close());
+conformance(
+  'memory',
+  async () => createMemoryStorage(),
+  (s) => s.close(),
+);
 
 let server: RedisServerHandle | undefined;
 const redisConfig = (url: string, keyPrefix: string) => parseConfig({ redis: { url, keyPrefix, commandTimeoutMs: 500 } }).redis;
@@ -359,7 +363,10 @@ describe('redis storage outside the contract', () => {
     try {
       expect(nowhere.isAvailable()).toBe(false);
       await expect(nowhere.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
-      const failure = await nowhere.state('bridge').get('k').catch((err: unknown) => err);
+      const failure = await nowhere
+        .state('bridge')
+        .get('k')
+        .catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(StoreUnavailableError);
       expect((failure as StoreUnavailableError).cause).toBeInstanceOf(Error);
     } finally {

@@ -32,9 +32,7 @@ async function discover(): Promise<client.Configuration> {
   discovered[client.customFetch] = async (url, options) => {
     const response = await fetch(url, options as RequestInit);
     if (new URL(url).pathname.endsWith('/token')) {
-      lastTokenResponse = response.headers.get('content-type')?.includes('json')
-        ? ((await response.clone().json()) as Record<string, unknown>)
-        : undefined;
+      lastTokenResponse = response.headers.get('content-type')?.includes('json') ? ((await response.clone().json()) as Record<string, unknown>) : undefined;
     }
     return response;
   };
@@ -197,7 +195,7 @@ describe('the test school directory as an OpenID Provider', () => {
 });
 
 describe('the login page', () => {
-  it('is a valid, accessible page in the browser\'s language, with strict security headers and the catalogue below the form', async () => {
+  it("is a valid, accessible page in the browser's language, with strict security headers and the catalogue below the form", async () => {
     const { page } = await openLogin();
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toBe(DIRECTORY_CSP);
@@ -385,22 +383,19 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
     ['wrong-audience', /unexpected JWT "aud"/, { aud: 'someone-else' }],
     ['wrong-nonce', /unexpected ID Token "nonce"/, { nonce: 'not-the-nonce' }],
     ['expired-id-token', /unexpected JWT "exp"/, {}],
-  ] as Array<[Fault, RegExp, Record<string, unknown>]>)(
-    '%s: re-signed with the real key, rejected by openid-client',
-    async (fault, message, changed) => {
-      const { request, callback } = await loginThenFault(fault);
-      expect((await failure(redeem(callback, request))).messages).toMatch(message);
-      const idToken = String(lastTokenResponse?.id_token);
-      const claims = decodeJwt(idToken);
-      expect(claims).toMatchObject({ sub: 'pupil-complete', ...user('pupil-complete').claims, ...changed });
-      // openid-client tolerates 30 s of clock skew by default, the bridge 5 s: far past both.
-      if (fault === 'expired-id-token') expect(claims.exp!).toBeLessThan(Date.now() / 1000 - 60);
-      // The signature itself is genuine: only the claims are wrong.
-      const verified = verifyWithIdpKeys(idToken);
-      if (fault === 'expired-id-token') await expect(verified).rejects.toThrow(/exp/);
-      else await expect(verified).resolves.toBeDefined();
-    },
-  );
+  ] as Array<[Fault, RegExp, Record<string, unknown>]>)('%s: re-signed with the real key, rejected by openid-client', async (fault, message, changed) => {
+    const { request, callback } = await loginThenFault(fault);
+    expect((await failure(redeem(callback, request))).messages).toMatch(message);
+    const idToken = String(lastTokenResponse?.id_token);
+    const claims = decodeJwt(idToken);
+    expect(claims).toMatchObject({ sub: 'pupil-complete', ...user('pupil-complete').claims, ...changed });
+    // openid-client tolerates 30 s of clock skew by default, the bridge 5 s: far past both.
+    if (fault === 'expired-id-token') expect(claims.exp!).toBeLessThan(Date.now() / 1000 - 60);
+    // The signature itself is genuine: only the claims are wrong.
+    const verified = verifyWithIdpKeys(idToken);
+    if (fault === 'expired-id-token') await expect(verified).rejects.toThrow(/exp/);
+    else await expect(verified).resolves.toBeDefined();
+  });
 
   it('foreign-key: same kid, another key; the signature check fails', async () => {
     const normal = await login('pupil-complete');

@@ -118,7 +118,14 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       const par = await fetch(`${prod.bridge.issuer}/request`, {
         method: 'POST',
         headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_id: service.client_id, response_type: 'code', scope: 'openid', redirect_uri: SERVICE_REDIRECT, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }),
+        body: new URLSearchParams({
+          client_id: service.client_id,
+          response_type: 'code',
+          scope: 'openid',
+          redirect_uri: SERVICE_REDIRECT,
+          code_challenge: 'x'.repeat(43),
+          code_challenge_method: 'S256',
+        }),
       });
       expect(par.status).toBe(401);
       expect(((await par.json()) as { error: string }).error).toBe('invalid_client');
@@ -162,7 +169,10 @@ describe('trust boundaries: services reach pupils only as operators approved', (
         expect(audit.body.entries.map((e: { action: string }) => e.action)).toEqual(['register']);
       }
       const service = (await register(prod, metadataOf('Deleted at /REG'))).body as Registered;
-      const deleted = await fetch(`${prod.bridge.issuer}/REG/${service.client_id}`, { method: 'DELETE', headers: { authorization: `Bearer ${service.registration_access_token}` } });
+      const deleted = await fetch(`${prod.bridge.issuer}/REG/${service.client_id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${service.registration_access_token}` },
+      });
       expect(deleted.status).toBe(204);
       expect((await admin(prod, 'POST', `/clients/${service.client_id}/approve`)).status).toBe(404);
       const listed = await admin(prod, 'GET', '/clients');
@@ -214,7 +224,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       return { status: response.status, pending: response.headers.get('mpassid-change-pending-review'), body: (await response.json()) as Record<string, any> };
     }
 
-    it('holds a change of names and redirect URIs for review through every environment\'s endpoint', async () => {
+    it("holds a change of names and redirect URIs for review through every environment's endpoint", async () => {
       const service = await approvedService('Honest service');
       let rat = service.registration_access_token;
       const base = { client_id: service.client_id, client_secret: service.client_secret };
@@ -233,7 +243,9 @@ describe('trust boundaries: services reach pupils only as operators approved', (
         expect(loopback.body.error).toBe('invalid_redirect_uri');
       }
       // Production issues no code to the proposed host.
-      const evil = await new UserAgent('en').request(`${prod.bridge.issuer}/auth${await authorizationQuery(prod, service, { redirect_uri: 'https://evil.example/cb' })}`);
+      const evil = await new UserAgent('en').request(
+        `${prod.bridge.issuer}/auth${await authorizationQuery(prod, service, { redirect_uri: 'https://evil.example/cb' })}`,
+      );
       expectRefused(evil);
 
       const shown = await admin(prod, 'GET', `/clients/${service.client_id}`);
@@ -244,21 +256,40 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       expect(JSON.stringify(audit.body.entries)).not.toContain(service.client_secret);
 
       // A change that is not reviewed applies at once, and is audited with a diff.
-      const contacts = await update(`${prod.bridge.issuer}/reg/${service.client_id}`, rat, { ...base, client_name: 'Honest service', redirect_uris: [SERVICE_REDIRECT], contacts: ['privacy@honest.example'] });
+      const contacts = await update(`${prod.bridge.issuer}/reg/${service.client_id}`, rat, {
+        ...base,
+        client_name: 'Honest service',
+        redirect_uris: [SERVICE_REDIRECT],
+        contacts: ['privacy@honest.example'],
+      });
       expect(contacts.status).toBe(200);
       expect(contacts.pending).toBeNull();
       const afterContacts = await admin(prod, 'GET', `/audit?clientId=${service.client_id}`);
-      expect(afterContacts.body.entries.at(-1)).toMatchObject({ action: 'update-metadata', operator: 'service', detail: { changes: { contacts: { to: ['privacy@honest.example'] } } } });
+      expect(afterContacts.body.entries.at(-1)).toMatchObject({
+        action: 'update-metadata',
+        operator: 'service',
+        detail: { changes: { contacts: { to: ['privacy@honest.example'] } } },
+      });
 
       // The operator rejects the held change; the next proposal is approved and takes effect.
       expect((await admin(prod, 'POST', `/clients/${service.client_id}/change/reject`, { reason: 'impersonation' })).status).toBe(200);
-      const proposed = await update(`${prod.bridge.issuer}/reg/${service.client_id}`, contacts.body.registration_access_token, { ...base, client_name: 'Honest service 2', redirect_uris: [SERVICE_REDIRECT, 'https://service.example/other'] });
+      const proposed = await update(`${prod.bridge.issuer}/reg/${service.client_id}`, contacts.body.registration_access_token, {
+        ...base,
+        client_name: 'Honest service 2',
+        redirect_uris: [SERVICE_REDIRECT, 'https://service.example/other'],
+      });
       expect(proposed.pending).toBe('client_name, redirect_uris');
       const approved = await admin(prod, 'POST', `/clients/${service.client_id}/change/approve`, {});
       expect(approved.status).toBe(200);
       expect(approved.body.detail.changes.client_name).toEqual({ from: 'Honest service', to: 'Honest service 2' });
-      expect((await admin(prod, 'GET', `/clients/${service.client_id}`)).body.metadata.redirect_uris).toEqual([SERVICE_REDIRECT, 'https://service.example/other']);
-      const other = await new UserAgent('en').navigate(`${prod.bridge.issuer}/auth${await authorizationQuery(prod, service, { redirect_uri: 'https://service.example/other' })}`, { stopAt: 'https://service.example/other' });
+      expect((await admin(prod, 'GET', `/clients/${service.client_id}`)).body.metadata.redirect_uris).toEqual([
+        SERVICE_REDIRECT,
+        'https://service.example/other',
+      ]);
+      const other = await new UserAgent('en').navigate(
+        `${prod.bridge.issuer}/auth${await authorizationQuery(prod, service, { redirect_uri: 'https://service.example/other' })}`,
+        { stopAt: 'https://service.example/other' },
+      );
       expect(other.url.startsWith(upstream.issuer)).toBe(true);
     });
 
@@ -270,15 +301,29 @@ describe('trust boundaries: services reach pupils only as operators approved', (
         expect(out.body.error_description).toContain('operators');
       }
       const service = await registerService('Switcher');
-      const switched = await update(service.registration_client_uri, service.registration_access_token, { client_id: service.client_id, client_secret: service.client_secret, ...metadataOf('Switcher', { subject_type: 'public' }) });
+      const switched = await update(service.registration_client_uri, service.registration_access_token, {
+        client_id: service.client_id,
+        client_secret: service.client_secret,
+        ...metadataOf('Switcher', { subject_type: 'public' }),
+      });
       expect(switched.status).toBe(400);
       // Operators may grant it.
       expect((await admin(prod, 'PATCH', `/clients/${service.client_id}/settings`, { publicSubject: true })).status).toBe(200);
-      const granted = await update(service.registration_client_uri, service.registration_access_token, { client_id: service.client_id, client_secret: service.client_secret, ...metadataOf('Switcher', { subject_type: 'public' }) });
+      const granted = await update(service.registration_client_uri, service.registration_access_token, {
+        client_id: service.client_id,
+        client_secret: service.client_secret,
+        ...metadataOf('Switcher', { subject_type: 'public' }),
+      });
       expect(granted.status).toBe(200);
       expect(granted.body.subject_type).toBe('public');
 
-      for (const uri of ['https://evil.example\\@rp.example/cb', 'https://RP.example/cb', 'https://rp.example/c b', 'https://rp.example/cb\u202e', 'https://user@rp.example/cb']) {
+      for (const uri of [
+        'https://evil.example\\@rp.example/cb',
+        'https://RP.example/cb',
+        'https://rp.example/c b',
+        'https://rp.example/cb\u202e',
+        'https://user@rp.example/cb',
+      ]) {
         const out = await register(test, metadataOf('Misleading', { redirect_uris: [uri] }));
         expect(out.status).toBe(400);
         expect(out.body.error).toBe('invalid_redirect_uri');
@@ -305,7 +350,12 @@ describe('trust boundaries: services reach pupils only as operators approved', (
 
   describe('8. standard endpoints', () => {
     it('accepts the authorization request as a POST (OIDC Core 3.1.2.1)', async () => {
-      const rp = await RelyingParty.discover({ issuer: test.bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({
+        issuer: test.bridge.issuer,
+        clientId: RP_CLIENT.client_id,
+        clientSecret: RP_CLIENT.client_secret,
+        redirectUri: RP_REDIRECT,
+      });
       const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
       const agent = new UserAgent('en');
       const login = await agent.postForm(`${test.bridge.issuer}/auth`, Object.fromEntries(request.url.searchParams), { stopAt: RP_REDIRECT });
@@ -318,14 +368,22 @@ describe('trust boundaries: services reach pupils only as operators approved', (
     });
 
     it('delivers back-channel logout where a non-production setting allows loopback; logs a failed delivery; refuses URIs it could never deliver to', async () => {
-      const rp = await RelyingParty.discover({ issuer: test.bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+      const rp = await RelyingParty.discover({
+        issuer: test.bridge.issuer,
+        clientId: RP_CLIENT.client_id,
+        clientSecret: RP_CLIENT.client_secret,
+        redirectUri: RP_REDIRECT,
+      });
       /** Signs in and out again; resolves once the logout token reached the service. */
       async function signInAndOut(): Promise<void> {
         const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:test-school' });
         const agent = new UserAgent('en');
         const done = await signInAtDirectory(agent, await agent.navigate(request.url.href, { stopAt: RP_REDIRECT }), 'pupil-complete');
         const tokens = await rp.redeem(done.url, request);
-        const logout = await agent.navigate(`${test.bridge.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' })}`, { stopAt: 'http://127.0.0.1:9/' });
+        const logout = await agent.navigate(
+          `${test.bridge.issuer}/session/end?${new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/logged-out' })}`,
+          { stopAt: 'http://127.0.0.1:9/' },
+        );
         expect(extractForms(logout)).not.toHaveLength(0);
         const before = logoutTokens.length;
         await agent.submit(logout, { logout: 'yes' }, { stopAt: 'http://127.0.0.1:9/' });

@@ -72,7 +72,11 @@ describe('a misbehaving school directory', () => {
   it('the directory goes down during the login', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: `${fed.bridge.issuer}/upstream/` },
+    );
     await fed.upstream.stop();
     try {
       const page = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -85,7 +89,11 @@ describe('a misbehaving school directory', () => {
   it('a forged callback (state not from this login) is refused', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: `${fed.bridge.issuer}/upstream/` },
+    );
     const forged = new URL(atCallback.url);
     forged.searchParams.set('state', 'forged-state');
     const page = await agent.navigate(forged.href, { stopAt: RP_REDIRECT });
@@ -95,7 +103,11 @@ describe('a misbehaving school directory', () => {
   it('a replayed callback finds nothing to finish', async () => {
     const agent = new UserAgent('en');
     const { request, login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: `${fed.bridge.issuer}/upstream/` },
+    );
     const done = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
     await fed.rp.redeem(done.url, request);
     const replay = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -106,7 +118,11 @@ describe('a misbehaving school directory', () => {
   it('a callback to another directory than the one started is refused (mix-up)', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
+    const atCallback = await agent.submit(
+      login,
+      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
+      { stopAt: `${fed.bridge.issuer}/upstream/` },
+    );
     const other = atCallback.url.replace(`/upstream/${UPSTREAM_ID}/`, '/upstream/test-school/');
     const page = await agent.navigate(other, { stopAt: RP_REDIRECT });
     expect(page.status).toBe(400);
@@ -170,7 +186,13 @@ describe('bad input from a service', () => {
   it('refuses a request without PKCE and an implicit response type, at the service redirect URI', async () => {
     const agent = new UserAgent();
     const noPkce = new URL(`${fed.bridge.issuer}/auth`);
-    noPkce.search = new URLSearchParams({ client_id: 'learning-service', response_type: 'code', scope: 'openid', redirect_uri: RP_REDIRECT, state: 's' }).toString();
+    noPkce.search = new URLSearchParams({
+      client_id: 'learning-service',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: RP_REDIRECT,
+      state: 's',
+    }).toString();
     const done = await agent.navigate(noPkce.href, { stopAt: RP_REDIRECT });
     expect(new URL(done.url).searchParams.get('error')).toBe('invalid_request');
 
@@ -178,7 +200,9 @@ describe('bad input from a service', () => {
     implicit.searchParams.set('response_type', 'id_token');
     implicit.searchParams.set('nonce', 'n');
     const page = await agent.navigate(implicit.href, { stopAt: RP_REDIRECT });
-    const error = page.url.startsWith(RP_REDIRECT) ? new URL(page.url).searchParams.get('error') ?? new URLSearchParams(new URL(page.url).hash.slice(1)).get('error') : null;
+    const error = page.url.startsWith(RP_REDIRECT)
+      ? (new URL(page.url).searchParams.get('error') ?? new URLSearchParams(new URL(page.url).hash.slice(1)).get('error'))
+      : null;
     expect(error).toBe('unsupported_response_type');
   });
 
@@ -197,7 +221,13 @@ describe('bad input from a service', () => {
 
   it('answers unknown interaction ids and junk callbacks with readable pages', async () => {
     const agent = new UserAgent('en');
-    for (const path of ['/interaction/doesnotexist', '/interaction/abc/complete', `/upstream/${UPSTREAM_ID}/callback?code=x&state=y`, '/upstream/NOPE/callback', '/interaction/%ZZ']) {
+    for (const path of [
+      '/interaction/doesnotexist',
+      '/interaction/abc/complete',
+      `/upstream/${UPSTREAM_ID}/callback?code=x&state=y`,
+      '/upstream/NOPE/callback',
+      '/interaction/%ZZ',
+    ]) {
       const page = await agent.request(`${fed.bridge.issuer}${path}`);
       expect(page.status).toBeGreaterThanOrEqual(400);
       expect(page.status).toBeLessThan(500);

@@ -289,7 +289,9 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
 
   it('refuses a login request the simulator cannot verify (the simulator checks the bridge as Wilma would)', async () => {
     const agent = new UserAgent('en');
-    const forged = await agent.get(`${wilma.url}/mpass?redirectto=${encodeURIComponent(`${callbackOf(WILMA_ID)}?nonce=${'a'.repeat(24)}`)}&h=${'0'.repeat(64)}`);
+    const forged = await agent.get(
+      `${wilma.url}/mpass?redirectto=${encodeURIComponent(`${callbackOf(WILMA_ID)}?nonce=${'a'.repeat(24)}`)}&h=${'0'.repeat(64)}`,
+    );
     expect(forged.status).toBe(400);
   });
 });
@@ -358,7 +360,12 @@ describe('Wilma directory onboarded through the CLI on one instance, used on ano
 
     expect((await cli(['directory', 'start-testing', DIRECTORY_ID])).code).toBe(0);
 
-    const rp = await RelyingParty.discover({ issuer: b.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+    const rp = await RelyingParty.discover({
+      issuer: b.issuer,
+      clientId: RP_CLIENT.client_id,
+      clientSecret: RP_CLIENT.client_secret,
+      redirectUri: RP_REDIRECT,
+    });
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });

@@ -76,7 +76,16 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   const demoUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.demoUsersFile)) : undefined;
   const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
   server.on('request', bridge.app.callback());
-  adminServer?.on('request', createAdminListenerApp({ environments: [{ name: config.environment, admin: bridge.admin }], byName: false, storage, logger, trustProxy: config.trustProxy }).callback());
+  adminServer?.on(
+    'request',
+    createAdminListenerApp({
+      environments: [{ name: config.environment, admin: bridge.admin }],
+      byName: false,
+      storage,
+      logger,
+      trustProxy: config.trustProxy,
+    }).callback(),
+  );
   bridge.health.start();
   return {
     issuer,

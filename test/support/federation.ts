@@ -62,7 +62,12 @@ export async function startFederation(options: FederationOptions = {}): Promise<
       ],
     } as BridgeConfigInput,
   });
-  const rp = await RelyingParty.discover({ issuer: bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
+  const rp = await RelyingParty.discover({
+    issuer: bridge.issuer,
+    clientId: RP_CLIENT.client_id,
+    clientSecret: RP_CLIENT.client_secret,
+    redirectUri: RP_REDIRECT,
+  });
   return {
     bridge,
     upstream,
@@ -94,7 +99,12 @@ export async function choose(agent: UserAgent, chooser: Page, name: string): Pro
 }
 
 /** A whole login through the deep link; returns the URL the service receives. */
-export async function deepLinkLogin(fed: Federation, agent: UserAgent, username: string, extra: Record<string, string> = {}): Promise<{ request: AuthorizationRequest; callback: string }> {
+export async function deepLinkLogin(
+  fed: Federation,
+  agent: UserAgent,
+  username: string,
+  extra: Record<string, string> = {},
+): Promise<{ request: AuthorizationRequest; callback: string }> {
   const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ...extra });
   const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
   const done = await signInAtDirectory(agent, login, username);

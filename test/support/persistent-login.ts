@@ -29,7 +29,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * One whole federated login (deep link → directory → bridge → token) by a user who reloads a 503
  * page and a service that repeats a 503 token request, as the error page and Retry-After ask.
  */
-export async function persistentLogin(fed: Federation, username: string, persistence: Persistence, agent = new UserAgent('en')): Promise<PersistentLoginResult> {
+export async function persistentLogin(
+  fed: Federation,
+  username: string,
+  persistence: Persistence,
+  agent = new UserAgent('en'),
+): Promise<PersistentLoginResult> {
   const result: PersistentLoginResult = { outcome: 'lost', reloads: 0, tokenRetries: 0, statuses: [], trace: [] };
   const load = async (url: string): Promise<Page | undefined> => {
     for (let attempt = 0; ; attempt += 1) {

@@ -25,13 +25,9 @@ export class RelyingParty {
   ) {}
 
   static async discover(options: RelyingPartyOptions): Promise<RelyingParty> {
-    const configuration = await client.discovery(
-      new URL(options.issuer),
-      options.clientId,
-      undefined,
-      client.ClientSecretBasic(options.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const configuration = await client.discovery(new URL(options.issuer), options.clientId, undefined, client.ClientSecretBasic(options.clientSecret), {
+      execute: [client.allowInsecureRequests],
+    });
     return new RelyingParty(options, configuration);
   }
 

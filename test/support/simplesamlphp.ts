@@ -56,7 +56,11 @@ export function simpleSamlPhpMissing(): string | undefined {
 
 function findPhpModule(): string | undefined {
   try {
-    return execFileSync('sh', ['-c', `ls ${APACHE_MODULES} | grep -E '^libphp[0-9.]*\\.so$' | head -1`]).toString().trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', `ls ${APACHE_MODULES} | grep -E '^libphp[0-9.]*\\.so$' | head -1`])
+        .toString()
+        .trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -192,11 +196,11 @@ export async function startSimpleSamlPhp(options: { users: TestUser[]; servicePr
     'module.enable': { exampleauth: true, core: true, saml: true, admin: true },
     'metadata.sources': [{ type: 'flatfile', directory: join(root, 'metadata') }],
   };
+  writeFileSync(join(root, 'config', 'config.php'), `<?php\n$config = ${php(config)};\n$config['logging.level'] = SimpleSAML\\Logger::NOTICE;\n`);
   writeFileSync(
-    join(root, 'config', 'config.php'),
-    `<?php\n$config = ${php(config)};\n$config['logging.level'] = SimpleSAML\\Logger::NOTICE;\n`,
+    join(root, 'config', 'authsources.php'),
+    `<?php\n$config = ${php({ admin: ['core:AdminPassword'], 'test-users': userPassSource(options.users) })};\n`,
   );
-  writeFileSync(join(root, 'config', 'authsources.php'), `<?php\n$config = ${php({ admin: ['core:AdminPassword'], 'test-users': userPassSource(options.users) })};\n`);
   writeFileSync(
     join(root, 'metadata', 'saml20-idp-hosted.php'),
     `<?php\n$metadata['__DYNAMIC:1__'] = ${php({
@@ -251,7 +255,11 @@ export async function startSimpleSamlPhp(options: { users: TestUser[]; servicePr
   const apache = ['/usr/sbin/apache2', '/usr/bin/apache2'].find((p) => existsSync(p))!;
   // Its own session (setsid): prefork Apache signals its whole process group when it stops, which
   // would otherwise be the test runner's.
-  const child: ChildProcess = spawn(apache, ['-f', apacheConf, '-DFOREGROUND'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
+  const child: ChildProcess = spawn(apache, ['-f', apacheConf, '-DFOREGROUND'], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.unref();

@@ -90,7 +90,14 @@ export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promis
   const cookieKeys = ['upstream-cookie-key-0123456789abcdef0123'];
   const directory = createTestDirectory({
     issuer,
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris ?? ['http://127.0.0.1:9/callback'], ...(options.tokenEndpointAuthMethod ? { token_endpoint_auth_method: options.tokenEndpointAuthMethod } : {}) }],
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: options.redirectUris ?? ['http://127.0.0.1:9/callback'],
+        ...(options.tokenEndpointAuthMethod ? { token_endpoint_auth_method: options.tokenEndpointAuthMethod } : {}),
+      },
+    ],
     ...(options.claimsInIdToken === false ? { claimsInIdToken: false } : {}),
     users,
     jwks: { keys: [signingKey] },
@@ -127,7 +134,12 @@ export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promis
         return;
       }
       const target = new URL(redirectUri);
-      target.search = new URLSearchParams({ error: 'access_denied', error_description: 'not allowed', state: String(ctx.query.state ?? ''), iss: issuer }).toString();
+      target.search = new URLSearchParams({
+        error: 'access_denied',
+        error_description: 'not allowed',
+        state: String(ctx.query.state ?? ''),
+        iss: issuer,
+      }).toString();
       ctx.redirect(target.href);
       return;
     }

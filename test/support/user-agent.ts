@@ -33,9 +33,11 @@ export class UserAgent {
   /** The cookies this agent would send to `url`, by name (for assertions). */
   cookiesFor(url: string): Record<string, string> {
     const target = new URL(url);
-    return Object.fromEntries([...(this.jar.get(target.hostname) ?? new Map<string, StoredCookie>())]
-      .filter(([, c]) => pathMatches(target.pathname, c.path))
-      .map(([name, c]) => [name, c.value]));
+    return Object.fromEntries(
+      [...(this.jar.get(target.hostname) ?? new Map<string, StoredCookie>())]
+        .filter(([, c]) => pathMatches(target.pathname, c.path))
+        .map(([name, c]) => [name, c.value]),
+    );
   }
 
   private cookieHeader(url: URL): string {
@@ -52,8 +54,7 @@ export class UserAgent {
       const name = pair.slice(0, eq);
       const value = pair.slice(eq + 1);
       const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='));
-      const expired =
-        attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || attributes.some((a) => /^max-age=(0|-\d+)$/i.test(a));
+      const expired = attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || attributes.some((a) => /^max-age=(0|-\d+)$/i.test(a));
       const cookies = this.jar.get(url.hostname) ?? new Map<string, StoredCookie>();
       if (expired || value === '') cookies.delete(name);
       else cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) || '/' : '/' });
@@ -203,7 +204,9 @@ export function linksWithText(page: Page, text: string): string[] {
 
 /** The visible text of an HTML fragment: tags dropped, entities decoded, white space collapsed. */
 export function textOf(html: string): string {
-  return decodeEntities(html.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+  return decodeEntities(html.replace(/<[^>]*>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** RFC 6265 path matching: the same path, or below it. */

@@ -72,7 +72,16 @@ describe('operator environments', () => {
 });
 
 describe('directory secrets', () => {
-  const definition = { id: 'city', type: 'oidc' as const, displayName: { fi: 'Kaupunki' }, issuer: 'https://idp.city.example', clientId: 'bridge', scope: 'openid profile', tokenEndpointAuthMethod: 'client_secret_basic' as const, userinfo: false };
+  const definition = {
+    id: 'city',
+    type: 'oidc' as const,
+    displayName: { fi: 'Kaupunki' },
+    issuer: 'https://idp.city.example',
+    clientId: 'bridge',
+    scope: 'openid profile',
+    tokenEndpointAuthMethod: 'client_secret_basic' as const,
+    userinfo: false,
+  };
   type Definition = Parameters<DirectoryRegistry['create']>[0];
 
   function setup() {
@@ -86,7 +95,9 @@ describe('directory secrets', () => {
     const record = await directories.create(definition as Definition, { value: 's3cret' }, 'op');
     expect(record.secret).toMatchObject({ kind: 'sealed', binding: 'id+issuer' });
     expect(directories.secretOf(record)).toBe('s3cret');
-    expect(() => directories.secretOf({ ...record, definition: { ...record.definition, issuer: 'https://evil.example' } as typeof record.definition })).toThrow(/does not open/);
+    expect(() => directories.secretOf({ ...record, definition: { ...record.definition, issuer: 'https://evil.example' } as typeof record.definition })).toThrow(
+      /does not open/,
+    );
     expect(() => directories.secretOf({ ...record, definition: { ...record.definition, id: 'town' } })).toThrow(/does not open/);
   });
 

@@ -146,22 +146,32 @@ describe('the validation table, one rule at a time', () => {
   });
 
   it('accepts roles case-insensitively in Finnish, Swedish and English', () => {
-    for (const [input, text, code] of [['OPETTAJA', 'Opettaja', '2'], ['Lärare', 'Opettaja', '2'], ['Principal', 'Rehtori', '6'], ['inlärare', 'Oppilas', '1']]) {
+    for (const [input, text, code] of [
+      ['OPETTAJA', 'Opettaja', '2'],
+      ['Lärare', 'Opettaja', '2'],
+      ['Principal', 'Rehtori', '6'],
+      ['inlärare', 'Oppilas', '1'],
+    ]) {
       const claims = claimsOf({ ...PUPIL, roles: input });
       expect(claims[CLAIM.role]).toEqual([`1.2.246.562.99.00000000001;30076;9F;${text};${code};1.2.246.562.99.00000000002;`]);
     }
   });
 
-  it.each([['missing', undefined], ['not an integer', 'yhdeksäs'], ['a decimal', '9.5']])(
-    'drops only the class level when it is %s',
-    (_case, level) => {
-      const claims = claimsOf({ ...PUPIL, group_levels: level });
-      expect(claims[CLAIM.classLevel]).toBeUndefined();
-      expect(claims[CLAIM.role]).toEqual(SCHOOL_CLAIMS_OF_PUPIL[CLAIM.role]);
-    },
-  );
+  it.each([
+    ['missing', undefined],
+    ['not an integer', 'yhdeksäs'],
+    ['a decimal', '9.5'],
+  ])('drops only the class level when it is %s', (_case, level) => {
+    const claims = claimsOf({ ...PUPIL, group_levels: level });
+    expect(claims[CLAIM.classLevel]).toBeUndefined();
+    expect(claims[CLAIM.role]).toEqual(SCHOOL_CLAIMS_OF_PUPIL[CLAIM.role]);
+  });
 
-  it.each([['missing', undefined], ['invalid', '2'], ['text', 'maksullinen']])('drops only the charge when it is %s', (_case, charge) => {
+  it.each([
+    ['missing', undefined],
+    ['invalid', '2'],
+    ['text', 'maksullinen'],
+  ])('drops only the charge when it is %s', (_case, charge) => {
     expect(claimsOf({ ...PUPIL, learning_materials_charges: charge })).toEqual({ ...BASE_CLAIMS, ...SCHOOL_CLAIMS_OF_PUPIL });
   });
 

@@ -14,7 +14,12 @@ const ACTIVE: SchoolFacts[] = [
 ];
 const CLOSED: SchoolFacts = { code: '30077', oid: '1.2.246.562.99.00000000003', name: 'Lakkautettu', active: false, ...PROVIDER };
 const SCHOOLS = new Map<string, SchoolFacts | undefined>([
-  ...ACTIVE.flatMap((s): Array<[string, SchoolFacts]> => [[s.code, s], [s.oid, s]]),
+  ...ACTIVE.flatMap(
+    (s): Array<[string, SchoolFacts]> => [
+      [s.code, s],
+      [s.oid, s],
+    ],
+  ),
   ['30077', CLOSED],
 ]);
 const ACTIVE_CODES = new Set(ACTIVE.map((s) => s.code));
@@ -113,8 +118,7 @@ describe('claims pipeline properties (arbitrary directory attributes)', () => {
         });
         const usernames = Array.isArray(values.username) ? values.username : [];
         const learners = Array.isArray(values.learnerId) ? values.learnerId : [];
-        const validLearner =
-          learners.length === 1 && (NATIONAL_LEARNER_ID.test(learners[0]!) || (allowTest && TEST_LEARNER_ID.test(learners[0]!)));
+        const validLearner = learners.length === 1 && (NATIONAL_LEARNER_ID.test(learners[0]!) || (allowTest && TEST_LEARNER_ID.test(learners[0]!)));
         if (usernames.length !== 1 || !validLearner) {
           expect(result.ok).toBe(false);
           return;

@@ -81,7 +81,16 @@ describe('configuration', () => {
         env: 'production',
         environment: 'production',
         issuer: 'https://mpassid.example',
-        upstreams: [{ id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', testOnly: true, logoUri: 'http://school.example/logo.png' }],
+        upstreams: [
+          {
+            id: 'school',
+            displayName: { fi: 'Koulu' },
+            issuer: 'http://school.example',
+            clientId: 'c',
+            testOnly: true,
+            logoUri: 'http://school.example/logo.png',
+          },
+        ],
         admin: { operators: [{ username: 'op', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA' }] },
       }),
     );
@@ -130,7 +139,12 @@ describe('configuration', () => {
 
   it('refuses a role vocabulary where one input means two roles', () => {
     const problems = problemsOf(() =>
-      parseConfig({ roles: [{ code: '1', text: 'Oppilas', inputs: ['oppilas'] }, { code: '2', text: 'Opettaja', inputs: ['Oppilas'] }] }),
+      parseConfig({
+        roles: [
+          { code: '1', text: 'Oppilas', inputs: ['oppilas'] },
+          { code: '2', text: 'Opettaja', inputs: ['Oppilas'] },
+        ],
+      }),
     );
     expect(problems).toEqual(['roles.1.inputs: "Oppilas" is also an input of roles.0']);
   });
@@ -144,7 +158,10 @@ describe('configuration', () => {
       }),
     );
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^upstreams\.0\.attributeMapping:.*learnerNumber/), expect.stringMatching(/^upstreams\.0\.attributeMapping\.roles/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^upstreams\.0\.attributeMapping:.*learnerNumber/),
+        expect.stringMatching(/^upstreams\.0\.attributeMapping\.roles/),
+      ]),
     );
   });
 

@@ -16,7 +16,12 @@ import { UpstreamError } from '../../src/upstream/errors.js';
 
 function capture() {
   const lines: string[] = [];
-  const sink = new Writable({ write: (chunk, _e, done) => { lines.push(...String(chunk).split('\n').filter(Boolean)); done(); } });
+  const sink = new Writable({
+    write: (chunk, _e, done) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
   return { logger: createLogger('info', sink), lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, any>) };
 }
 
@@ -48,7 +53,9 @@ describe('error serialization', () => {
       thrown(() => JSON.parse(`Aino ${secret}`)),
       thrown(() => JSON.parse(`{"given_name": "${secret}"`)),
       thrown(() => 'ref' in (secret as unknown as object)),
-      thrown(() => {  (secret as unknown as Record<string, number>).x = 1; }),
+      thrown(() => {
+        (secret as unknown as Record<string, number>).x = 1;
+      }),
       thrown(() => Buffer.from(secret as unknown as number[]).readUInt8(secret as unknown as number)),
     ];
     for (const err of errors) {
@@ -147,7 +154,12 @@ describe('error boundary', () => {
       expect(reference).toBeDefined();
       expect(page.headers.get('x-request-id')).toBe(reference);
       const errorLine = parsed().find((l) => l.msg === 'unexpected error')!;
-      expect(errorLine).toMatchObject({ level: 50, ref: reference, path: '/interaction/abc', err: { type: 'TypeError', message: 'a bug', cause: { type: 'Error', message: 'the cause' } } });
+      expect(errorLine).toMatchObject({
+        level: 50,
+        ref: reference,
+        path: '/interaction/abc',
+        err: { type: 'TypeError', message: 'a bug', cause: { type: 'Error', message: 'the cause' } },
+      });
       expect(errorLine.err.stack).toContain('TypeError: a bug');
       expect(parsed().find((l) => l.msg === 'request')).toMatchObject({ ref: reference, status: 500 });
 
@@ -172,7 +184,11 @@ describe('error boundary', () => {
     app.use(() => undefined);
     const { url, server } = await serve(app);
     try {
-      for (const [lang, label] of [['fi', 'Tunniste'], ['sv', 'Referens'], ['en', 'Reference']] as const) {
+      for (const [lang, label] of [
+        ['fi', 'Tunniste'],
+        ['sv', 'Referens'],
+        ['en', 'Reference'],
+      ] as const) {
         const page = await fetch(`${url}/interaction/nothing-here?lang=${lang}`);
         expect(page.status).toBe(404);
         expect(await page.text()).toContain(`${label}: <code>${page.headers.get('x-request-id')}</code>`);

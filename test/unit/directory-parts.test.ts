@@ -107,14 +107,27 @@ describe('self-audit', () => {
   it('refuses unknown items, bad addresses and an attribute declared twice', () => {
     expect(selfAuditSchema.safeParse({ extra: 1 }).success).toBe(false);
     expect(selfAuditSchema.safeParse({ securityContact: { name: 'x', email: 'not-an-address' } }).success).toBe(false);
-    const twice = [{ attribute: 'username', userGroups: ['pupils'] }, { attribute: 'username', userGroups: ['staff'] }];
+    const twice = [
+      { attribute: 'username', userGroups: ['pupils'] },
+      { attribute: 'username', userGroups: ['staff'] },
+    ];
     expect(selfAuditSchema.safeParse({ attributes: twice }).success).toBe(false);
     expect(selfAuditSchema.safeParse({ attributes: [{ attribute: 'username', userGroups: [] }] }).success).toBe(false);
   });
 });
 
 describe('DirectoryRegistry', () => {
-  const definition = { id: 'city', type: 'oidc' as const, displayName: { fi: 'Kaupunki' }, issuer: 'https://idp.city.example', clientId: 'bridge', scope: 'openid profile', tokenEndpointAuthMethod: 'client_secret_basic' as const, userinfo: false, accounts: 'real' as const };
+  const definition = {
+    id: 'city',
+    type: 'oidc' as const,
+    displayName: { fi: 'Kaupunki' },
+    issuer: 'https://idp.city.example',
+    clientId: 'bridge',
+    scope: 'openid profile',
+    tokenEndpointAuthMethod: 'client_secret_basic' as const,
+    userinfo: false,
+    accounts: 'real' as const,
+  };
 
   function registry() {
     const store = createMemoryStorage().durable('registry');
@@ -150,11 +163,22 @@ describe('DirectoryRegistry', () => {
     await directories.create(definition, { value: 's' }, 'op');
     await directories.act('city', 'start-testing', 'op');
     await expect(directories.act('city', 'approve', 'op')).rejects.toMatchObject({ code: 'incomplete_self_audit' });
-    await directories.saveSelfAudit('city', {
-      attributes: ['username', 'learnerId', 'schoolIds', 'roles'].map((attribute) => ({ attribute: attribute as 'username', userGroups: ['pupils' as const] })),
-      uniqueIdMaintenance: 'a', learnerIdMaintenance: 'b', accountAdministration: 'c', leaverRemoval: 'd', submittedBy: 'e',
-      securityContact: { name: 'f', email: 'f@example.fi' },
-    }, 'op');
+    await directories.saveSelfAudit(
+      'city',
+      {
+        attributes: ['username', 'learnerId', 'schoolIds', 'roles'].map((attribute) => ({
+          attribute: attribute as 'username',
+          userGroups: ['pupils' as const],
+        })),
+        uniqueIdMaintenance: 'a',
+        learnerIdMaintenance: 'b',
+        accountAdministration: 'c',
+        leaverRemoval: 'd',
+        submittedBy: 'e',
+        securityContact: { name: 'f', email: 'f@example.fi' },
+      },
+      'op',
+    );
     await expect(directories.act('city', 'approve', 'op')).rejects.toMatchObject({ code: 'no_evidence' });
     await expect(directories.act('city', 'approve', 'op', { withoutEvidence: true })).rejects.toThrow(/needs a reason/);
     const approved = await directories.act('city', 'approve', 'op', { withoutEvidence: true, reason: 'checked by phone' });

@@ -27,10 +27,15 @@ function settingPaths(type: z.ZodType, prefix = ''): string[] {
 describe('the documentation says what the code does', () => {
   it("the README's configuration reference has every setting of the schema", () => {
     // The names in the first cell of every table row (a row may document several settings).
-    const rows = readFileSync('README.md', 'utf8').split('\n').filter((line) => line.startsWith('| `'));
+    const rows = readFileSync('README.md', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
     const names = new Set(rows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)));
     const documented = (path: string) => {
-      const parents = path.split('.').map((_, i, parts) => `${parts.slice(0, i).join('.')}.*`).slice(1);
+      const parents = path
+        .split('.')
+        .map((_, i, parts) => `${parts.slice(0, i).join('.')}.*`)
+        .slice(1);
       return [path, `${path}[]`, ...parents].some((name) => names.has(name));
     };
     const paths = settingPaths(configSchema);
@@ -41,8 +46,17 @@ describe('the documentation says what the code does', () => {
   it('docs/admin-api.yaml describes every route of the admin API, and no other', () => {
     const spec = parseYaml(readFileSync('docs/admin-api.yaml', 'utf8')) as { paths: Record<string, Record<string, unknown>> };
     const normalize = (path: string) => path.replace(/\{[^}]+\}|:[A-Za-z]+/g, '{}');
-    const documented = new Set(Object.entries(spec.paths).flatMap(([path, methods]) => Object.keys(methods).filter((m) => m !== 'parameters').map((m) => `${m.toUpperCase()} ${normalize(path)}`)));
-    const source = readdirSync('src/admin').filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join('src/admin', f), 'utf8')).join('\n');
+    const documented = new Set(
+      Object.entries(spec.paths).flatMap(([path, methods]) =>
+        Object.keys(methods)
+          .filter((m) => m !== 'parameters')
+          .map((m) => `${m.toUpperCase()} ${normalize(path)}`),
+      ),
+    );
+    const source = readdirSync('src/admin')
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join('src/admin', f), 'utf8'))
+      .join('\n');
     const routes = new Set([...source.matchAll(/router\.(get|post|put|patch|delete)\('([^']+)'/g)].map((m) => `${m[1]!.toUpperCase()} ${normalize(m[2]!)}`));
     expect([...routes].filter((r) => !documented.has(r)).sort()).toEqual([]);
     expect([...documented].filter((r) => !routes.has(r)).sort()).toEqual([]);

@@ -32,7 +32,10 @@ describe('log redaction', () => {
   it('writes what pino redact with the same paths writes, for any nesting of sensitive keys', () => {
     const reference = capture();
     const ours = capture();
-    const pinoRedact = pino({ level: 'info', base: { service: 'mpassid-bridge' }, redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { err: serializeError } }, reference.stream);
+    const pinoRedact = pino(
+      { level: 'info', base: { service: 'mpassid-bridge' }, redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { err: serializeError } },
+      reference.stream,
+    );
     const bridge = createLogger('info', ours.stream);
     const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null));
     const tree = fc.letrec((tie) => ({
@@ -57,7 +60,10 @@ describe('log redaction', () => {
   it('censors serialized errors and child bindings as before', () => {
     const reference = capture();
     const ours = capture();
-    const pinoRedact = pino({ level: 'info', base: { service: 'mpassid-bridge' }, redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { err: serializeError } }, reference.stream);
+    const pinoRedact = pino(
+      { level: 'info', base: { service: 'mpassid-bridge' }, redact: { paths: REDACT_PATHS, censor: CENSOR }, serializers: { err: serializeError } },
+      reference.stream,
+    );
     const bridge = createLogger('info', ours.stream);
     const err = Object.assign(new Error('directory token exchange failed'), { code: 'ECONNREFUSED', state: 'abc', cause: { code: 'x', sub: 'pupil' } });
     for (const logger of [pinoRedact, bridge]) {

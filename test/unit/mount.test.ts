@@ -75,10 +75,13 @@ describe('mountAt', () => {
     const ctx = contextFor('/a/b/c');
     let innerPath: string | undefined;
     let innerMount: string | undefined;
-    await mountAt('/a', mountAt('/b', async (c) => {
-      innerPath = c.path;
-      innerMount = c.mountPath;
-    }))(ctx, async () => {});
+    await mountAt(
+      '/a',
+      mountAt('/b', async (c) => {
+        innerPath = c.path;
+        innerMount = c.mountPath;
+      }),
+    )(ctx, async () => {});
     expect(innerPath).toBe('/c');
     expect(innerMount).toBe('/a/b');
     expect(ctx.path).toBe('/a/b/c');

@@ -217,10 +217,7 @@ describe('resolveSchool', () => {
   it('stops on a parent cycle', async () => {
     const a = '1.2.246.562.99.00000000401';
     const b = '1.2.246.562.99.00000000402';
-    const reg = listRegistry([
-      org({ oid: a, schoolCode: '40401', types: ['organisaatiotyyppi_02'], parentOid: b }),
-      org({ oid: b, parentOid: a }),
-    ]);
+    const reg = listRegistry([org({ oid: a, schoolCode: '40401', types: ['organisaatiotyyppi_02'], parentOid: b }), org({ oid: b, parentOid: a })]);
     expect(await resolveSchool(reg, '40401')).toBeUndefined();
     expect(reg.calls).toEqual(['40401', b]);
   });
@@ -263,9 +260,7 @@ describe('organisation names and ids', () => {
 
   it('treats blank names as missing when loading', async () => {
     const reg = SnapshotRegistry.fromJson({
-      organisations: [
-        { oid: '1.2.246.562.99.00000000001', nimi: { fi: '  ', sv: null, en: 'Only English' }, status: 'AKTIIVINEN', tyypit: [] },
-      ],
+      organisations: [{ oid: '1.2.246.562.99.00000000001', nimi: { fi: '  ', sv: null, en: 'Only English' }, status: 'AKTIIVINEN', tyypit: [] }],
     });
     const only = (await reg.lookup('1.2.246.562.99.00000000001'))!;
     expect(only.names).toEqual({ en: 'Only English' });

@@ -86,13 +86,21 @@ describe('SAML settings and keys', () => {
     writeFileSync(join(dir, 'c.pem'), a.cert);
     writeFileSync(join(dir, 'other.pem'), b.cert);
     expect(readSamlKeyPair({ keyFile: 'k.pem', certFile: 'c.pem' }, 'x', dir)).toEqual(a);
-    expect(() => readSamlKeyPair({ keyFile: 'k.pem', certFile: 'other.pem' }, 'secrets.samlSigningKeys.0', dir)).toThrow('secrets.samlSigningKeys.0: the certificate is not of this private key');
+    expect(() => readSamlKeyPair({ keyFile: 'k.pem', certFile: 'other.pem' }, 'secrets.samlSigningKeys.0', dir)).toThrow(
+      'secrets.samlSigningKeys.0: the certificate is not of this private key',
+    );
     expect(() => readSamlKeyPair({ keyFile: 'missing.pem', certFile: 'c.pem' }, 'x', dir)).toThrow('x.keyFile: cannot read missing.pem (ENOENT)');
   });
 
   it('publishes every SP certificate in the SP metadata', async () => {
     const [a, b] = [await keyPair, await generateSamlKeyPair('other')];
-    const xml = spMetadataXml({ entityId: 'https://b.example/md', acsUrl: 'https://b.example/acs', signingCerts: [a.cert, b.cert], encryptionCerts: [b.cert], signAuthnRequests: true });
+    const xml = spMetadataXml({
+      entityId: 'https://b.example/md',
+      acsUrl: 'https://b.example/acs',
+      signingCerts: [a.cert, b.cert],
+      encryptionCerts: [b.cert],
+      signAuthnRequests: true,
+    });
     expect(xml.match(/use="signing"/g)).toHaveLength(2);
     expect(xml.match(/use="encryption"/g)).toHaveLength(1);
     expect(() => parseXml(xml)).not.toThrow();

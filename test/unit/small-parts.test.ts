@@ -46,7 +46,12 @@ describe('identifiers', () => {
 describe('logging', () => {
   it('censors personal data, tokens and secrets wherever they appear', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _e, done) => { lines.push(String(chunk)); done(); } });
+    const sink = new Writable({
+      write: (chunk, _e, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const logger = createLogger('info', sink);
     logger.info(
       {

@@ -72,10 +72,9 @@ describe('test user catalogue loader', () => {
 describe('the bundled catalogue (config/test-users.json)', () => {
   const users: TestUser[] = loadTestUsers(resolve('config/test-users.json'));
   const byName = new Map(users.map((u) => [u.username, u]));
-  const values = (v: string | string[] | undefined): string[] =>
-    v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(';'));
+  const values = (v: string | string[] | undefined): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(';')));
 
-  it('is valid, with unique usernames that say what each user shows (not the real MPASSid test accounts\' demo_uNNNN), and the public password convention', () => {
+  it("is valid, with unique usernames that say what each user shows (not the real MPASSid test accounts' demo_uNNNN), and the public password convention", () => {
     expect(users.length).toBeGreaterThanOrEqual(20);
     expect(byName.size).toBe(users.length);
     for (const user of users) {

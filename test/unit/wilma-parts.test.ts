@@ -15,7 +15,13 @@ const LEGACY_USER = {
   ],
 };
 
-const options = () => ({ timeoutMs: 1000, clockToleranceSeconds: 5, allowHttp: false, replay: createMemoryStorage('t:').state('replay'), issuer: 'https://bridge.example' });
+const options = () => ({
+  timeoutMs: 1000,
+  clockToleranceSeconds: 5,
+  allowHttp: false,
+  replay: createMemoryStorage('t:').state('replay'),
+  issuer: 'https://bridge.example',
+});
 const settings = { id: 'w', baseUrl: 'https://wilma.example/', uniqueIdAttribute: 'cryptid' };
 
 describe('Wilma JSON paths', () => {

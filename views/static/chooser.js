@@ -99,15 +99,15 @@
     }
     results.appendChild(fragment);
     var count = (status.getAttribute(plural.select(found) === 'one' ? 'data-found-one' : 'data-found-other') || '{n}').replace('{n}', String(found));
-    status.textContent = found === 0
-      ? status.getAttribute('data-none')
-      : count + (found > MAX_RESULTS ? ' ' + status.getAttribute('data-truncated') : '');
+    status.textContent = found === 0 ? status.getAttribute('data-none') : count + (found > MAX_RESULTS ? ' ' + status.getAttribute('data-truncated') : '');
   }
 
   var timer;
   field.addEventListener('input', function () {
     clearTimeout(timer);
-    timer = setTimeout(function () { show(field.value); }, 120);
+    timer = setTimeout(function () {
+      show(field.value);
+    }, 120);
   });
 
   function links() {

@@ -70,8 +70,7 @@ const digest = (value: string): Buffer => createHash('sha256').update(value, 'ut
 /** A stable numeric id, as Puavo's ids are integers. */
 const numericId = (value: string): number => digest(value).readUInt32BE(0) & 0x7fffffff;
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const firstOf = (value: string | string[] | undefined): string | undefined => {
   const all = value === undefined ? [] : Array.isArray(value) ? value : value.split(';');
@@ -144,7 +143,11 @@ export function createOpinsysSimulator(options: OpinsysSimulatorOptions): Opinsy
     const fault = options.fault?.() ?? 'none';
     const now = Math.floor(Date.now() / 1000);
     const iat = fault === 'expired' ? now - 3600 : fault === 'future' ? now + 3600 : now;
-    const payload: Record<string, unknown> = { ...(fault === 'no-iat' ? {} : { iat }), ...(fault === 'no-jti' ? {} : { jti: randomUUID() }), ...claimsOf(user) };
+    const payload: Record<string, unknown> = {
+      ...(fault === 'no-iat' ? {} : { iat }),
+      ...(fault === 'no-jti' ? {} : { jti: randomUUID() }),
+      ...claimsOf(user),
+    };
     if (fault === 'alg-none') {
       const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
       return `${part({ alg: 'none', typ: 'JWT' })}.${part(payload)}.`;
@@ -168,7 +171,9 @@ export function createOpinsysSimulator(options: OpinsysSimulatorOptions): Opinsy
     ctx.status = extra.status ?? 200;
     ctx.type = 'html';
     const example = options.users[0] ? `${options.users[0].username}pwd` : 'pwd';
-    const rows = options.users.map((u) => `<tr><td><code>${escapeHtml(u.username)}</code></td><td lang="en">${escapeHtml(u.description.en)}</td></tr>`).join('');
+    const rows = options.users
+      .map((u) => `<tr><td><code>${escapeHtml(u.username)}</code></td><td lang="en">${escapeHtml(u.description.en)}</td></tr>`)
+      .join('');
     ctx.body = page(
       `Opinsys – ${organisationName}`,
       `<h1>Kirjaudu Opinsys-tunnuksella <span lang="en">/ Sign in with Opinsys</span></h1>

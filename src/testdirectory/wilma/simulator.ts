@@ -55,7 +55,12 @@ const USED_NONCE_SECONDS = 600;
 const MAX_USED_NONCES = 10_000;
 
 const loginForm = z
-  .object({ request: z.string().max(4000), username: z.string().max(200).optional(), password: z.string().max(200).optional(), action: z.literal('login').optional() })
+  .object({
+    request: z.string().max(4000),
+    username: z.string().max(200).optional(),
+    password: z.string().max(200).optional(),
+    action: z.literal('login').optional(),
+  })
   .strict();
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
@@ -91,7 +96,7 @@ function answerFor(user: TestUser, cryptid: string, extended: boolean): Record<s
   const charges = listOf(c.learning_materials_charges);
   const count = Math.max(schools.length, groups.length, roles.length);
   // A value given once holds for every role entry; a list gives each entry its own.
-  const at = (list: string[], i: number): string => (list.length === 1 ? list[0]! : list[i] ?? '');
+  const at = (list: string[], i: number): string => (list.length === 1 ? list[0]! : (list[i] ?? ''));
   const entries = Array.from({ length: count }, (_, i) => ({
     school: at(schools, i),
     group: at(groups, i),
@@ -228,7 +233,8 @@ export function createWilmaSimulator(options: WilmaSimulatorOptions): WilmaSimul
     const params = new URLSearchParams(signed.slice(signed.indexOf('?') + 1));
     const usernames = params.getAll('username');
     const nonces = params.getAll('nonce');
-    if (usernames.length !== 1 || nonces.length !== 1 || !DATA_NONCE.test(nonces[0]!)) return answer(400, { error: 'username and a 16-character nonce are required' });
+    if (usernames.length !== 1 || nonces.length !== 1 || !DATA_NONCE.test(nonces[0]!))
+      return answer(400, { error: 'username and a 16-character nonce are required' });
     const now = Date.now();
     for (const [nonce, at] of usedNonces) if (now - at > USED_NONCE_SECONDS * 1000 || usedNonces.size > MAX_USED_NONCES) usedNonces.delete(nonce);
     if (usedNonces.has(nonces[0]!)) return answer(403, { error: 'nonce already used' });

@@ -23,8 +23,22 @@ interface OidcState {
 
 /** ID-token claims that describe the token, not the user: never part of the attribute bag. */
 const PROTOCOL_CLAIMS = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'nonce', 'at_hash', 'c_hash', 's_hash',
-  'auth_time', 'azp', 'sid', 'acr', 'amr',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'nonce',
+  'at_hash',
+  'c_hash',
+  's_hash',
+  'auth_time',
+  'azp',
+  'sid',
+  'acr',
+  'amr',
 ]);
 
 /** How long a failed discovery is remembered, so a dead directory is not hammered by every login. */
@@ -84,9 +98,7 @@ export class OidcConnector implements DirectoryConnector {
         new URL(this.config.issuer),
         this.config.clientId,
         { [client.clockTolerance]: this.options.clockToleranceSeconds },
-        this.config.tokenEndpointAuthMethod === 'client_secret_post'
-          ? client.ClientSecretPost(this.clientSecret)
-          : client.ClientSecretBasic(this.clientSecret),
+        this.config.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(this.clientSecret) : client.ClientSecretBasic(this.clientSecret),
         {
           timeout,
           // Every call of this directory (discovery, keys, token, userinfo) over pooled keep-alive
@@ -156,9 +168,8 @@ export class OidcConnector implements DirectoryConnector {
       throw toUpstreamError(err, 'directory token exchange');
     }
     const now = Math.floor(Date.now() / 1000);
-    const authTime = typeof claims.auth_time === 'number' && claims.auth_time <= now + this.options.clockToleranceSeconds
-      ? Math.min(claims.auth_time, now)
-      : now;
+    const authTime =
+      typeof claims.auth_time === 'number' && claims.auth_time <= now + this.options.clockToleranceSeconds ? Math.min(claims.auth_time, now) : now;
     if (transaction.forceLogin && authTime + this.options.clockToleranceSeconds < transaction.startedAt) {
       throw new UpstreamError('upstream_invalid_response', 'the directory did not re-authenticate the user as asked');
     }

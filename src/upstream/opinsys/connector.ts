@@ -30,8 +30,7 @@ const MAX_JWT_CHARS = 16 * 1024;
 const MAX_ID_CHARS = 256;
 
 /** Where a used jti is remembered: per Opinsys service (a tenant's jti is unique there), hashed to a bounded key. */
-const replayKey = (baseUrl: string, jti: string): string =>
-  `opinsys-jti:${createHash('sha256').update(`${baseUrl}\0${jti}`, 'utf8').digest('base64url')}`;
+const replayKey = (baseUrl: string, jti: string): string => `opinsys-jti:${createHash('sha256').update(`${baseUrl}\0${jti}`, 'utf8').digest('base64url')}`;
 
 function sameText(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given, 'utf8').digest();

@@ -55,7 +55,13 @@ function logSafe(err: unknown): Error {
   if (err instanceof Error && err.name === 'SamlStatusError') {
     return new Error(`the identity provider answered with a status: ${err.message.replace(/ error: [\s\S]*$/, '').slice(0, 120)}`);
   }
-  const message = err instanceof Error ? err.message.split('\n')[0]!.replace(/Received: [\s\S]*$/, 'Received another').slice(0, 200) : 'unexpected failure';
+  const message =
+    err instanceof Error
+      ? err.message
+          .split('\n')[0]!
+          .replace(/Received: [\s\S]*$/, 'Received another')
+          .slice(0, 200)
+      : 'unexpected failure';
   return new Error(message);
 }
 
@@ -145,7 +151,8 @@ export class SamlConnector implements DirectoryConnector {
       throw new UpstreamError('upstream_transaction_invalid', 'callback reached another directory than the one started');
     }
     const { requestId } = transaction.state as unknown as SamlState;
-    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) throw new UpstreamError('upstream_transaction_invalid', 'the transaction has no AuthnRequest');
+    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId))
+      throw new UpstreamError('upstream_transaction_invalid', 'the transaction has no AuthnRequest');
     if (callback.method !== 'POST') throw invalid('a SAML response comes as a form post (HTTP-POST binding)');
     const encoded = callback.form.SAMLResponse;
     if (!encoded || !/^[A-Za-z0-9+/=\s]+$/.test(encoded)) throw invalid('no SAMLResponse in the form');
@@ -167,9 +174,8 @@ export class SamlConnector implements DirectoryConnector {
     await this.refuseReplay(idp.entityId, assertion.id, assertion.expiresAt);
 
     const now = Math.floor(Date.now() / 1000);
-    const authTime = assertion.authnInstant !== undefined && assertion.authnInstant <= now + this.options.clockToleranceSeconds
-      ? Math.min(assertion.authnInstant, now)
-      : now;
+    const authTime =
+      assertion.authnInstant !== undefined && assertion.authnInstant <= now + this.options.clockToleranceSeconds ? Math.min(assertion.authnInstant, now) : now;
     if (transaction.forceLogin && authTime + this.options.clockToleranceSeconds < transaction.startedAt) {
       throw invalid('the identity provider did not re-authenticate the user as asked');
     }
@@ -186,7 +192,9 @@ export class SamlConnector implements DirectoryConnector {
       const status = onlyChild(response, NS.samlp, 'Status');
       const code = status ? onlyChild(status, NS.samlp, 'StatusCode')?.getAttribute('Value') : undefined;
       if (code !== 'urn:oasis:names:tc:SAML:2.0:status:Success') {
-        throw new UpstreamError('upstream_denied', 'the identity provider did not authenticate the user', { cause: new Error(`status ${String(code).slice(0, 100)}`) });
+        throw new UpstreamError('upstream_denied', 'the identity provider did not authenticate the user', {
+          cause: new Error(`status ${String(code).slice(0, 100)}`),
+        });
       }
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
@@ -316,7 +324,10 @@ export class SamlConnector implements DirectoryConnector {
       }
     }
     if (usable === 0) throw new HealthCheckFailed(`every signing certificate of the identity provider has expired (${warnings.join('; ')})`);
-    for (const [use, pairs] of [['signing', this.keys.signing], ['encryption', this.keys.encryption]] as const) {
+    for (const [use, pairs] of [
+      ['signing', this.keys.signing],
+      ['encryption', this.keys.encryption],
+    ] as const) {
       const until = Date.parse(new X509Certificate(pairs[0]!.cert).validTo);
       if (until <= soon) warnings.push(`the bridge's own SAML ${use} certificate expires on ${new Date(until).toISOString().slice(0, 10)}: roll it over`);
     }

@@ -14,9 +14,7 @@ import { z } from 'zod';
 export const samlKeyPairSchema = z.object({ key: z.string().min(1), cert: z.string().min(1) }).strict();
 export type SamlKeyPair = z.infer<typeof samlKeyPairSchema>;
 
-export const samlKeysSchema = z
-  .object({ signing: z.array(samlKeyPairSchema).min(1), encryption: z.array(samlKeyPairSchema).min(1) })
-  .strict();
+export const samlKeysSchema = z.object({ signing: z.array(samlKeyPairSchema).min(1), encryption: z.array(samlKeyPairSchema).min(1) }).strict();
 export type SamlKeys = z.infer<typeof samlKeysSchema>;
 
 /** How long a generated development certificate is valid (directories only check it is the published one). */
@@ -30,7 +28,9 @@ export async function generateSamlKeyPair(commonName: string, validityDays = GEN
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
-      serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'),
+      serialNumber: randomBytes(8)
+        .toString('hex')
+        .replace(/^[89a-f]/, '1'),
       name: `CN=${commonName}`,
       notBefore,
       notAfter: new Date(notBefore.getTime() + validityDays * 86_400_000),
@@ -41,7 +41,10 @@ export async function generateSamlKeyPair(commonName: string, validityDays = GEN
     webcrypto as unknown as Crypto,
   );
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
   return { key, cert: cert.toString('pem') };
 }
 

@@ -17,7 +17,12 @@ export class IdpMetadataSource {
   private lastFailure: string | undefined;
 
   constructor(
-    private readonly settings: { metadataUrl?: string | undefined; metadata?: string | undefined; idpEntityId?: string | undefined; metadataRefreshSeconds: number },
+    private readonly settings: {
+      metadataUrl?: string | undefined;
+      metadata?: string | undefined;
+      idpEntityId?: string | undefined;
+      metadataRefreshSeconds: number;
+    },
     private readonly options: Pick<ConnectorOptions, 'timeoutMs' | 'allowHttp'>,
   ) {}
 
@@ -78,7 +83,9 @@ export class IdpMetadataSource {
       });
     } catch (err) {
       const name = (err as Error).name;
-      throw new MetadataError(name === 'TimeoutError' || name === 'AbortError' ? `no answer from ${metadataUrl} in ${timeoutMs} ms` : `cannot reach ${metadataUrl}`);
+      throw new MetadataError(
+        name === 'TimeoutError' || name === 'AbortError' ? `no answer from ${metadataUrl} in ${timeoutMs} ms` : `cannot reach ${metadataUrl}`,
+      );
     }
     if (!response.ok) {
       await response.body?.cancel();

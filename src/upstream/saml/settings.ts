@@ -24,10 +24,7 @@ export const samlSettings = {
     .max(1000)
     .optional()
     .describe('Entity id of the identity provider; needed when the metadata describes several (an EntitiesDescriptor)'),
-  signAuthnRequests: z
-    .boolean()
-    .default(true)
-    .describe('Sign AuthnRequests with the bridge SP signing key (AD FS: SignedSamlRequestsRequired)'),
+  signAuthnRequests: z.boolean().default(true).describe('Sign AuthnRequests with the bridge SP signing key (AD FS: SignedSamlRequestsRequired)'),
   requireEncryptedAssertions: z
     .boolean()
     .default(false)

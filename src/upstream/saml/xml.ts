@@ -32,7 +32,10 @@ export function parseXml(xml: string): Document {
   // xmldom reports a thrown handler error again as its own: keep the first reason, say it once.
   let first: string | undefined;
   const fail = (message: string): never => {
-    first ??= message.replace(/^\[xmldom [a-z]+\]\s*/i, '').split('\n')[0]!.slice(0, 200);
+    first ??= message
+      .replace(/^\[xmldom [a-z]+\]\s*/i, '')
+      .split('\n')[0]!
+      .slice(0, 200);
     throw new UnsafeXmlError(first);
   };
   let doc: Document | undefined;

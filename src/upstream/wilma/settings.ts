@@ -71,6 +71,10 @@ export const wilmaAttributes = (settings: Pick<WilmaDirectorySettings, 'userAttr
 /** Cross-field rule of a Wilma definition: the unique id must be one of the attributes read. */
 export function checkWilmaSettings(settings: { userAttributes?: Record<string, string> | undefined; uniqueIdAttribute: string }, ctx: z.RefinementCtx): void {
   if (!Object.hasOwn(wilmaAttributes(settings), settings.uniqueIdAttribute)) {
-    ctx.addIssue({ code: 'custom', path: ['uniqueIdAttribute'], message: 'must be one of the userAttributes (or a default one: first_name, last_name, cryptid, school, group, role)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['uniqueIdAttribute'],
+      message: 'must be one of the userAttributes (or a default one: first_name, last_name, cryptid, school, group, role)',
+    });
   }
 }
