@@ -16,6 +16,8 @@ export interface OphServerHandle {
   requests: string[];
   callerIds: string[];
   setDown(down: boolean): void;
+  /** Takes requests and never answers them (a registry that hangs). */
+  setHanging(hanging: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -28,7 +30,9 @@ export async function startOphServer(snapshotFile = 'config/organisations.json')
   const requests: string[] = [];
   const callerIds: string[] = [];
   let down = false;
+  let hanging = false;
   const server: Server = createServer((req, res) => {
+    if (hanging) return;
     const match = /^\/organisaatio-service\/api\/([^/?]+)$/.exec(req.url ?? '');
     callerIds.push(String(req.headers['caller-id'] ?? ''));
     if (down) {
@@ -55,6 +59,9 @@ export async function startOphServer(snapshotFile = 'config/organisations.json')
     callerIds,
     setDown: (value) => {
       down = value;
+    },
+    setHanging: (value) => {
+      hanging = value;
     },
     stop: async () => {
       server.closeAllConnections();
