@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { AccountStore } from './accounts/accounts.js';
 import { ATTRIBUTE_TEST_CLIENT_ID, attributeTestClient, createAttributeTestRouter } from './attributetest/routes.js';
-import { ConfigError } from './config/load.js';
+import { ConfigError, environmentValue } from './config/load.js';
 import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from './config/schema.js';
 import { environmentSubjectSalt, type BridgeSecrets } from './config/secrets.js';
 import { subApp } from './http/compose.js';
@@ -113,17 +112,8 @@ function environmentAdapter(storage: Storage, environment: BridgeConfig['environ
 }
 
 function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | undefined>): string | undefined {
-  const name = `UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`;
-  // Or in a file (a container secret) named by <NAME>_FILE.
-  const file = env[`${name}_FILE`];
-  if (file) {
-    try {
-      return readFileSync(file, 'utf8').trim();
-    } catch {
-      throw new ConfigError([`${name}_FILE: cannot read ${file}`]);
-    }
-  }
-  return env[name] ?? upstream.clientSecret;
+  // The variable, or a file (a container secret) named by <NAME>_FILE.
+  return environmentValue(env, `UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`) ?? upstream.clientSecret;
 }
 
 /**

@@ -90,6 +90,9 @@ async function metadataOf(provider: Provider, registry: ClientRegistry, clientId
   return metadata;
 }
 
+/** Why the registration rules or the provider refused metadata (their OIDC error description). */
+const refusalText = (err: unknown): string => (err as { error_description?: string }).error_description ?? (err as Error).message;
+
 /** Metadata an operator approved, checked by the provider's own client validation before it is stored. */
 async function validatedMetadata(provider: Provider, metadata: Record<string, unknown>): Promise<Record<string, unknown>> {
   try {
@@ -97,8 +100,7 @@ async function validatedMetadata(provider: Provider, metadata: Record<string, un
     const Client = provider.Client as unknown as new (metadata: ClientMetadata) => { metadata(): ClientMetadata };
     return new Client(metadata as ClientMetadata).metadata() as Record<string, unknown>;
   } catch (err) {
-    const description = (err as { error_description?: string }).error_description ?? (err as Error).message;
-    throw new ApiError(409, 'invalid_metadata', `the change cannot be applied: ${description}`);
+    throw new ApiError(409, 'invalid_metadata', `the change cannot be applied: ${refusalText(err)}`);
   }
 }
 
@@ -119,8 +121,7 @@ async function requireMetadataFit(registry: ClientRegistry, clientId: string, ac
       publicSubjectAllowed: record?.settings.publicSubject ?? false,
     });
   } catch (err) {
-    const description = (err as { error_description?: string }).error_description ?? (err as Error).message;
-    throw new ApiError(409, 'invalid_metadata', `the service's metadata does not meet the ${environment} rules: ${description}`);
+    throw new ApiError(409, 'invalid_metadata', `the service's metadata does not meet the ${environment} rules: ${refusalText(err)}`);
   }
 }
 

@@ -101,7 +101,7 @@ function parseJson(raw: string): unknown {
  * The value of an override: the variable itself, or the content of the file `<NAME>_FILE` names
  * (container secrets are files, so secrets never need to be in the environment).
  */
-function overrideValue(env: Env, name: string): string | undefined {
+export function environmentValue(env: Env, name: string): string | undefined {
   const file = env[`${name}_FILE`];
   if (file) {
     try {
@@ -238,7 +238,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): BridgeC
     throw new ConfigError(['(root): the configuration file must hold a JSON object']);
   }
   for (const override of ENV_OVERRIDES) {
-    const value = overrideValue(env, override.name);
+    const value = environmentValue(env, override.name);
     if (value !== undefined && value !== '') setPath(raw, override.path, override.parse(value));
   }
   return parseConfig(raw);
