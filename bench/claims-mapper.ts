@@ -50,7 +50,7 @@ async function claimsStep(raw: Record<string, unknown>): Promise<unknown> {
   const values = mapAttributes(raw, DEFAULT_MAPPING);
   const schools = await lookupSchools(registry, valuesOf(values, 'schoolIds') ?? [], logger);
   return runClaimsPipeline({
-    upstreamId: config.testDirectory.upstreamId,
+    directoryId: config.testDirectory.upstreamId,
     values,
     schools,
     roles,

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
 import { resolveSecrets } from '../src/config/secrets.js';
 import { loadTestUsers } from '../src/testdirectory/users.js';
-import { spEntityIdOf } from '../src/upstream/saml/sp-metadata.js';
+import { spEntityIdOf } from '../src/directories/connectors/saml/sp-metadata.js';
 import { startSimpleSamlPhp } from '../test/support/simplesamlphp.js';
 
 const { values, positionals } = parseArgs({ options: { issuer: { type: 'string' } }, allowPositionals: true });

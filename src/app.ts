@@ -1,11 +1,11 @@
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
-import type { ClientMetadata } from 'oidc-provider';
 import { AccountStore } from './accounts/accounts.js';
 import { ATTRIBUTE_TEST_CLIENT_ID, attributeTestClient, createAttributeTestRouter } from './attributetest/routes.js';
 import { ConfigError, environmentValue } from './config/load.js';
-import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from './config/schema.js';
+import type { BridgeConfig } from './config/schema.js';
+import { configuredDirectorySchema, type ConfiguredDirectory } from './directories/definition.js';
 import { environmentSubjectSalt, type BridgeSecrets } from './config/secrets.js';
 import { subApp } from './http/compose.js';
 import { basePathOf, underIssuer } from './http/base-path.js';
@@ -16,8 +16,8 @@ import { mountAt } from './http/mount.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createViews, staticAssets } from './http/views.js';
 import { createInteractionRouter } from './interaction/routes.js';
-import { PageRenderer } from './interaction/pages.js';
-import { healthRouter } from './observability/health.js';
+import { PageRenderer } from './http/pages.js';
+import { healthRouter } from './http/health.js';
 import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
 import { metricsEndpoint } from './observability/metrics-route.js';
@@ -26,9 +26,11 @@ import { withRequestContext } from './provider/client-resolution.js';
 import { retrySafe } from './provider/retry-safe.js';
 import { authorizationPost } from './provider/authorization-post.js';
 import { directoryAcrValues } from './provider/acr.js';
-import { ClientRegistry, type StaticClientPolicy } from './provider/client-policy.js';
+import { ClientRegistry } from './services/registry.js';
+import { configuredServices } from './services/configured.js';
+import { configuredDirectories } from './directories/configured.js';
 import { createAdminApi, onPublicListener } from './admin/api.js';
-import { InitialAccessTokens } from './registration/initial-access.js';
+import { InitialAccessTokens } from './services/initial-access.js';
 import { ClaimsEvaluator } from './claims/evaluate.js';
 import { RoleVocabulary } from './claims/roles.js';
 import { createOrganisationRegistry, type OrganisationRegistry } from './organisations/index.js';
@@ -37,18 +39,18 @@ import { createTestDirectory } from './testdirectory/index.js';
 import { bundledOpinsysDirectories, bundledOpinsysSimulator, OPINSYS_TEST_DIRECTORY_ID } from './testdirectory/opinsys/bundled.js';
 import { bundledWilmaDirectories, bundledWilmaSimulator, WILMA_TEST_DIRECTORY_ID } from './testdirectory/wilma/bundled.js';
 import type { TestUser } from './testdirectory/users.js';
-import { openDirectory } from './upstream/connectors.js';
-import type { ConnectorOptions } from './upstream/connector-options.js';
-import { typeNeedsSecret, type DirectoryDefinition } from './upstream/settings.js';
-import { UpstreamRegistry } from './upstream/registry.js';
-import { DirectoryRegistry } from './directories/registry.js';
+import { openDirectory } from './directories/connectors/index.js';
+import type { ConnectorOptions } from './directories/connectors/options.js';
+import { typeNeedsSecret, type DirectoryDefinition } from './directories/definition.js';
+import { DirectoryCatalogue } from './directories/catalogue.js';
+import { DirectoryRecords } from './directories/records.js';
 import { SecretBox } from './directories/secret-box.js';
-import { UpstreamHandoff } from './interaction/upstream-handoff.js';
+import { DirectoryHandoff } from './directories/handoff.js';
 import { DirectoryHealthMonitor } from './directories/health.js';
-import { CheckLinks } from './directorycheck/links.js';
-import { createDirectoryCheck } from './directorycheck/routes.js';
+import { CheckLinks } from './directories/check/links.js';
+import { createDirectoryCheck } from './directories/check/routes.js';
 import { SchoolNames } from './directories/school-names.js';
-import { createSamlMetadataRouter } from './upstream/saml/routes.js';
+import { createSamlMetadataRouter } from './directories/connectors/saml/routes.js';
 
 export interface AppDependencies {
   config: BridgeConfig;
@@ -68,11 +70,11 @@ export interface Bridge {
   /** The configuration this bridge runs with (one environment's, in a multi-environment deployment). */
   config: BridgeConfig;
   provider: Provider;
-  upstreams: UpstreamRegistry;
+  catalogue: DirectoryCatalogue;
   /** Lifecycle and operator settings of the services. */
   registry: ClientRegistry;
   /** The directories operators manage at run time. */
-  directories: DirectoryRegistry;
+  directories: DirectoryRecords;
   /** Background checks of the directories (started by `start`, stopped by `stop`). */
   health: DirectoryHealthMonitor;
   /** The admin API: mounted in `app`, or only on the admin listener when `admin.port` is set (see admin/listener.ts). */
@@ -82,9 +84,9 @@ export interface Bridge {
 /** The client id under which the bridge signs in at its own bundled test directory. */
 export const TEST_DIRECTORY_CLIENT_ID = 'mpassid-bridge';
 
-function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Extract<UpstreamConfig, { type: 'oidc' }> & { clientSecret: string } {
+function testDirectoryDefinition(config: BridgeConfig, secrets: BridgeSecrets): Extract<ConfiguredDirectory, { type: 'oidc' }> & { clientSecret: string } {
   return {
-    ...(upstreamSchema.parse({
+    ...(configuredDirectorySchema.parse({
       type: 'oidc',
       id: config.testDirectory.upstreamId,
       displayName:
@@ -94,7 +96,7 @@ function testDirectoryUpstream(config: BridgeConfig, secrets: BridgeSecrets): Ex
       issuer: underIssuer(config.issuer, config.testDirectory.path),
       clientId: TEST_DIRECTORY_CLIENT_ID,
       accounts: config.environment === 'demo' ? 'demo' : 'test',
-    }) as Extract<UpstreamConfig, { type: 'oidc' }>),
+    }) as Extract<ConfiguredDirectory, { type: 'oidc' }>),
     clientSecret: secrets.testDirectory.clientSecret,
   };
 }
@@ -111,7 +113,7 @@ function environmentAdapter(storage: Storage, environment: BridgeConfig['environ
   };
 }
 
-function upstreamSecret(upstream: UpstreamConfig, env: Record<string, string | undefined>): string | undefined {
+function configuredSecret(upstream: ConfiguredDirectory, env: Record<string, string | undefined>): string | undefined {
   // The variable, or a file (a container secret) named by <NAME>_FILE.
   return environmentValue(env, `UPSTREAM_${upstream.id.toUpperCase().replace(/-/g, '_')}_CLIENT_SECRET`) ?? upstream.clientSecret;
 }
@@ -136,13 +138,18 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
   const missingSecrets: string[] = [];
   const fileDirectories = config.testDirectory.enabled
-    ? [testDirectoryUpstream(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...bundledWilmaDirectories(config, secrets), ...config.upstreams]
-    : config.upstreams;
+    ? [
+        testDirectoryDefinition(config, secrets),
+        ...bundledOpinsysDirectories(config, secrets),
+        ...bundledWilmaDirectories(config, secrets),
+        ...configuredDirectories(config),
+      ]
+    : configuredDirectories(config);
   fileDirectories.forEach((upstream, index) => {
     // Test directories are reachable only from the test environment.
     if (upstream.testOnly && config.environment !== 'test') return;
     const { clientSecret: _inFile, testOnly, ...definition } = upstream;
-    const secret = upstreamSecret(upstream, env);
+    const secret = configuredSecret(upstream, env);
     if (typeNeedsSecret(upstream.type) && !secret) {
       missingSecrets.push(
         `upstreams.${index - (fileDirectories.length - config.upstreams.length)}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`,
@@ -162,12 +169,12 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     issuer: config.issuer,
     samlKeys: secrets.saml,
   };
-  const directories = new DirectoryRegistry(
+  const directories = new DirectoryRecords(
     storage.durable('registry'),
     new SecretBox(secrets.directoryKeys),
     new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID, WILMA_TEST_DIRECTORY_ID]),
   );
-  const upstreams = new UpstreamRegistry(
+  const catalogue = new DirectoryCatalogue(
     configured.map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
     {
       environment,
@@ -178,11 +185,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     },
   );
 
-  const clients: ClientMetadata[] = config.clients.map(({ allowTestLearnerIds: _flag, releasedClaims: _claims, ...metadata }) => ({ ...metadata }));
-  const policies: Array<[string, StaticClientPolicy]> = config.clients.map((c) => [
-    c.client_id,
-    { allowTestLearnerIds: c.allowTestLearnerIds, releasedClaims: c.releasedClaims },
-  ]);
+  const { clients, policies } = configuredServices(config);
   if (config.attributeTestService.enabled && !clients.some((c) => c.client_id === ATTRIBUTE_TEST_CLIENT_ID)) {
     clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret));
     // The attribute test service exists to show every case, test learner numbers included.
@@ -206,7 +209,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     secrets,
     adapter: environmentAdapter(storage, environment, registry),
     accounts,
-    upstreams,
+    catalogue,
     clients,
     pages,
     logger,
@@ -250,7 +253,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   });
 
   if (config.testDirectory.enabled) {
-    const upstream = testDirectoryUpstream(config, secrets);
+    const upstream = testDirectoryDefinition(config, secrets);
     const directory = createTestDirectory({
       issuer: upstream.issuer,
       clients: [
@@ -286,10 +289,10 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     app.use(router.routes());
   }
 
-  const handoff = new UpstreamHandoff(config, state);
+  const handoff = new DirectoryHandoff(config, state);
   const health = new DirectoryHealthMonitor({
     targets: async () =>
-      (await upstreams.all()).map(({ directory }) => {
+      (await catalogue.all()).map(({ directory }) => {
         const check = directory.connector.checkHealth?.bind(directory.connector);
         return { id: directory.id, issuer: directory.listing.issuer, ...(check ? { check } : {}) };
       }),
@@ -299,13 +302,13 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     logger,
   });
   const checkLinks = new CheckLinks(storage.durable('registry'));
-  const directoryCheck = createDirectoryCheck({ config, upstreams, directories, links: checkLinks, claims, handoff, pages, logger, state });
+  const directoryCheck = createDirectoryCheck({ config, catalogue, directories, links: checkLinks, claims, handoff, pages, logger, state });
   app.use(directoryCheck.router.routes());
   const interactions = createInteractionRouter({
     provider,
     config,
     subjectSalt: secrets.subjectSalt,
-    upstreams,
+    catalogue,
     claims,
     clientPolicies: registry,
     state,
@@ -318,12 +321,12 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     schoolNames: new SchoolNames(organisations),
   });
   app.use(interactions.routes());
-  app.use(createSamlMetadataRouter(upstreams).routes());
-  const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, upstreams, health, checkLinks });
+  app.use(createSamlMetadataRouter(catalogue).routes());
+  const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, catalogue, health, checkLinks });
   app.use(onPublicListener(config, admin));
   app.use(authorizationPost());
-  app.use(directoryAcrValues(async () => (await upstreams.list()).map((c) => c.id)));
+  app.use(directoryAcrValues(async () => (await catalogue.list()).map((c) => c.id)));
   app.use(withRequestContext(retrySafe(subApp(provider))));
 
-  return { app, config, provider, upstreams, registry, directories, health, admin };
+  return { app, config, provider, catalogue, registry, directories, health, admin };
 }

@@ -8,7 +8,7 @@ import { cookieSigner } from './http/cookie-signer.js';
 import { canonicalHost, forwardedHost, isIssuerHost } from './http/forwarded-host.js';
 import { mountAt } from './http/mount.js';
 import { securityHeaders } from './http/security-headers.js';
-import { healthRouter } from './observability/health.js';
+import { healthRouter } from './http/health.js';
 import { requestLog } from './observability/request-log.js';
 
 export interface ServedEnvironment {

@@ -12,6 +12,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { createStorage, waitUntilAvailable } from './storage/index.js';
 import type { Storage } from './storage/types.js';
 import { loadTestUsers } from './testdirectory/users.js';
+import { configuredDirectories } from './directories/configured.js';
+import { configuredServices } from './services/configured.js';
 
 /**
  * Human-readable logs for a developer at a terminal (pino-pretty, a development dependency); JSON
@@ -62,6 +64,9 @@ async function main(): Promise<void> {
   let config: BridgeConfig;
   try {
     config = loadConfig();
+    // The parts of the file whose settings their own modules check: refused before anything starts.
+    configuredDirectories(config);
+    configuredServices(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -7,7 +7,7 @@ import type { StateStore } from '../storage/types.js';
 /** The released claim values of one account, as they stood after its latest login. */
 export interface AccountSnapshot {
   accountId: string;
-  upstreamId: string;
+  directoryId: string;
   claims: MpassClaims;
   /** Test learner numbers are released only to services allowed them. */
   learnerIdKind: LearnerIdKind;
@@ -20,8 +20,8 @@ export interface AccountSnapshot {
  * An account is always the pair (directory, directory subject); never linked by name, email or
  * learner number. The id is keyed with the deployment's salt so it reveals nothing about the subject.
  */
-export function accountIdFor(salt: string, upstreamId: string, subject: string): string {
-  return createHmac('sha256', salt).update(`account\0${upstreamId}\0${subject}`).digest('base64url');
+export function accountIdFor(salt: string, directoryId: string, subject: string): string {
+  return createHmac('sha256', salt).update(`account\0${directoryId}\0${subject}`).digest('base64url');
 }
 
 /**
@@ -67,12 +67,15 @@ export class AccountStore {
   async find(accountId: string): Promise<AccountSnapshot | undefined> {
     const stored = await this.state.get<StoredSnapshot>(this.key(accountId));
     if (!stored) return undefined;
-    const { expiresAt: _expiresAt, ...snapshot } = stored;
-    return snapshot;
+    const { expiresAt: _expiresAt, upstreamId, ...snapshot } = stored;
+    return { ...snapshot, directoryId: snapshot.directoryId ?? upstreamId };
   }
 }
 
-/** As stored: with its expiry, so that a later write never shortens it. */
-type StoredSnapshot = AccountSnapshot & { expiresAt?: number };
+/**
+ * As stored: with its expiry, so that a later write never shortens it. Snapshots written before the
+ * field was renamed name the directory `upstreamId`; they are read until the last of them expires.
+ */
+type StoredSnapshot = AccountSnapshot & { expiresAt?: number; upstreamId?: string };
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { BridgeConfig } from '../config/schema.js';
-import type { CheckLinks } from '../directorycheck/links.js';
-import { CHECK_PREFIX } from '../directorycheck/routes.js';
+import type { CheckLinks } from '../directories/check/links.js';
+import { CHECK_PREFIX } from '../directories/check/routes.js';
 import type { DirectoryHealthMonitor } from '../directories/health.js';
 import { DIRECTORY_ACTIONS, DIRECTORY_STATUSES, type DirectoryAction } from '../directories/lifecycle.js';
 import {
@@ -12,15 +12,15 @@ import {
   ENV_REFERENCE,
   ENV_REFERENCE_RULE,
   type DirectoryRecord,
-  type DirectoryRegistry,
+  type DirectoryRecords,
   type SecretInput,
-} from '../directories/registry.js';
+} from '../directories/records.js';
 import { selfAuditGaps, selfAuditSchema } from '../directories/self-audit.js';
 import { underIssuer } from '../http/base-path.js';
 import type { Logger } from '../observability/logger.js';
-import type { CatalogueEntry, UpstreamRegistry } from '../upstream/registry.js';
-import { setupOf } from '../upstream/connectors.js';
-import { ADDRESS_FIELDS, typeNeedsSecret, type DirectoryDefinition } from '../upstream/settings.js';
+import type { CatalogueEntry, DirectoryCatalogue } from '../directories/catalogue.js';
+import { setupOf } from '../directories/connectors/index.js';
+import { ADDRESS_FIELDS, typeNeedsSecret, type DirectoryDefinition } from '../directories/definition.js';
 import { ApiError, parse, readJson } from './request.js';
 import { DIRECTORY_ACTION_ENVIRONMENT, directoryEnvironment, requireEnvironment } from './roles.js';
 
@@ -32,8 +32,8 @@ import { DIRECTORY_ACTION_ENVIRONMENT, directoryEnvironment, requireEnvironment 
 
 export interface DirectoryRouteDependencies {
   config: BridgeConfig;
-  directories: DirectoryRegistry;
-  upstreams: UpstreamRegistry;
+  directories: DirectoryRecords;
+  catalogue: DirectoryCatalogue;
   health: DirectoryHealthMonitor;
   checkLinks: CheckLinks;
   logger: Logger;
@@ -96,7 +96,7 @@ export function directoryFailure(err: unknown): ApiError | undefined {
 }
 
 export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependencies): void {
-  const { config, directories, upstreams, health, checkLinks, logger } = deps;
+  const { config, directories, catalogue, health, checkLinks, logger } = deps;
   const production = config.env === 'production';
 
   /** Production directories and logos are reached over https only. */
@@ -156,13 +156,13 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
   async function mutableRecord(id: string): Promise<DirectoryRecord> {
     const record = await directories.get(id);
     if (record) return record;
-    if (upstreams.staticIds().includes(id)) throw new ApiError(409, 'static_directory', 'the directory is in the configuration file; change the file instead');
+    if (catalogue.staticIds().includes(id)) throw new ApiError(409, 'static_directory', 'the directory is in the configuration file; change the file instead');
     throw new ApiError(404, 'not_found', 'no such directory');
   }
 
   router.get('/directories', async (ctx) => {
     const query = parse(listQuery, ctx.query);
-    const entries = await upstreams.all();
+    const entries = await catalogue.all();
     const records = new Map((await directories.list()).map((r) => [r.definition.id, r]));
     ctx.body = {
       directories: entries.filter((e) => !query.status || e.status === query.status).map((e) => summaryOf(e, records.get(e.directory.id))),
@@ -191,7 +191,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
       ctx.body = detailOf(record);
       return;
     }
-    const entry = (await upstreams.all()).find((e) => e.directory.id === id && e.source === 'config');
+    const entry = (await catalogue.all()).find((e) => e.directory.id === id && e.source === 'config');
     if (!entry) throw new ApiError(404, 'not_found', 'no such directory');
     ctx.body = { ...summaryOf(entry, undefined), ...entry.directory.listing, source: 'config' };
   });
@@ -225,7 +225,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
     requireEnvironment(ctx, 'test', 'issuing an attribute check link');
     const body = parse(checkLinkBody, await readJson(ctx));
     const id = ctx.params.id!;
-    const entry = await upstreams.forCheck(id);
+    const entry = await catalogue.forCheck(id);
     if (!entry) {
       await mutableRecord(id);
       throw new ApiError(409, 'invalid_transition', 'only a directory in testing or in production can be checked');
@@ -244,7 +244,7 @@ export function addDirectoryRoutes(router: Router, deps: DirectoryRouteDependenc
 
   router.get('/directories/:id/check-links', async (ctx) => {
     const id = ctx.params.id!;
-    if (!(await upstreams.all()).some((e) => e.directory.id === id)) await mutableRecord(id);
+    if (!(await catalogue.all()).some((e) => e.directory.id === id)) await mutableRecord(id);
     ctx.body = { links: await checkLinks.list(id) };
   });
 

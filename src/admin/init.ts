@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { PrivateJwks } from '../config/secrets.js';
-import { generateSamlKeys } from '../upstream/saml/keys.js';
+import { generateSamlKeys } from '../config/saml-keys.js';
 import { hashPassword } from './passwords.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { DirectoryAction, DirectoryState } from '../directories/lifecycle.js';
-import type { Environment, LifecycleAction } from '../provider/client-policy.js';
+import type { Environment } from '../config/common.js';
+import type { LifecycleAction } from '../services/registry.js';
 import { ApiError } from './request.js';
 
 /**

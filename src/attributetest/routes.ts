@@ -4,10 +4,10 @@ import type { Context } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
 import * as client from 'openid-client';
 import type { BridgeConfig } from '../config/schema.js';
-import { localeOf, type PageRenderer } from '../interaction/pages.js';
+import { localeOf, type PageRenderer } from '../http/pages.js';
 import type { Logger } from '../observability/logger.js';
 import type { StateStore } from '../storage/types.js';
-import { classifyUpstreamFailure } from '../upstream/oidc/connector.js';
+import { classifyDirectoryFailure } from '../directories/connectors/oidc/connector.js';
 import { basePathOf, underIssuer } from '../http/base-path.js';
 import { isMessageKey, t, type Locale } from '../http/i18n.js';
 import type { AccountStore } from '../accounts/accounts.js';
@@ -239,7 +239,7 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
       const userinfo = await client.fetchUserInfo(cfg, tokens.access_token, String(idToken.sub));
       const account = await deps.accounts.find(String(idToken.sub));
       // The directory of the login: from acr when the service asked for one, else from the account.
-      const upstream = requestedAuthnSource(typeof idToken.acr === 'string' ? idToken.acr : undefined) ?? account?.upstreamId;
+      const upstream = requestedAuthnSource(typeof idToken.acr === 'string' ? idToken.acr : undefined) ?? account?.directoryId;
       await keep(ctx, {
         ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
         ...(upstream && DIRECTORY_ID.test(upstream) ? { upstream } : {}),
@@ -247,7 +247,7 @@ export function createAttributeTestRouter(deps: AttributeTestDependencies): Rout
         report: account?.report ?? [],
       });
     } catch (err) {
-      const code = err instanceof client.AuthorizationResponseError ? err.error : classifyUpstreamFailure(err);
+      const code = err instanceof client.AuthorizationResponseError ? err.error : classifyDirectoryFailure(err);
       // The bridge's explanation to the service (fixed texts, no personal data), shown as received.
       const description = err instanceof client.AuthorizationResponseError ? err.error_description : undefined;
       logger.info({ reason: code }, 'attribute test login did not succeed');

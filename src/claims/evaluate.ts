@@ -37,13 +37,13 @@ export class ClaimsEvaluator {
         const owned = [facts.code, facts.oid, facts.providerOid, facts.officeOid].some((key) => key !== undefined && profile.schools!.has(key));
         if (!owned) {
           // School codes are organisation data, not personal data: the operators need to see which.
-          this.logger.warn({ upstreamId: identity.directoryId, schoolCode: facts.code }, 'directory asserted a school it is not registered for');
+          this.logger.warn({ directoryId: identity.directoryId, schoolCode: facts.code }, 'directory asserted a school it is not registered for');
           schools.set(id, undefined);
         }
       }
     }
     const result = runClaimsPipeline({
-      upstreamId: identity.directoryId,
+      directoryId: identity.directoryId,
       values,
       schools,
       roles: this.roles,
@@ -53,7 +53,7 @@ export class ClaimsEvaluator {
     });
     const failed = result.report.filter((r) => r.status !== 'ok').map((r) => `${r.id}:${r.status}:${r.effect}`);
     // Rule ids and outcomes only: the values are personal data.
-    this.logger.info({ upstreamId: identity.directoryId, outcome: result.ok ? 'released' : result.reason, failed }, 'claims evaluated');
+    this.logger.info({ directoryId: identity.directoryId, outcome: result.ok ? 'released' : result.reason, failed }, 'claims evaluated');
     return { values, result };
   }
 }

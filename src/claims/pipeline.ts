@@ -6,7 +6,7 @@ import type { RoleVocabulary } from './roles.js';
 import { alignedValue, VALIDATION_TABLE, valuesOf, type BlockReason, type SchoolFacts, type Status } from './validation-table.js';
 
 export interface PipelineInput {
-  upstreamId: string;
+  directoryId: string;
   values: SourceValues;
   /** Registry facts for every school id the directory sent (undefined: unknown to the registry). */
   schools: ReadonlyMap<string, SchoolFacts | undefined>;
@@ -34,8 +34,8 @@ export type PipelineResult =
   | { ok: false; reason: BlockReason; report: RuleReport[] };
 
 /** Stable, opaque user id derived from (directory, unique id); changes if the user moves directory. */
-export function mpassUid(salt: string, upstreamId: string, username: string): string {
-  return `MPASSOID.${createHmac('sha256', salt).update(`uid\0${upstreamId}\0${username}`).digest('hex').slice(0, 40)}`;
+export function mpassUid(salt: string, directoryId: string, username: string): string {
+  return `MPASSOID.${createHmac('sha256', salt).update(`uid\0${directoryId}\0${username}`).digest('hex').slice(0, 40)}`;
 }
 
 function pushUnique(claims: MpassClaims, name: ClaimName, value: string): void {
@@ -86,7 +86,7 @@ export function runClaimsPipeline(input: PipelineInput): PipelineResult {
   const username = first('username')!;
   const learnerId = first('learnerId')!;
   const claims: MpassClaims = {
-    [CLAIM.uid]: mpassUid(input.uidSalt, input.upstreamId, username),
+    [CLAIM.uid]: mpassUid(input.uidSalt, input.directoryId, username),
     [CLAIM.learnerId]: learnerId,
     [CLAIM.originalIssuer]: input.originalIssuer,
   };

@@ -23,3 +23,7 @@ export type DirectorySchool = z.infer<typeof directorySchoolSchema>;
 /** Whose accounts a school directory holds; each MPASSid environment offers one kind (see usableIn). */
 export const DIRECTORY_ACCOUNTS = ['real', 'test', 'demo'] as const;
 export type DirectoryAccounts = (typeof DIRECTORY_ACCOUNTS)[number];
+
+/** The MPASSid environments: each has its own issuer, services' approval and directories (see usableIn). */
+export const ENVIRONMENTS = ['test', 'demo', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { configSchema, type BridgeConfig } from './schema.js';
-import { ADDRESS_FIELDS } from '../upstream/settings.js';
 
 /** Every problem found in the configuration, each with the path of the setting. */
 export class ConfigError extends Error {
@@ -113,8 +112,12 @@ export function environmentValue(env: Env, name: string): string | undefined {
   return env[name];
 }
 
-function formatIssues(issues: z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+/** Each issue as `path: message`; `under` is the path of the checked part within the configuration. */
+export function formatIssues(issues: z.core.$ZodIssue[], under: PropertyKey[] = []): string[] {
+  return issues.map((issue) => {
+    const path = [...under, ...issue.path];
+    return `${path.length ? path.map(String).join('.') : '(root)'}: ${issue.message}`;
+  });
 }
 
 /** Rules that only apply in production: development conveniences are refused there. */
@@ -135,7 +138,7 @@ function productionProblems(config: BridgeConfig): string[] {
   const samlPossible = config.upstreams.some((u) => u.type === 'saml') || config.admin.operators.length > 0;
   if (samlPossible && (!config.secrets.samlSigningKeys?.length || !config.secrets.samlEncryptionKeys?.length)) {
     problems.push(
-      'secrets.samlSigningKeys / secrets.samlEncryptionKeys: the SAML service-provider keys must be provided in production (SAML directories can be used: operators are configured or a SAML upstream is)',
+      'secrets.samlSigningKeys / secrets.samlEncryptionKeys: the SAML service-provider keys must be provided in production (SAML directories can be used: operators are configured or a SAML directory is configured)',
     );
   }
   if (config.testDirectory.enabled) problems.push('testDirectory.enabled: the bundled test directory is not allowed in production');
@@ -150,12 +153,8 @@ function productionProblems(config: BridgeConfig): string[] {
   if (config.redis.mode === 'single' && !config.redis.url) problems.push('redis.url: production needs Redis (the in-memory store is for development)');
   // Test directories are served only in a test environment.
   const servesTest = single ? config.environment === 'test' : config.environments!.some((e) => e.name === 'test');
-  config.upstreams.forEach((upstream, index) => {
-    if (upstream.testOnly && !servesTest) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
-    for (const field of ADDRESS_FIELDS) {
-      const value = (upstream as Record<string, unknown>)[field];
-      if (typeof value === 'string' && !value.startsWith('https://')) problems.push(`upstreams.${index}.${field}: must be https in production`);
-    }
+  config.upstreams.forEach((definition, index) => {
+    if (definition.testOnly && !servesTest) problems.push(`upstreams.${index}.testOnly: test directories are not allowed in production`);
   });
   // oidc-provider never delivers logout tokens to loopback or private addresses: say so at start.
   config.clients.forEach((client, index) => {
@@ -181,9 +180,9 @@ function crossFieldProblems(config: BridgeConfig): string[] {
     if (url.search || url.hash) problems.push(`environments.${index}.issuer: no query or fragment`);
   });
   const seen = new Set<string>();
-  config.upstreams.forEach((upstream, index) => {
-    if (seen.has(upstream.id)) problems.push(`upstreams.${index}.id: duplicate upstream id "${upstream.id}"`);
-    seen.add(upstream.id);
+  config.upstreams.forEach((definition, index) => {
+    if (seen.has(definition.id)) problems.push(`upstreams.${index}.id: duplicate directory id "${definition.id}"`);
+    seen.add(definition.id);
   });
   const roleInputs = new Map<string, number>();
   config.roles.forEach((role, index) => {

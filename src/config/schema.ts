@@ -1,17 +1,36 @@
 import { z } from 'zod';
-import { upstreamSchema } from '../upstream/settings.js';
-import { PROFILE_CLAIMS } from '../claims/claim-names.js';
-import { DEFAULT_ROLES, roleSchema } from '../claims/roles.js';
-import { organisationRegistrySchema } from '../organisations/index.js';
+import { ENVIRONMENTS } from './common.js';
+import { organisationRegistrySchema } from './organisations.js';
+import { DEFAULT_ROLES, roleSchema } from './roles.js';
 
-export { DIRECTORY_ACCOUNTS, localized, directorySchoolSchema, type DirectoryAccounts, type DirectorySchool, type LocalizedText } from './common.js';
-export { upstreamSchema, type UpstreamConfig } from '../upstream/settings.js';
+export {
+  ENVIRONMENTS,
+  type Environment,
+  DIRECTORY_ACCOUNTS,
+  localized,
+  directorySchoolSchema,
+  type DirectoryAccounts,
+  type DirectorySchool,
+  type LocalizedText,
+} from './common.js';
 
 /**
  * The single source of every setting and its default. Each key is described here; the README's
  * configuration reference is written from this file. Secrets (keys, client secrets) are never
  * defaulted: in development they are generated once into `secrets.file` (see `config/load.ts`).
  */
+
+/**
+ * A school directory of the configuration file, as far as this file knows it: its settings depend on
+ * its type, which the directories own (each connector's settings beside it). The whole entry is
+ * checked when the bridge starts, with the same `upstreams.<n>.<field>` paths as every other setting.
+ */
+const configuredDirectoryEntry = z.looseObject({
+  id: z.string().min(1).describe('Stable id of the directory'),
+  type: z.string().optional().describe('oidc (default), wilma, opinsys or saml'),
+  testOnly: z.boolean().optional().describe('Same as `accounts: "test"`'),
+});
+export type ConfiguredDirectoryEntry = z.infer<typeof configuredDirectoryEntry>;
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
@@ -85,9 +104,9 @@ const staticClientSchema = z
       .describe('pairwise (default): a sub of its own for this service; public: the same sub as other public services'),
     allowTestLearnerIds: z.boolean().default(false).describe('Accept test learner numbers (1.2.246.562.98.*) for this client'),
     releasedClaims: z
-      .array(z.enum(PROFILE_CLAIMS as [string, ...string[]]))
+      .array(z.string().min(1))
       .optional()
-      .describe('MPASSid claims released to this client (default: every profile claim)'),
+      .describe('MPASSid claims released to this client (default: every profile claim); each must be a claim the bridge releases'),
   })
   .strict()
   .superRefine((client, ctx) => {
@@ -114,7 +133,7 @@ export const configSchema = z
       .array(
         z
           .object({
-            name: z.enum(['test', 'demo', 'production']).describe('The MPASSid environment'),
+            name: z.enum(ENVIRONMENTS).describe('The MPASSid environment'),
             issuer: z.url().describe('Its issuer: a path on the shared host (https://mpassid.example/test) or a host of its own'),
             jwksFile: z.string().optional().describe('Its own signing keys (private JWKS file); required in production, generated in development'),
           })
@@ -160,7 +179,7 @@ export const configSchema = z
           .min(1)
           .optional()
           .describe(
-            'The SAML service-provider signing keys (AuthnRequests), newest first: the first signs, all are published in the SP metadata (rollover). Each {keyFile, certFile}: PEM RSA private key and its certificate. Required in production when SAML directories can be used (a SAML upstream, or operators); generated in development',
+            'The SAML service-provider signing keys (AuthnRequests), newest first: the first signs, all are published in the SP metadata (rollover). Each {keyFile, certFile}: PEM RSA private key and its certificate. Required in production when SAML directories can be used (a SAML directory, or operators); generated in development',
           ),
         samlEncryptionKeys: z
           .array(samlKeyFiles)
@@ -239,7 +258,12 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    upstreams: z.array(upstreamSchema).default([]).describe('School directories (OIDC) of the configuration file; operators add more through the admin API'),
+    upstreams: z
+      .array(configuredDirectoryEntry)
+      .default([])
+      .describe(
+        "School directories of the configuration file (any type: oidc, wilma, opinsys, saml); operators add more through the admin API. Each entry is checked against its type's settings at start (directories/configured.ts)",
+      ),
     directories: z
       .object({
         refreshIntervalMs: z
@@ -276,7 +300,10 @@ export const configSchema = z
           .describe('Path under the issuer host'),
         usersFile: z.string().default('config/test-users.json').describe('Catalogue of test users'),
         demoUsersFile: z.string().default('config/demo-users.json').describe('Catalogue of demo users (the directory of the demo environment)'),
-        upstreamId: z.string().default('test-school').describe('Upstream id under which the bridge federates to it'),
+        upstreamId: z
+          .string()
+          .default('test-school')
+          .describe('Directory id under which the bridge federates to it (key kept from before directories had other types)'),
       })
       .strict()
       .prefault({}),
@@ -300,9 +327,9 @@ export const configSchema = z
                   .string()
                   .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/, 'scrypt$N$r$p$salt$hash (make one with `npm run admin -- hash-password`)'),
                 environments: z
-                  .array(z.enum(['test', 'demo', 'production']))
+                  .array(z.enum(ENVIRONMENTS))
                   .min(1)
-                  .default(['test', 'demo', 'production'])
+                  .default([...ENVIRONMENTS])
                   .describe(
                     'The MPASSid environments this operator acts for: production (approve, reject, suspend, reinstate services and change their settings; approve, suspend, reinstate directories and change approved ones), demo (publish services to demo), test (initial access tokens, add directories, start testing, check links)',
                   ),

@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { z } from 'zod';
 import { ConfigError } from './load.js';
 import type { BridgeConfig } from './schema.js';
-import { generateSamlKeys, readSamlKeyPair, samlKeysSchema, type SamlKeys } from '../upstream/saml/keys.js';
+import { generateSamlKeys, readSamlKeyPair, samlKeysSchema, type SamlKeys } from './saml-keys.js';
 
 const privateJwk = z
   .object({ kty: z.string(), kid: z.string().min(1), d: z.string().min(1) })

@@ -3,7 +3,7 @@ import { SOURCE_ATTRIBUTES } from '../claims/attributes.js';
 import { CLAIM, PROFILE_CLAIMS, type ClaimName } from '../claims/claim-names.js';
 import type { PipelineResult } from '../claims/pipeline.js';
 import type { BlockReason, Status } from '../claims/validation-table.js';
-import type { Environment } from '../provider/client-policy.js';
+import type { Environment } from '../config/common.js';
 
 /**
  * The result of one attribute check of a directory, kept on the directory as evidence for its
@@ -38,7 +38,7 @@ export interface AttributeCheckEvidence {
   /** released: claims would be released; blocked: the table blocks this user; failed: the login at the directory failed. */
   outcome: 'released' | 'blocked' | 'failed';
   blockReason?: BlockReason;
-  /** The upstream failure code when the outcome is failed. */
+  /** The directory failure code when the outcome is failed. */
   error?: string;
   attributes: AttributeRow[];
   claims: ClaimRow[];

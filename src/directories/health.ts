@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.js';
-import { HealthCheckFailed } from '../upstream/health-check.js';
-import type { HealthReport } from '../upstream/types.js';
+import { HealthCheckFailed } from './connectors/health-check.js';
+import type { HealthReport } from './connectors/types.js';
 
 /**
  * Background health checks of the school directories: each one's discovery document and JWKS are
@@ -150,7 +150,7 @@ export class DirectoryHealthMonitor {
     };
     if (previous?.status !== health.status && health.status !== 'unknown') {
       const log = health.status === 'down' ? this.options.logger.warn.bind(this.options.logger) : this.options.logger.info.bind(this.options.logger);
-      log({ upstreamId: target.id, status: health.status, reason: error }, 'directory health changed');
+      log({ directoryId: target.id, status: health.status, reason: error }, 'directory health changed');
     }
     this.results.set(target.id, health);
   }

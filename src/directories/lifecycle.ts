@@ -1,5 +1,5 @@
 import type { DirectoryAccounts } from '../config/schema.js';
-import type { Environment } from '../provider/client-policy.js';
+import type { Environment } from '../config/common.js';
 
 /**
  * An education provider's directory goes draft → testing → approved (production), and may be

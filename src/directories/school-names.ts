@@ -1,6 +1,6 @@
 import type { LocalizedText } from '../config/schema.js';
 import type { Organisation, OrganisationRegistry } from '../organisations/index.js';
-import type { DirectoryListing } from '../upstream/types.js';
+import type { DirectoryListing } from './connectors/types.js';
 
 /**
  * Names for the chooser of schools a directory lists by code or OID only, from the organisation

@@ -1,11 +1,11 @@
 import type { Context, Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
-import { UpstreamError } from '../upstream/errors.js';
 import { StoreUnavailableError } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
 import { requestIdOf } from '../observability/request-context.js';
 import { loggablePath } from '../observability/request-log.js';
-import { localeOf, type PageRenderer } from '../interaction/pages.js';
+import { localeOf, type PageRenderer } from './pages.js';
+import { Refusal } from './refusal.js';
 
 /** Paths answered with pages for people; everything else is an API answered with JSON. */
 const PAGE_PATHS = /^\/(interaction|upstream|auth|session|attribute-test|test-directory)(\/|$)|^\/$/;
@@ -69,9 +69,9 @@ export function errorBoundary(pages: PageRenderer, logger: Logger): Middleware {
         pages.error(ctx, locale, { status: 400, messageKey: 'error.session_expired' });
         return;
       }
-      if (err instanceof UpstreamError) {
+      if (err instanceof Refusal) {
         logger.info({ reason: err.code, err, path }, 'interaction refused');
-        pages.error(ctx, locale, { status: 400, messageKey: `error.${err.code}` });
+        pages.error(ctx, locale, { status: 400, messageKey: err.messageKey });
         return;
       }
       const status = (err as { status?: unknown }).status;

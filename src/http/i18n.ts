@@ -64,27 +64,27 @@ const STRINGS = {
   },
   'error.continue': { fi: 'Palaa palveluun', sv: 'Tillbaka till tjänsten', en: 'Return to the service' },
   'error.reference': { fi: 'Tunniste', sv: 'Referens', en: 'Reference' },
-  'error.upstream_denied': {
+  'error.directory_denied': {
     fi: 'Kirjautuminen peruttiin koulusi kirjautumissivulla.',
     sv: 'Inloggningen avbröts på skolans inloggningssida.',
     en: "The sign-in was cancelled on your school's sign-in page.",
   },
-  'error.upstream_unavailable': {
+  'error.directory_unavailable': {
     fi: 'Koulusi kirjautumispalveluun ei saada nyt yhteyttä. Yritä hetken päästä uudelleen.',
     sv: 'Skolans inloggningstjänst kan inte nås just nu. Försök igen om en stund.',
     en: "Your school's sign-in service cannot be reached right now. Try again in a moment.",
   },
-  'error.upstream_timeout': {
+  'error.directory_timeout': {
     fi: 'Koulusi kirjautumispalvelu ei vastannut ajoissa. Yritä hetken päästä uudelleen.',
     sv: 'Skolans inloggningstjänst svarade inte i tid. Försök igen om en stund.',
     en: "Your school's sign-in service did not answer in time. Try again in a moment.",
   },
-  'error.upstream_invalid_response': {
+  'error.directory_invalid_response': {
     fi: 'Koulusi kirjautumispalvelu lähetti virheellisen vastauksen, joten kirjautuminen ei onnistunut.',
     sv: 'Skolans inloggningstjänst skickade ett felaktigt svar, så inloggningen misslyckades.',
     en: "The answer from your school's sign-in service was not valid, so the sign-in did not work.",
   },
-  'error.upstream_transaction_invalid': {
+  'error.directory_transaction_invalid': {
     fi: 'Kirjautuminen vanheni tai se aloitettiin toisessa selaimessa. Aloita alusta palvelussa.',
     sv: 'Inloggningen gick ut eller började i en annan webbläsare. Börja om i tjänsten.',
     en: 'The sign-in expired or was started in another browser. Start again from the service.',
@@ -117,7 +117,7 @@ const STRINGS = {
     sv: 'Inloggningen gick ut. Börja om i tjänsten.',
     en: 'The sign-in session has expired. Start again from the service.',
   },
-  'error.unknown_upstream': {
+  'error.unknown_directory': {
     fi: 'Valitsemaasi koulua ei löydy.',
     sv: 'Skolan du valde finns inte.',
     en: 'The school you chose does not exist.',

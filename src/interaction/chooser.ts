@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { localized, type Locale } from '../http/i18n.js';
-import type { DirectoryListing } from '../upstream/types.js';
+import type { DirectoryListing } from '../directories/connectors/types.js';
 
 /**
  * The school chooser's content: directories grouped by education provider, each with its schools,

@@ -6,7 +6,7 @@ import { accountIdFor, type AccountSnapshot, type AccountStore } from '../accoun
 import type { ClaimsEvaluator } from '../claims/evaluate.js';
 import type { LearnerIdKind } from '../claims/formats.js';
 import type { BlockReason } from '../claims/validation-table.js';
-import type { ClientRegistry } from '../provider/client-policy.js';
+import type { ClientRegistry } from '../services/registry.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { basePathOf } from '../http/base-path.js';
 import { localized, t } from '../http/i18n.js';
@@ -17,32 +17,32 @@ import { currentRequestId } from '../observability/request-context.js';
 import { authnSourceAcr, requestedAuthnSource } from '../provider/acr.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
 import type { StateStore } from '../storage/types.js';
-import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
-import type { UpstreamRegistry } from '../upstream/registry.js';
-import type { Directory } from '../upstream/connectors.js';
-import type { CallbackRequest, UpstreamTransaction } from '../upstream/types.js';
+import { DirectoryError, type DirectoryErrorCode } from '../directories/errors.js';
+import type { DirectoryCatalogue } from '../directories/catalogue.js';
+import type { Directory } from '../directories/connectors/index.js';
+import type { CallbackRequest, DirectoryTransaction } from '../directories/connectors/types.js';
 import type { SchoolNames } from '../directories/school-names.js';
 import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
-import { languageLinks, localeOf, type PageRenderer } from './pages.js';
-import { RetryMemo } from './retry-memo.js';
-import type { PendingHandoff, UpstreamHandoff } from './upstream-handoff.js';
+import { languageLinks, localeOf, type PageRenderer } from '../http/pages.js';
+import { RetryMemo } from '../http/retry-memo.js';
+import type { PendingHandoff, DirectoryHandoff } from '../directories/handoff.js';
 
 export interface InteractionDependencies {
   provider: Provider;
   config: BridgeConfig;
   subjectSalt: string;
-  upstreams: UpstreamRegistry;
+  catalogue: DirectoryCatalogue;
   claims: ClaimsEvaluator;
   clientPolicies: ClientRegistry;
   state: StateStore;
   accounts: AccountStore;
   pages: PageRenderer;
   logger: Logger;
-  handoff: UpstreamHandoff;
+  handoff: DirectoryHandoff;
   /** Completes an operator's attribute check that came back through a directory's callback. */
   completeCheck?: (ctx: Context, pending: PendingHandoff & { checkToken: string }) => Promise<void>;
   /** Whether a directory is marked unavailable by the health checks (shown in the chooser). */
-  isUnavailable?: (upstreamId: string) => boolean;
+  isUnavailable?: (directoryId: string) => boolean;
   /** Names of schools that directories list by code only. */
   schoolNames?: SchoolNames;
 }
@@ -69,23 +69,23 @@ const IDENTIFICATION_WINDOW_MS = 2 * 60 * 1000;
 
 /** What the callback learned, handed to the interaction (which has the interaction cookie). */
 type LoginOutcome =
-  | { ok: true; accountId: string; upstreamId: string; authTime: number; learnerIdKind: LearnerIdKind }
+  | { ok: true; accountId: string; directoryId: string; authTime: number; learnerIdKind: LearnerIdKind }
   // ref: the request in which the directory failed; its log line has the cause, so its page shows that reference.
-  | { ok: false; upstreamId: string; code: UpstreamErrorCode; ref?: string | undefined }
-  | { ok: false; upstreamId: string; code: 'attributes_blocked'; reason: BlockReason; ref?: string | undefined }
-  | { ok: false; upstreamId: string; code: 'service_not_allowed' }
-  | { ok: false; upstreamId: string; code: 'directory_not_in_use' };
+  | { ok: false; directoryId: string; code: DirectoryErrorCode; ref?: string | undefined }
+  | { ok: false; directoryId: string; code: 'attributes_blocked'; reason: BlockReason; ref?: string | undefined }
+  | { ok: false; directoryId: string; code: 'service_not_allowed' }
+  | { ok: false; directoryId: string; code: 'directory_not_in_use' };
 /** The directory's checked answer before anything is written: the account to save and the outcome, or a failure. */
 type Identified = Exclude<LoginOutcome, { ok: true }> | { ok: true; account: AccountSnapshot; outcome: Extract<LoginOutcome, { ok: true }> };
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
-const upstreamParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+const directoryParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 const abortReason = z
   .enum([
     'user_cancelled',
-    'upstream_denied',
-    'upstream_unavailable',
-    'upstream_timeout',
-    'upstream_invalid_response',
+    'directory_denied',
+    'directory_unavailable',
+    'directory_timeout',
+    'directory_invalid_response',
     'attributes_blocked',
     'service_not_allowed',
     'directory_not_in_use',
@@ -96,10 +96,10 @@ const abortReason = z
 /** The OIDC error a service receives when a login ends without a user. */
 function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; error_description: string } {
   switch (reason) {
-    case 'upstream_unavailable':
-    case 'upstream_timeout':
+    case 'directory_unavailable':
+    case 'directory_timeout':
       return { error: 'temporarily_unavailable', error_description: 'the school directory is not available' };
-    case 'upstream_invalid_response':
+    case 'directory_invalid_response':
       return { error: 'access_denied', error_description: 'the school directory response was not valid' };
     case 'service_not_allowed':
       return { error: 'access_denied', error_description: "the user's school does not allow this service" };
@@ -107,7 +107,7 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
       return { error: 'access_denied', error_description: 'the school directory is not in use in this environment' };
     case 'attributes_blocked':
       return { error: 'access_denied', error_description: 'the school directory did not provide the required user information' };
-    case 'upstream_denied':
+    case 'directory_denied':
       return { error: 'access_denied', error_description: 'the school directory did not authenticate the user' };
     case 'login_lost':
       return { error: 'access_denied', error_description: 'the login expired before it was finished' };
@@ -117,7 +117,7 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
 }
 
 export function createInteractionRouter(deps: InteractionDependencies): Router {
-  const { provider, config, upstreams, state, accounts, pages, logger, clientPolicies, handoff } = deps;
+  const { provider, config, catalogue, state, accounts, pages, logger, clientPolicies, handoff } = deps;
   const router = new Router();
   const secureCookie = config.issuer.startsWith('https://');
   const loginTtl = config.ttl.interactionSeconds;
@@ -137,7 +137,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function interactionOf(ctx: Context) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     if (!uidParam.safeParse(ctx.params.uid).success || details.uid !== ctx.params.uid) {
-      throw new UpstreamError('upstream_transaction_invalid', 'interaction uid does not match this browser');
+      throw new DirectoryError('directory_transaction_invalid', 'interaction uid does not match this browser');
     }
     return details;
   }
@@ -174,7 +174,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     pages.error(ctx, locale, { status: 400, messageKey: 'error.oidc', showBack: false });
   }
 
-  async function startUpstream(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory, since: number | undefined) {
+  async function startDirectoryLogin(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory, since: number | undefined) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge =
       typeof params.max_age === 'number'
@@ -196,10 +196,10 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       );
       metrics.loginsStarted.inc({ directory: directory.id, service });
     } catch (err) {
-      if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId: directory.id, reason: err.code, err }, 'upstream login could not start');
+      if (!(err instanceof DirectoryError)) throw err;
+      logger.warn({ directoryId: directory.id, reason: err.code, err }, 'directory login could not start');
       metrics.loginsFailed.inc({ directory: directory.id, service, reason: err.code });
-      await showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales, since), { ok: false, upstreamId: directory.id, code: err.code });
+      await showFailure(ctx, interactionUid, localeOf(ctx, params.ui_locales, since), { ok: false, directoryId: directory.id, code: err.code });
     }
   }
 
@@ -209,21 +209,21 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * reach. Checked at login and on SSO to another service, when the directory must still be in use here.
    */
   async function refusalFor(
-    login: { upstreamId: string; learnerIdKind: LearnerIdKind },
+    login: { directoryId: string; learnerIdKind: LearnerIdKind },
     clientId: string,
   ): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
-    const directory = await upstreams.get(login.upstreamId);
+    const directory = await catalogue.get(login.directoryId);
     if (!directory) {
-      logger.info({ upstreamId: login.upstreamId, clientId }, 'session from a directory no longer in use here');
-      return { ok: false, upstreamId: login.upstreamId, code: 'directory_not_in_use' };
+      logger.info({ directoryId: login.directoryId, clientId }, 'session from a directory no longer in use here');
+      return { ok: false, directoryId: login.directoryId, code: 'directory_not_in_use' };
     }
     const allowedClients = directory.profile.allowedClients;
     if (allowedClients && !allowedClients.has(clientId)) {
-      logger.info({ upstreamId: login.upstreamId, clientId }, 'service not allowed by the education provider');
-      return { ok: false, upstreamId: login.upstreamId, code: 'service_not_allowed' };
+      logger.info({ directoryId: login.directoryId, clientId }, 'service not allowed by the education provider');
+      return { ok: false, directoryId: login.directoryId, code: 'service_not_allowed' };
     }
     if (login.learnerIdKind === 'test' && !(await clientPolicies.allowsTestLearnerIds(clientId))) {
-      return { ok: false, upstreamId: login.upstreamId, code: 'attributes_blocked', reason: 'learner_id_invalid' };
+      return { ok: false, directoryId: login.directoryId, code: 'attributes_blocked', reason: 'learner_id_invalid' };
     }
     return undefined;
   }
@@ -236,9 +236,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   async function showFailure(ctx: Context, uid: string, locale: ReturnType<typeof localeOf>, outcome: Exclude<LoginOutcome, { ok: true }>): Promise<void> {
     const reason = abortReason.parse(outcome.code);
     const blocked = outcome.code === 'attributes_blocked';
-    const directory = blocked ? await upstreams.get(outcome.upstreamId) : undefined;
+    const directory = blocked ? await catalogue.get(outcome.directoryId) : undefined;
     pages.error(ctx, locale, {
-      status: outcome.code === 'upstream_timeout' || outcome.code === 'upstream_unavailable' ? 502 : 400,
+      status: outcome.code === 'directory_timeout' || outcome.code === 'directory_unavailable' ? 502 : 400,
       messageKey: `error.${outcome.code}`,
       showBack: false,
       reference: 'ref' in outcome ? outcome.ref : undefined,
@@ -248,7 +248,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
           ? {
               missing: t(locale, `blocked.${outcome.reason}`),
               nextStep: t(locale, 'error.attributes_blocked.next', {
-                directory: directory ? localized(directory.listing.displayName, locale) : outcome.upstreamId,
+                directory: directory ? localized(directory.listing.displayName, locale) : outcome.directoryId,
               }),
             }
           : {}),
@@ -261,39 +261,39 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * directory's answer can be used once only (its code is spent at the directory), so the result is
    * kept for the same browser's repeat while the writes that follow may fail and be repeated.
    */
-  async function identify(directory: Directory, callback: CallbackRequest, transaction: UpstreamTransaction): Promise<Identified> {
-    const upstreamId = directory.id;
+  async function identify(directory: Directory, callback: CallbackRequest, transaction: DirectoryTransaction): Promise<Identified> {
+    const directoryId = directory.id;
     try {
       // The connector's calls to the directory (token, user data, metadata), as the bridge waits for them.
       const identity = await timed(
         metrics.directoryCalls,
-        { directory: upstreamId, operation: 'complete' },
+        { directory: directoryId, operation: 'complete' },
         () => directory.connector.complete(callback, transaction),
-        (err) => (err instanceof UpstreamError ? err.code : 'error'),
+        (err) => (err instanceof DirectoryError ? err.code : 'error'),
       );
       const evaluated = await deps.claims.evaluate(identity, directory.profile);
       if (!evaluated.ok) {
-        return { ok: false, upstreamId, code: 'attributes_blocked', reason: evaluated.reason, ref: currentRequestId() };
+        return { ok: false, directoryId, code: 'attributes_blocked', reason: evaluated.reason, ref: currentRequestId() };
       } else {
         const accountId = accountIdFor(deps.subjectSalt, identity.directoryId, identity.subject);
-        logger.info({ upstreamId }, 'upstream login succeeded');
+        logger.info({ directoryId }, 'directory login succeeded');
         return {
           ok: true,
           account: {
             accountId,
-            upstreamId: identity.directoryId,
+            directoryId: identity.directoryId,
             claims: evaluated.claims,
             learnerIdKind: evaluated.learnerIdKind,
             report: evaluated.report,
             updatedAt: Math.floor(Date.now() / 1000),
           },
-          outcome: { ok: true, accountId, upstreamId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind },
+          outcome: { ok: true, accountId, directoryId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind },
         };
       }
     } catch (err) {
-      if (!(err instanceof UpstreamError)) throw err;
-      logger.warn({ upstreamId, reason: err.code, err }, 'upstream login failed');
-      return { ok: false, upstreamId, code: err.code, ref: currentRequestId() };
+      if (!(err instanceof DirectoryError)) throw err;
+      logger.warn({ directoryId, reason: err.code, err }, 'directory login failed');
+      return { ok: false, directoryId, code: err.code, ref: currentRequestId() };
     }
   }
 
@@ -309,7 +309,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     ctx: Context,
     locale: ReturnType<typeof localeOf>,
     uid: string | undefined,
-    messageKey: 'error.upstream_transaction_invalid' | 'error.session_expired',
+    messageKey: 'error.directory_transaction_invalid' | 'error.session_expired',
   ): Promise<void> {
     const known = uid !== undefined && uidParam.safeParse(uid).success && (await provider.Interaction.find(uid)) !== undefined;
     pages.error(ctx, locale, {
@@ -326,10 +326,10 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
 
     if (prompt.name === 'login') {
       const requested = requestedAuthnSource(params.acr_values);
-      const direct = requested ? await upstreams.get(requested) : undefined;
-      if (direct) return startUpstream(ctx, details.uid, params, direct, loginStart(details));
+      const direct = requested ? await catalogue.get(requested) : undefined;
+      if (direct) return startDirectoryLogin(ctx, details.uid, params, direct, loginStart(details));
       const client = await provider.Client.find(String(params.client_id));
-      const listings = await named(await upstreams.list(), deps.schoolNames);
+      const listings = await named(await catalogue.list(), deps.schoolNames);
       pages.render(ctx, 'chooser', locale, {
         // The built-in test service's name is ours to translate; a service's own name is its own.
         clientName: client?.clientId === ATTRIBUTE_TEST_CLIENT_ID ? t(locale, 'attr.title') : client?.clientName,
@@ -364,18 +364,18 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       if (!grantId) return serviceGone(ctx, locale, String(params.client_id));
       return finishInteraction(ctx, details, { consent: { grantId } });
     }
-    throw new UpstreamError('upstream_transaction_invalid', `unexpected prompt ${prompt.name}`);
+    throw new DirectoryError('directory_transaction_invalid', `unexpected prompt ${prompt.name}`);
   });
 
-  router.get('/interaction/:uid/login/:upstreamId', async (ctx) => {
+  router.get('/interaction/:uid/login/:directoryId', async (ctx) => {
     const details = await interactionOf(ctx);
-    const connector = upstreamParam.safeParse(ctx.params.upstreamId).success ? await upstreams.get(ctx.params.upstreamId!) : undefined;
+    const connector = directoryParam.safeParse(ctx.params.directoryId).success ? await catalogue.get(ctx.params.directoryId!) : undefined;
     if (!connector || details.prompt.name !== 'login') {
-      pages.error(ctx, localeOf(ctx, details.params.ui_locales, loginStart(details)), { status: 404, messageKey: 'error.unknown_upstream' });
+      pages.error(ctx, localeOf(ctx, details.params.ui_locales, loginStart(details)), { status: 404, messageKey: 'error.unknown_directory' });
       return;
     }
     rememberChoice(ctx, connector.id, { path: base || '/', secure: secureCookie });
-    await startUpstream(ctx, details.uid, details.params, connector, loginStart(details));
+    await startDirectoryLogin(ctx, details.uid, details.params, connector, loginStart(details));
   });
 
   router.get('/interaction/:uid/abort', async (ctx) => {
@@ -386,20 +386,20 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   /** The directory's callback: a redirect (GET) or, for SAML, a cross-site form post (POST). */
   const callback = async (ctx: Context & { params: Record<string, string> }) => {
     const locale = localeOf(ctx);
-    const upstreamId = ctx.params.upstreamId!;
-    if (!upstreamParam.safeParse(upstreamId).success) {
-      pages.error(ctx, locale, { status: 404, messageKey: 'error.unknown_upstream' });
+    const directoryId = ctx.params.directoryId!;
+    if (!directoryParam.safeParse(directoryId).success) {
+      pages.error(ctx, locale, { status: 404, messageKey: 'error.unknown_directory' });
       return;
     }
-    const { pending, hadCookie, handle, interactionUid } = await handoff.take(ctx, upstreamId);
+    const { pending, hadCookie, handle, interactionUid } = await handoff.take(ctx, directoryId);
     if (!pending || !handle) {
-      logger.info({ upstreamId, reason: hadCookie ? 'unknown transaction' : 'no transaction cookie' }, 'upstream callback refused');
-      await lostLogin(ctx, locale, interactionUid, 'error.upstream_transaction_invalid');
+      logger.info({ directoryId, reason: hadCookie ? 'unknown transaction' : 'no transaction cookie' }, 'directory callback refused');
+      await lostLogin(ctx, locale, interactionUid, 'error.directory_transaction_invalid');
       return;
     }
     if ('checkToken' in pending) {
-      handoff.settle(ctx, upstreamId);
-      if (!deps.completeCheck) throw new UpstreamError('upstream_transaction_invalid', 'attribute checks are not served here');
+      handoff.settle(ctx, directoryId);
+      if (!deps.completeCheck) throw new DirectoryError('directory_transaction_invalid', 'attribute checks are not served here');
       await deps.completeCheck(ctx, pending);
       return;
     }
@@ -408,14 +408,14 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     if (!identified) {
       const current = await handoff.callbackOf(ctx, pending);
       // The directory may have been suspended while the user was signing in there.
-      const directory = await upstreams.get(upstreamId);
-      identified = directory ? identify(directory, current, pending.transaction) : Promise.resolve({ ok: false, upstreamId, code: 'directory_not_in_use' });
+      const directory = await catalogue.get(directoryId);
+      identified = directory ? identify(directory, current, pending.transaction) : Promise.resolve({ ok: false, directoryId, code: 'directory_not_in_use' });
       identifications.set(handle, identified);
       const first = identified;
       identified.then(
         (result) => {
-          metrics.loginDuration.observe({ directory: upstreamId, outcome: result.ok ? 'ok' : result.code }, Date.now() / 1000 - pending.transaction.startedAt);
-          if (!result.ok) metrics.loginsFailed.inc({ directory: upstreamId, service: pending.clientId ?? 'unknown', reason: result.code });
+          metrics.loginDuration.observe({ directory: directoryId, outcome: result.ok ? 'ok' : result.code }, Date.now() / 1000 - pending.transaction.startedAt);
+          if (!result.ok) metrics.loginsFailed.inc({ directory: directoryId, service: pending.clientId ?? 'unknown', reason: result.code });
         },
         // An unexpected error is not kept: the repeat tries again (and meets the same error page).
         () => {
@@ -426,11 +426,11 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const result = await identified;
     if (result.ok) await accounts.save(result.account);
     await state.set(`login:${pending.interactionUid}`, result.ok ? result.outcome : result, loginTtl);
-    handoff.settle(ctx, upstreamId);
+    handoff.settle(ctx, directoryId);
     ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   };
-  router.get('/upstream/:upstreamId/callback', callback);
-  router.post('/upstream/:upstreamId/callback', callback);
+  router.get('/upstream/:directoryId/callback', callback);
+  router.post('/upstream/:directoryId/callback', callback);
 
   router.get('/interaction/:uid/complete', async (ctx) => {
     const details = await interactionOf(ctx);
@@ -451,15 +451,15 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
     const service = String(details.params.client_id);
     const refusal = await refusalFor(outcome, service);
     if (refusal) {
-      metrics.loginsFailed.inc({ directory: outcome.upstreamId, service, reason: refusal.code });
+      metrics.loginsFailed.inc({ directory: outcome.directoryId, service, reason: refusal.code });
       await showFailure(ctx, details.uid, locale, refusal);
       return;
     }
     const grantId = await grantFor(outcome.accountId, service, String(details.params.scope ?? ''), details.grantId);
     if (!grantId) return serviceGone(ctx, locale, service);
-    metrics.loginsCompleted.inc({ directory: outcome.upstreamId, service });
+    metrics.loginsCompleted.inc({ directory: outcome.directoryId, service });
     await finishInteraction(ctx, details, {
-      login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.upstreamId), amr: ['ext'], remember: false },
+      login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.directoryId), amr: ['ext'], remember: false },
       consent: { grantId },
     });
   });

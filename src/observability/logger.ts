@@ -134,7 +134,7 @@ const MAX_CAUSE_STACK = 1500;
 
 /**
  * Library and system error codes (ECONNREFUSED, ERR_INVALID_URL, OAUTH_TIMEOUT) and our own reason
- * codes (upstream_timeout): one case throughout, words joined by underscores. Anything else under
+ * codes (directory_timeout): one case throughout, words joined by underscores. Anything else under
  * `code` is not logged: the name is also that of the OAuth authorization code.
  */
 const ERROR_CODE = /^(?:[A-Z][A-Z0-9_]{1,63}|[a-z][a-z0-9_]{1,63})$/;

@@ -4,8 +4,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 /** MPASSid names an authentication source (a school directory) with this acr prefix. */
 const AUTHN_SOURCE_PREFIX = 'urn:mpass.id:authnsource:';
 
-export function authnSourceAcr(upstreamId: string): string {
-  return `${AUTHN_SOURCE_PREFIX}${upstreamId}`;
+export function authnSourceAcr(directoryId: string): string {
+  return `${AUTHN_SOURCE_PREFIX}${directoryId}`;
 }
 
 /** The directory a service asked for with acr_values, if any (the first one named). */

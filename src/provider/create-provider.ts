@@ -9,12 +9,12 @@ import type { Logger } from '../observability/logger.js';
 import { authnSourceAcr, requestedAuthnSource } from './acr.js';
 import { cookieSigner } from '../http/cookie-signer.js';
 import { basePathOf } from '../http/base-path.js';
-import type { PageRenderer } from '../interaction/pages.js';
-import type { ClientRegistry } from './client-policy.js';
-import type { UpstreamRegistry } from '../upstream/registry.js';
-import { EXTRA_CLIENT_METADATA } from '../registration/policy.js';
-import { registrationPolicy } from '../registration/registration-policy.js';
-import { REGISTRATION_POLICY, type InitialAccessTokens } from '../registration/initial-access.js';
+import type { PageRenderer } from '../http/pages.js';
+import type { ClientRegistry } from '../services/registry.js';
+import type { DirectoryCatalogue } from '../directories/catalogue.js';
+import { EXTRA_CLIENT_METADATA } from '../services/registration-rules.js';
+import { registrationPolicy } from '../services/registration-policy.js';
+import { REGISTRATION_POLICY, type InitialAccessTokens } from '../services/initial-access.js';
 import { enforceClientLifecycle } from './client-resolution.js';
 
 export interface ProviderDependencies {
@@ -22,7 +22,7 @@ export interface ProviderDependencies {
   secrets: BridgeSecrets;
   adapter: AdapterFactory;
   accounts: AccountStore;
-  upstreams: UpstreamRegistry;
+  catalogue: DirectoryCatalogue;
   clients: ClientMetadata[];
   pages: PageRenderer;
   logger: Logger;
@@ -36,13 +36,13 @@ export interface ProviderDependencies {
  * in at that directory, even when an SSO session from another directory exists; and a session whose
  * account snapshot is gone signs in anew.
  */
-function interactionPolicyFor(upstreams: UpstreamRegistry): interactionPolicy.DefaultPolicy {
+function interactionPolicyFor(catalogue: DirectoryCatalogue): interactionPolicy.DefaultPolicy {
   const { Check, base } = interactionPolicy;
   const policy = base();
   policy.get('login')!.checks.add(
     new Check('authnsource', 'the requested school directory differs from the session', (ctx) => {
       const requested = requestedAuthnSource(ctx.oidc.params?.acr_values);
-      if (!requested || !upstreams.isKnown(requested) || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
+      if (!requested || !catalogue.isKnown(requested) || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
       return ctx.oidc.session.acr === authnSourceAcr(requested) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
     }),
   );
@@ -155,7 +155,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // nothing more: no tokens for a code or refresh token, nothing at userinfo. (An SSO session from
       // it is refused with a page by the interaction, see refusalFor.)
       const route = ctx.oidc?.route;
-      if ((route === 'token' || route === 'userinfo') && !(await deps.upstreams.get(snapshot.upstreamId))) {
+      if ((route === 'token' || route === 'userinfo') && !(await deps.catalogue.get(snapshot.directoryId))) {
         if (ctx.oidc?.route === 'token') throw new errors.InvalidGrant("the user's school directory is no longer in use");
         return undefined;
       }
@@ -181,7 +181,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     // oidc-provider drops the acr claim altogether when this list is empty (a deployment whose
     // directories are all operator-managed), so it is never empty; discovery lists the directories
     // of the moment (see directoryAcrValues).
-    acrValues: deps.upstreams.staticIds().length ? deps.upstreams.staticIds().map(authnSourceAcr) : [authnSourceAcr('any')],
+    acrValues: deps.catalogue.staticIds().length ? deps.catalogue.staticIds().map(authnSourceAcr) : [authnSourceAcr('any')],
     features: {
       devInteractions: { enabled: false },
       introspection: {
@@ -226,7 +226,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `${basePathOf(config.issuer)}/interaction/${interaction.uid}`,
-      policy: interactionPolicyFor(deps.upstreams),
+      policy: interactionPolicyFor(deps.catalogue),
     },
     cookies: {
       keys: cookieSigner(secrets.cookieKeys) as unknown as string[],

@@ -7,7 +7,7 @@ export type AdapterFactory = (model: string) => Adapter;
 export type { Adapter, AdapterPayload };
 
 /**
- * The bridge's own short-lived state (upstream transactions, logins in progress, account snapshots).
+ * The bridge's own short-lived state (directory transactions, logins in progress, account snapshots).
  * Values are JSON-serialisable. Every operation touches exactly one key, so the layout is Redis Cluster safe.
  */
 export interface StateStore {

@@ -13,7 +13,7 @@ import { finishInteraction } from '../provider/finish-interaction.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { TestUser } from './users.js';
 import { isLocale, localized, pickLocale, t, type Locale, type MessageKey } from '../http/i18n.js';
-import { languageLinks } from '../interaction/pages.js';
+import { languageLinks } from '../http/pages.js';
 
 export interface TestDirectoryOptions {
   /** Absolute issuer URL including the mount path, e.g. http://localhost:3000/test-directory. */

@@ -84,11 +84,11 @@ describe('diagnosable failures of a bridge', () => {
     expect(page.status).toBe(502);
     const reference = referenceOn(page);
 
-    const line = logs().find((l) => l.msg === 'upstream login failed' && l.ref === reference);
+    const line = logs().find((l) => l.msg === 'directory login failed' && l.ref === reference);
     expect(line).toBeDefined();
-    expect(line).toMatchObject({ level: 40, upstreamId: UPSTREAM_ID, reason: 'upstream_unavailable' });
-    expect(line!.err).toMatchObject({ type: 'UpstreamError', errorCode: 'upstream_unavailable' });
-    expect(line!.err.stack).toContain('UpstreamError: ');
+    expect(line).toMatchObject({ level: 40, directoryId: UPSTREAM_ID, reason: 'directory_unavailable' });
+    expect(line!.err).toMatchObject({ type: 'DirectoryError', errorCode: 'directory_unavailable' });
+    expect(line!.err.stack).toContain('DirectoryError: ');
     // What openid-client said, by class: the directory's response body stays out.
     expect(typeof line!.err.cause?.type).toBe('string');
     expect(JSON.stringify(line)).not.toContain('pupil-complete');

@@ -23,8 +23,8 @@ const OPERATOR = { username: 'operator', password: 'operator-password-0123456789
 const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
 const DIRECTORY = 'opinsys-school';
 const ONBOARDED = 'kunta-opinsys';
-const INVALID_ANSWER = t('en', 'error.upstream_invalid_response');
-const OTHER_BROWSER = t('en', 'error.upstream_transaction_invalid');
+const INVALID_ANSWER = t('en', 'error.directory_invalid_response');
+const OTHER_BROWSER = t('en', 'error.directory_transaction_invalid');
 
 /** pupil-complete as the claims step delivers it from the simulator's extended claims (as from the OIDC test directory). */
 const PUPIL_CLAIMS = {
@@ -160,7 +160,7 @@ describe('Opinsys directory', () => {
   }
 
   const lastFailure = (bridge: BridgeHandle): Record<string, any> | undefined =>
-    bridge.logs.filter((l) => l.msg === 'upstream login failed').at(-1) as Record<string, any> | undefined;
+    bridge.logs.filter((l) => l.msg === 'directory login failed').at(-1) as Record<string, any> | undefined;
 
   it('sends the browser to /v3/sso with return_to (carrying our state) and the organisation, and delivers the validated claims', async () => {
     const started = await begin(a);
@@ -219,7 +219,7 @@ describe('Opinsys directory', () => {
       sim.setFault('none');
     }
     const logged = lastFailure(a)!;
-    expect(logged).toMatchObject({ upstreamId: DIRECTORY, reason: 'upstream_invalid_response' });
+    expect(logged).toMatchObject({ directoryId: DIRECTORY, reason: 'directory_invalid_response' });
     expect(logged.err.message).toBe(reason);
     if (errorCode) expect(JSON.stringify(logged.err)).toContain(errorCode);
   });

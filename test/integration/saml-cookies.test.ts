@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { generateSamlKeyPair } from '../../src/upstream/saml/keys.js';
+import { generateSamlKeyPair } from '../../src/config/saml-keys.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { freePort } from '../support/ports.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateSecrets } from '../../src/config/secrets.js';
-import { generateSamlKeyPair, type SamlKeyPair } from '../../src/upstream/saml/keys.js';
+import { generateSamlKeyPair, type SamlKeyPair } from '../../src/config/saml-keys.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
@@ -277,7 +277,7 @@ describe('SAML responses the bridge must refuse', () => {
   it('logs why each response was refused (each forgery met the check meant for it)', () => {
     const reasons = (instance: BridgeHandle) =>
       instance.logs
-        .filter((l) => l.msg === 'upstream login failed')
+        .filter((l) => l.msg === 'directory login failed')
         .map((l) => {
           const err = l.err as { message: string; cause?: { message: string } };
           return `${err.message}${err.cause ? `: ${err.cause.message}` : ''}`;

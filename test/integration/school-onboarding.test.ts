@@ -362,7 +362,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(foreignClaims[CLAIM.schoolCode]).toBeUndefined();
     expect(foreignClaims[CLAIM.role]).toBeUndefined();
     expect(
-      prod.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.upstreamId === DIRECTORY_ID && l.schoolCode === '30081'),
+      prod.logs.some((l) => l.msg === 'directory asserted a school it is not registered for' && l.directoryId === DIRECTORY_ID && l.schoolCode === '30081'),
     ).toBe(true);
 
     const invalid = await admin(testA, 'PATCH', `/directories/${DIRECTORY_ID}`, { issuer: 'not a url', schools: ['123'] });

@@ -212,7 +212,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
   describe('account snapshots', () => {
     const snapshot = (accountId: string, given: string): AccountSnapshot => ({
       accountId,
-      upstreamId: UPSTREAM_ID,
+      directoryId: UPSTREAM_ID,
       claims: { given_name: given } as AccountSnapshot['claims'],
       learnerIdKind: 'national',
       report: [],

@@ -69,7 +69,7 @@ async function expectRefused(agent: UserAgent, page: Page, message: string, erro
 }
 
 // The pages' own wording (src/http/i18n.ts), in English.
-const FAULTY_ANSWER = t('en', 'error.upstream_invalid_response');
+const FAULTY_ANSWER = t('en', 'error.directory_invalid_response');
 
 describe('Wilma directory: logins against a Wilma simulator on its own port', () => {
   let wilma: WilmaServerHandle;
@@ -216,7 +216,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     // The same callback again: its transaction is gone.
     const again = await agent.navigate(callback, { stopAt: RP_REDIRECT });
     expect(again.status).toBe(400);
-    expect(textOf(again.body)).toContain(t('en', 'error.upstream_transaction_invalid'));
+    expect(textOf(again.body)).toContain(t('en', 'error.directory_transaction_invalid'));
 
     // In the next login, the old (correctly signed) callback does not carry this login's nonce.
     const next = await atWilma(agent, WILMA_ID, { prompt: 'login' });
@@ -256,7 +256,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     const callback = await signInAtWilma(agent, page, 'pupil-complete');
     const refused = await withFault('hang', () => agent.navigate(callback, { stopAt: RP_REDIRECT }));
     expect(refused.status).toBe(502);
-    await expectRefused(agent, refused, t('en', 'error.upstream_timeout'), 'temporarily_unavailable');
+    await expectRefused(agent, refused, t('en', 'error.directory_timeout'), 'temporarily_unavailable');
   });
 
   it('puts a Wilma of the documented legacy answer through the validation table: no learner number, the login is blocked', async () => {

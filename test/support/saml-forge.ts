@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
-import { certificateBody, type SamlKeyPair } from '../../src/upstream/saml/keys.js';
+import { certificateBody, type SamlKeyPair } from '../../src/config/saml-keys.js';
 
 /**
  * Test SAML responses made with an identity-provider key the test controls, signed with xml-crypto

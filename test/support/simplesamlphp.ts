@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestUser } from '../../src/testdirectory/users.js';
-import { certificateBody, generateSamlKeyPair } from '../../src/upstream/saml/keys.js';
+import { certificateBody, generateSamlKeyPair } from '../../src/config/saml-keys.js';
 import { freePort } from './ports.js';
 
 /**

@@ -4,7 +4,7 @@ import { directoryEnvironment } from '../../src/admin/roles.js';
 import { printable, scrub } from '../../src/admin/terminal-text.js';
 import { PoolFullError, VerificationPool } from '../../src/admin/verification-pool.js';
 import { parseConfig } from '../../src/config/load.js';
-import { DirectoryRegistry, type DirectoryRecord } from '../../src/directories/registry.js';
+import { DirectoryRecords, type DirectoryRecord } from '../../src/directories/records.js';
 import { SecretBox } from '../../src/directories/secret-box.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 
@@ -82,12 +82,12 @@ describe('directory secrets', () => {
     tokenEndpointAuthMethod: 'client_secret_basic' as const,
     userinfo: false,
   };
-  type Definition = Parameters<DirectoryRegistry['create']>[0];
+  type Definition = Parameters<DirectoryRecords['create']>[0];
 
   function setup() {
     const store = createMemoryStorage().durable('registry');
     const box = new SecretBox([key()]);
-    return { store, box, directories: new DirectoryRegistry(store, box) };
+    return { store, box, directories: new DirectoryRecords(store, box) };
   }
 
   it('binds a sealed secret to the id and the issuer', async () => {

@@ -38,7 +38,7 @@ const PUPIL = {
 
 function run(raw: Record<string, unknown>, overrides: Partial<PipelineInput> = {}) {
   return runClaimsPipeline({
-    upstreamId: 'test-school',
+    directoryId: 'test-school',
     values: mapAttributes(raw, DEFAULT_MAPPING),
     schools: SCHOOLS,
     roles: new RoleVocabulary(),

@@ -4,7 +4,8 @@ import { DEFAULT_MAPPING, mapAttributes } from '../../src/claims/attributes.js';
 import { CLAIM, MULTI_VALUED } from '../../src/claims/claim-names.js';
 import { NATIONAL_LEARNER_ID, TEST_LEARNER_ID } from '../../src/claims/formats.js';
 import { runClaimsPipeline } from '../../src/claims/pipeline.js';
-import { DEFAULT_ROLES, RoleVocabulary } from '../../src/claims/roles.js';
+import { DEFAULT_ROLES } from '../../src/config/roles.js';
+import { RoleVocabulary } from '../../src/claims/roles.js';
 import type { SchoolFacts } from '../../src/claims/validation-table.js';
 
 const PROVIDER = { providerOid: '1.2.246.562.99.00000000001', providerName: 'Mansikkalan testi kunta' };
@@ -108,7 +109,7 @@ describe('claims pipeline properties (arbitrary directory attributes)', () => {
       fc.property(rawAttributes, fc.boolean(), (raw, allowTest) => {
         const values = mapAttributes(raw as Record<string, unknown>, DEFAULT_MAPPING);
         const result = runClaimsPipeline({
-          upstreamId: 'test-school',
+          directoryId: 'test-school',
           values,
           schools: SCHOOLS,
           roles: vocabulary,

@@ -4,6 +4,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { configuredDirectories } from '../../src/directories/configured.js';
+import { configuredServices } from '../../src/services/configured.js';
+
+/** What the bridge checks at start: the file's settings, then the directories and services it lists. */
+function checkAll(raw: unknown): void {
+  const config = parseConfig(raw);
+  configuredDirectories(config);
+  configuredServices(config);
+}
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -43,8 +52,27 @@ describe('configuration', () => {
       }),
     );
     const paths = problems.map((p) => p.split(':')[0]);
-    expect(paths).toEqual(expect.arrayContaining(['port', 'issuer', 'redis.commandTimeoutMs', 'upstreams.0.id', '(root)']));
-    expect(problems.length).toBeGreaterThanOrEqual(5);
+    expect(paths).toEqual(expect.arrayContaining(['port', 'issuer', 'redis.commandTimeoutMs', '(root)']));
+    expect(problems.length).toBeGreaterThanOrEqual(4);
+    // A directory's settings depend on its type: they are checked next, with the same paths.
+    const directoryProblems = problemsOf(() =>
+      checkAll({
+        upstreams: [
+          { id: 'Bad Id', displayName: { fi: 'x' }, issuer: 'https://a.example', clientId: 'c' },
+          { id: 'wilma-school', type: 'wilma', displayName: { fi: 'x' } },
+        ],
+      }),
+    );
+    expect(directoryProblems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['upstreams.0.id', 'upstreams.1.baseUrl']));
+  });
+
+  it('refuses a service released a claim the bridge does not have', () => {
+    const problems = problemsOf(() =>
+      checkAll({
+        clients: [{ client_id: 'svc', client_secret: 's'.repeat(32), redirect_uris: ['https://svc.example/cb'], releasedClaims: ['given_name', 'shoe_size'] }],
+      }),
+    );
+    expect(problems).toEqual(['clients.0.releasedClaims: "shoe_size" is not a claim the bridge releases']);
   });
 
   it('refuses development defaults in production', () => {
@@ -76,32 +104,35 @@ describe('configuration', () => {
   });
 
   it('refuses a test-only directory and an http directory in production', () => {
+    const school = { id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', logoUri: 'http://school.example/logo.png' };
+    const production = {
+      env: 'production',
+      environment: 'production',
+      issuer: 'https://mpassid.example',
+      secrets: { jwksFile: '/run/secrets/jwks.json', cookieKeys: ['k'.repeat(32)], subjectSalt: 's'.repeat(32) },
+      redis: { url: 'redis://redis:6379' },
+      testDirectory: { enabled: false },
+      attributeTestService: { enabled: false },
+      organisations: { source: 'http' },
+    };
     const problems = problemsOf(() =>
-      parseConfig({
-        env: 'production',
-        environment: 'production',
-        issuer: 'https://mpassid.example',
-        upstreams: [
-          {
-            id: 'school',
-            displayName: { fi: 'Koulu' },
-            issuer: 'http://school.example',
-            clientId: 'c',
-            testOnly: true,
-            logoUri: 'http://school.example/logo.png',
-          },
-        ],
+      checkAll({
+        ...production,
+        secrets: {},
+        upstreams: [{ ...school, testOnly: true }],
         admin: { operators: [{ username: 'op', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA' }] },
       }),
     );
     expect(problems).toEqual(
       expect.arrayContaining([
         'upstreams.0.testOnly: test directories are not allowed in production',
-        'upstreams.0.issuer: must be https in production',
-        'upstreams.0.logoUri: must be https in production',
         expect.stringMatching(/^secrets\.directoryKeys: operators can add directories/),
       ]),
     );
+    expect(problemsOf(() => checkAll({ ...production, upstreams: [school] }))).toEqual([
+      'upstreams.0.issuer: must be https in production',
+      'upstreams.0.logoUri: must be https in production',
+    ]);
   });
 
   it('reads directory keys from DIRECTORY_KEYS and refuses malformed ones', () => {
@@ -151,7 +182,7 @@ describe('configuration', () => {
 
   it('catches attribute mapping mistakes at start-up', () => {
     const problems = problemsOf(() =>
-      parseConfig({
+      checkAll({
         upstreams: [
           { id: 'school', displayName: { fi: 'Koulu' }, issuer: 'https://a.example', clientId: 'c', attributeMapping: { learnerNumber: 'x', roles: [] } },
         ],

@@ -8,11 +8,11 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { errorBoundary } from '../../src/http/errors.js';
 import { canonicalHost, isIssuerHost } from '../../src/http/forwarded-host.js';
 import { createViews } from '../../src/http/views.js';
-import { PageRenderer } from '../../src/interaction/pages.js';
+import { PageRenderer } from '../../src/http/pages.js';
 import { createLogger, serializeError } from '../../src/observability/logger.js';
 import { newRequestId, requestContext } from '../../src/observability/request-context.js';
 import { requestLog } from '../../src/observability/request-log.js';
-import { UpstreamError } from '../../src/upstream/errors.js';
+import { DirectoryError } from '../../src/directories/errors.js';
 
 function capture() {
   const lines: string[] = [];
@@ -29,14 +29,14 @@ describe('error serialization', () => {
   it('keeps class, message, stack and the cause chain of a raw error', () => {
     const socket = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     const fetchFailed = new TypeError('fetch failed', { cause: socket });
-    const out = serializeError(new UpstreamError('upstream_unavailable', 'token exchange failed', { cause: fetchFailed }));
+    const out = serializeError(new DirectoryError('directory_unavailable', 'token exchange failed', { cause: fetchFailed }));
     expect(out).toMatchObject({
-      type: 'UpstreamError',
+      type: 'DirectoryError',
       message: 'token exchange failed',
-      errorCode: 'upstream_unavailable',
+      errorCode: 'directory_unavailable',
       cause: { type: 'TypeError', message: 'fetch failed', cause: { type: 'Error', errorCode: 'ECONNREFUSED' } },
     });
-    expect(out.stack).toMatch(/^UpstreamError: token exchange failed\n\s+at /);
+    expect(out.stack).toMatch(/^DirectoryError: token exchange failed\n\s+at /);
   });
 
   it("takes values out of the engine's messages (and the stack's first line), keeping what went wrong", () => {
@@ -104,11 +104,11 @@ describe('error serialization', () => {
 
   it('logs an error once with class, message and stack; reason codes readable; OAuth codes still censored', () => {
     const { logger, lines, parsed } = capture();
-    logger.error({ err: new TypeError('cannot read properties of undefined'), reason: 'upstream_timeout', code: 'authcode123' }, 'failed');
+    logger.error({ err: new TypeError('cannot read properties of undefined'), reason: 'directory_timeout', code: 'authcode123' }, 'failed');
     const [line] = parsed();
     expect(line!.err).toMatchObject({ type: 'TypeError', message: 'cannot read properties of undefined' });
     expect(line!.err.stack).toContain('TypeError: cannot read properties of undefined');
-    expect(line!.reason).toBe('upstream_timeout');
+    expect(line!.reason).toBe('directory_timeout');
     expect(line!.code).toBe('[redacted]');
     expect(lines.join('')).not.toContain('authcode123');
     expect(lines.join('')).not.toContain('"type":"object"');

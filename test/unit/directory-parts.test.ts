@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { DIRECTORY_ACTIONS, DIRECTORY_STATUSES, checkable, transition, usableIn, type DirectoryStatus } from '../../src/directories/lifecycle.js';
-import { DirectoryRegistry } from '../../src/directories/registry.js';
+import { DirectoryRecords } from '../../src/directories/records.js';
 import { SecretBox, SecretBoxError } from '../../src/directories/secret-box.js';
 import { selfAuditGaps, selfAuditSchema } from '../../src/directories/self-audit.js';
-import { AuditLog } from '../../src/admin/audit-log.js';
+import { AuditLog } from '../../src/lifecycle/audit-log.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 
 const key = (): string => randomBytes(32).toString('base64url');
@@ -116,7 +116,7 @@ describe('self-audit', () => {
   });
 });
 
-describe('DirectoryRegistry', () => {
+describe('DirectoryRecords', () => {
   const definition = {
     id: 'city',
     type: 'oidc' as const,
@@ -131,7 +131,7 @@ describe('DirectoryRegistry', () => {
 
   function registry() {
     const store = createMemoryStorage().durable('registry');
-    return { store, registry: new DirectoryRegistry(store, new SecretBox([key()]), new Set(['test-school'])) };
+    return { store, registry: new DirectoryRecords(store, new SecretBox([key()]), new Set(['test-school'])) };
   }
 
   it('opens sealed and referenced secrets; a missing variable is a clear error', async () => {

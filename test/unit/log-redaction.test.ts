@@ -24,7 +24,7 @@ function capture(): { stream: Writable; lines: () => Array<Record<string, unknow
 }
 
 const SENSITIVE = ['code', 'state', 'sub', 'claims', 'set-cookie', 'given_name', 'token', 'accountId', 'learner_id', 'authorization'];
-const OTHER = ['path', 'status', 'upstreamId', 'reason', 'items', 'x'];
+const OTHER = ['path', 'status', 'directoryId', 'reason', 'items', 'x'];
 
 describe('log redaction', () => {
   // The bridge's logger censors with its own walk instead of pino's wildcard paths (about 30× cheaper
@@ -67,8 +67,8 @@ describe('log redaction', () => {
     const bridge = createLogger('info', ours.stream);
     const err = Object.assign(new Error('directory token exchange failed'), { code: 'ECONNREFUSED', state: 'abc', cause: { code: 'x', sub: 'pupil' } });
     for (const logger of [pinoRedact, bridge]) {
-      logger.warn({ err, upstreamId: 'school-a', reason: 'upstream_unavailable' }, 'failed');
-      const child = logger.child({ sub: 'pupil-1', upstreamId: 'school-a' });
+      logger.warn({ err, directoryId: 'school-a', reason: 'directory_unavailable' }, 'failed');
+      const child = logger.child({ sub: 'pupil-1', directoryId: 'school-a' });
       child.info({ claims: { given_name: 'Aino' }, nested: { deeper: { code: 'c' } } }, 'child');
       child.child({ state: 'xyz', step: 2 }).info({ ok: true }, 'grandchild');
     }

@@ -3,12 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigError, parseConfig } from '../../src/config/load.js';
-import { generateSamlKeyPair, readSamlKeyPair, samlKeyPairProblem } from '../../src/upstream/saml/keys.js';
-import { parseIdpMetadata } from '../../src/upstream/saml/metadata.js';
-import { spMetadataXml } from '../../src/upstream/saml/sp-metadata.js';
-import { parseXml, refuseUnexpectedMarkup } from '../../src/upstream/saml/xml.js';
-import { directoryDefinitionSchema, endpointOf } from '../../src/upstream/settings.js';
-import { setupOf } from '../../src/upstream/connectors.js';
+import { generateSamlKeyPair, readSamlKeyPair, samlKeyPairProblem } from '../../src/config/saml-keys.js';
+import { parseIdpMetadata } from '../../src/directories/connectors/saml/metadata.js';
+import { spMetadataXml } from '../../src/directories/connectors/saml/sp-metadata.js';
+import { parseXml, refuseUnexpectedMarkup } from '../../src/directories/connectors/saml/xml.js';
+import { directoryDefinitionSchema, endpointOf } from '../../src/directories/definition.js';
+import { setupOf } from '../../src/directories/connectors/index.js';
 import { forgeIdpMetadata } from '../support/saml-forge.js';
 
 const keyPair = generateSamlKeyPair('unit test IdP');

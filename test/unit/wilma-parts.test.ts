@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac } from 'node:crypto';
-import { directoryPatchSchema } from '../../src/directories/registry.js';
+import { directoryPatchSchema } from '../../src/directories/records.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
-import { directoryDefinitionSchema } from '../../src/upstream/settings.js';
-import { selectPath, WilmaConnector } from '../../src/upstream/wilma/connector.js';
+import { directoryDefinitionSchema } from '../../src/directories/definition.js';
+import { selectPath, WilmaConnector } from '../../src/directories/connectors/wilma/connector.js';
 
 const LEGACY_USER = {
   first_name: 'Aino',

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from '../../config/schema.js';
+import type { BridgeConfig } from '../../config/schema.js';
+import { configuredDirectorySchema, type ConfiguredDirectory } from '../../directories/definition.js';
 import type { BridgeSecrets } from '../../config/secrets.js';
 import { underIssuer } from '../../http/base-path.js';
 import { mountAt } from '../../http/mount.js';
@@ -20,11 +21,11 @@ function sharedSecret(secrets: BridgeSecrets): string {
 }
 
 /** The directory entry of the bundled Opinsys simulator (none when the test directory is off). */
-export function bundledOpinsysDirectories(config: BridgeConfig, secrets: BridgeSecrets): Array<UpstreamConfig & { clientSecret: string }> {
+export function bundledOpinsysDirectories(config: BridgeConfig, secrets: BridgeSecrets): Array<ConfiguredDirectory & { clientSecret: string }> {
   if (!bundled(config)) return [];
   return [
     {
-      ...upstreamSchema.parse({
+      ...configuredDirectorySchema.parse({
         type: 'opinsys',
         id: OPINSYS_TEST_DIRECTORY_ID,
         displayName: { fi: 'Mansikkalan testikoulu (Opinsys)', sv: 'Mansikkala testskola (Opinsys)', en: 'Mansikkala test school (Opinsys)' },

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { upstreamSchema, type BridgeConfig, type UpstreamConfig } from '../../config/schema.js';
+import type { BridgeConfig } from '../../config/schema.js';
+import { configuredDirectorySchema, type ConfiguredDirectory } from '../../directories/definition.js';
 import type { BridgeSecrets } from '../../config/secrets.js';
 import { underIssuer } from '../../http/base-path.js';
 import { mountAt } from '../../http/mount.js';
@@ -24,11 +25,11 @@ function sharedSecret(secrets: BridgeSecrets): string {
  * simulator also answers what the legacy answer lacks, under the names the default mapping reads,
  * so its test users pass the validation table as they do at the OIDC test directory.
  */
-export function bundledWilmaDirectories(config: BridgeConfig, secrets: BridgeSecrets): Array<UpstreamConfig & { clientSecret: string }> {
+export function bundledWilmaDirectories(config: BridgeConfig, secrets: BridgeSecrets): Array<ConfiguredDirectory & { clientSecret: string }> {
   if (!bundled(config)) return [];
   return [
     {
-      ...upstreamSchema.parse({
+      ...configuredDirectorySchema.parse({
         type: 'wilma',
         id: WILMA_TEST_DIRECTORY_ID,
         displayName: { fi: 'Mansikkalan testikoulu (Wilma)', sv: 'Mansikkala testskola (Wilma)', en: 'Mansikkala test school (Wilma)' },
