@@ -26,7 +26,7 @@ import { withRequestContext } from './provider/client-resolution.js';
 import { retrySafe } from './provider/retry-safe.js';
 import { authorizationPost } from './provider/authorization-post.js';
 import { directoryAcrValues } from './provider/acr.js';
-import { ClientRegistry } from './services/registry.js';
+import { ServiceRegistry } from './services/registry.js';
 import { configuredServices } from './services/configured.js';
 import { configuredDirectories } from './directories/configured.js';
 import { createAdminApi, onPublicListener } from './admin/api.js';
@@ -72,7 +72,7 @@ export interface Bridge {
   provider: Provider;
   catalogue: DirectoryCatalogue;
   /** Lifecycle and operator settings of the services. */
-  registry: ClientRegistry;
+  registry: ServiceRegistry;
   /** The directories operators manage at run time. */
   directories: DirectoryRecords;
   /** Background checks of the directories (started by `start`, stopped by `stop`). */
@@ -104,7 +104,7 @@ function testDirectoryDefinition(config: BridgeConfig, secrets: BridgeSecrets): 
 /** Services (and their registration tokens) are shared by every environment; all else is the environment's own. */
 const SHARED_MODELS = new Set(['Client', 'RegistrationAccessToken', 'InitialAccessToken']);
 
-function environmentAdapter(storage: Storage, environment: BridgeConfig['environment'], registry: ClientRegistry): AdapterFactory {
+function environmentAdapter(storage: Storage, environment: BridgeConfig['environment'], registry: ServiceRegistry): AdapterFactory {
   const shared = storage.adapterFactory('op');
   const own = storage.adapterFactory(`op-${environment}`);
   return (model) => {
@@ -192,7 +192,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     policies.push([ATTRIBUTE_TEST_CLIENT_ID, { allowTestLearnerIds: true }]);
   }
   // Statically configured clients count as approved; registered ones are stored (see client-policy.ts).
-  const registry = new ClientRegistry(storage.durable('registry'), policies, storage.adapterFactory('op')('Client'));
+  const registry = new ServiceRegistry(storage.durable('registry'), policies, storage.adapterFactory('op')('Client'));
   const initialAccessTokens = new InitialAccessTokens(storage.durable('registry'));
   const organisations =
     deps.organisations ??
@@ -310,7 +310,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     subjectSalt: secrets.subjectSalt,
     catalogue,
     claims,
-    clientPolicies: registry,
+    services: registry,
     state,
     accounts,
     pages,

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { BridgeConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import { LIFECYCLE_ACTIONS, LifecycleError, stateOf, type ClientLifecycle, type ClientRegistry, type LifecycleAction } from '../services/registry.js';
+import { LIFECYCLE_ACTIONS, LifecycleError, stateOf, type ClientLifecycle, type ServiceRegistry, type LifecycleAction } from '../services/registry.js';
 import { MAX_USES, type InitialAccessTokens } from '../services/initial-access.js';
 import { enforceRegistrationPolicy } from '../services/registration-rules.js';
 import { StoreUnavailableError, type Storage } from '../storage/types.js';
@@ -31,7 +31,7 @@ export const ADMIN_PREFIX = '/admin/api';
 export interface AdminDependencies extends Omit<DirectoryRouteDependencies, 'config' | 'logger'> {
   config: BridgeConfig;
   provider: Provider;
-  registry: ClientRegistry;
+  registry: ServiceRegistry;
   initialAccessTokens: InitialAccessTokens;
   /** Where failed sign-ins are counted (shared by every instance on Redis). */
   storage: Storage;
@@ -81,7 +81,7 @@ const auditQuery = z
  * The client's metadata as operators see it (never its secret or registration access token), also of
  * services the provider of this environment hides (pending, suspended); configured ones from the provider.
  */
-async function metadataOf(provider: Provider, registry: ClientRegistry, clientId: string): Promise<Record<string, unknown> | undefined> {
+async function metadataOf(provider: Provider, registry: ServiceRegistry, clientId: string): Promise<Record<string, unknown> | undefined> {
   const stored = await registry.metadata(clientId);
   if (stored) return stored;
   const client = await provider.Client.find(clientId);
@@ -108,7 +108,7 @@ async function validatedMetadata(provider: Provider, metadata: Record<string, un
  * A service is approved (or published to demo) only with metadata that meets that environment's
  * registration rules: e.g. no http redirect URIs in production.
  */
-async function requireMetadataFit(registry: ClientRegistry, clientId: string, action: LifecycleAction): Promise<void> {
+async function requireMetadataFit(registry: ServiceRegistry, clientId: string, action: LifecycleAction): Promise<void> {
   const environment = action === 'approve' ? 'production' : action === 'publish-to-demo' ? 'demo' : undefined;
   if (!environment) return;
   const metadata = await registry.metadata(clientId);

@@ -6,7 +6,7 @@ import { accountIdFor, type AccountSnapshot, type AccountStore } from '../accoun
 import type { ClaimsEvaluator } from '../claims/evaluate.js';
 import type { LearnerIdKind } from '../claims/formats.js';
 import type { BlockReason } from '../claims/validation-table.js';
-import type { ClientRegistry } from '../services/registry.js';
+import type { ServiceRegistry } from '../services/registry.js';
 import type { BridgeConfig } from '../config/schema.js';
 import { basePathOf } from '../http/base-path.js';
 import { localized, t } from '../http/i18n.js';
@@ -33,7 +33,7 @@ export interface InteractionDependencies {
   subjectSalt: string;
   catalogue: DirectoryCatalogue;
   claims: ClaimsEvaluator;
-  clientPolicies: ClientRegistry;
+  services: ServiceRegistry;
   state: StateStore;
   accounts: AccountStore;
   pages: PageRenderer;
@@ -117,7 +117,7 @@ function serviceErrorFor(reason: z.infer<typeof abortReason>): { error: string; 
 }
 
 export function createInteractionRouter(deps: InteractionDependencies): Router {
-  const { provider, config, catalogue, state, accounts, pages, logger, clientPolicies, handoff } = deps;
+  const { provider, config, catalogue, state, accounts, pages, logger, services, handoff } = deps;
   const router = new Router();
   const secureCookie = config.issuer.startsWith('https://');
   const loginTtl = config.ttl.interactionSeconds;
@@ -222,7 +222,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       logger.info({ directoryId: login.directoryId, clientId }, 'service not allowed by the education provider');
       return { ok: false, directoryId: login.directoryId, code: 'service_not_allowed' };
     }
-    if (login.learnerIdKind === 'test' && !(await clientPolicies.allowsTestLearnerIds(clientId))) {
+    if (login.learnerIdKind === 'test' && !(await services.allowsTestLearnerIds(clientId))) {
       return { ok: false, directoryId: login.directoryId, code: 'attributes_blocked', reason: 'learner_id_invalid' };
     }
     return undefined;

@@ -10,7 +10,7 @@ import { authnSourceAcr, requestedAuthnSource } from './acr.js';
 import { cookieSigner } from '../http/cookie-signer.js';
 import { basePathOf } from '../http/base-path.js';
 import type { PageRenderer } from '../http/pages.js';
-import type { ClientRegistry } from '../services/registry.js';
+import type { ServiceRegistry } from '../services/registry.js';
 import type { DirectoryCatalogue } from '../directories/catalogue.js';
 import { EXTRA_CLIENT_METADATA } from '../services/registration-rules.js';
 import { registrationPolicy } from '../services/registration-policy.js';
@@ -27,7 +27,7 @@ export interface ProviderDependencies {
   pages: PageRenderer;
   logger: Logger;
   /** Lifecycle and operator settings of every service (which may sign in here, what it receives). */
-  registry: ClientRegistry;
+  registry: ServiceRegistry;
   initialAccessTokens: InitialAccessTokens;
 }
 

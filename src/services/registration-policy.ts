@@ -1,6 +1,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Environment } from '../config/common.js';
-import { strictestEnvironment, changesNeedReview, type ClientRegistry } from './registry.js';
+import { strictestEnvironment, changesNeedReview, type ServiceRegistry } from './registry.js';
 import type { InitialAccessTokens } from './initial-access.js';
 import { reviewedChanges, type Metadata } from './metadata-review.js';
 import { enforceRegistrationPolicy } from './registration-rules.js';
@@ -9,7 +9,7 @@ import { enforceRegistrationPolicy } from './registration-rules.js';
 export const PENDING_REVIEW_HEADER = 'MPASSid-Change-Pending-Review';
 
 export interface RegistrationPolicyDependencies {
-  registry: ClientRegistry;
+  registry: ServiceRegistry;
   initialAccessTokens: InitialAccessTokens;
   /** The environment whose registration endpoint serves the request. */
   environment: Environment;

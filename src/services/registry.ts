@@ -182,7 +182,7 @@ function transition(record: LifecycleView, action: LifecycleAction): LifecycleVi
  * The registry of services: lifecycle state and operator settings per client_id, plus the audit log.
  * Statically configured clients count as approved (in every environment) and are not stored.
  */
-export class ClientRegistry {
+export class ServiceRegistry {
   private readonly statics: Map<string, StaticClientPolicy>;
   private readonly auditTrail: AuditLog;
 

@@ -6,7 +6,7 @@ import { launchChromium } from '../support/chromium.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 
 const PROVIDERS = 10;
 const DIRECTORIES = 50;
@@ -133,7 +133,7 @@ describe('the chooser at federation scale, in a browser', () => {
 describe('the attribute check page of a directory in testing, in a browser', () => {
   const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
   const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let bridge: BridgeHandle;
   let browser: Browser;
   let link: string;
@@ -149,7 +149,7 @@ describe('the attribute check page of a directory in testing, in a browser', () 
 
   beforeAll(async () => {
     const port = await freePort();
-    upstream = await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/city/callback`] });
+    upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/city/callback`] });
     bridge = await startBridge({
       port,
       config: {

@@ -3,12 +3,12 @@ import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { freePort } from '../support/ports.js';
 import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
-import { startUpstreamIdp } from '../support/upstream-idp.js';
+import { startDirectoryIdp } from '../support/directory-idp.js';
 import { linksWithText, parseForm, UserAgent } from '../support/user-agent.js';
 
-async function federationWith(upstreamOptions: Parameters<typeof startUpstreamIdp>[0], upstreamConfig: Record<string, unknown>): Promise<Federation> {
+async function federationWith(upstreamOptions: Parameters<typeof startDirectoryIdp>[0], upstreamConfig: Record<string, unknown>): Promise<Federation> {
   const port = await freePort();
-  const upstream = await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`], ...upstreamOptions });
+  const upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`], ...upstreamOptions });
   const fed = await startFederation({ bridgePort: port, upstream, upstreamConfig });
   return {
     ...fed,

@@ -14,7 +14,7 @@ import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { CLIENT_REFUSED, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const AUTH = `Basic ${Buffer.from('operator:operator-password').toString('base64')}`;
@@ -23,14 +23,14 @@ const AUTH = `Basic ${Buffer.from('operator:operator-password').toString('base64
 describe('several environments in one deployment', () => {
   let server: Server;
   let storage: Storage;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let origin: string;
   const issuer = (name: string) => `${origin}/${name}`;
 
   beforeAll(async () => {
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
-    upstream = await startUpstreamIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
+    upstream = await startDirectoryIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
     const secrets = { ...(await generateSecrets()), environmentJwks: { test: await generateSigningKeys(), production: await generateSigningKeys() } };
     const config = parseConfig({
       env: 'test',

@@ -8,7 +8,7 @@ import { generateSecrets, generateSigningKeys, type BridgeSecrets } from '../../
 import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
 
 /**
@@ -17,7 +17,7 @@ import { UserAgent } from '../support/user-agent.js';
  */
 describe('signing-key rotation', () => {
   let redis: RedisServerHandle;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let base: BridgeSecrets;
   let port: number;
   let fed: Federation | undefined;
@@ -26,7 +26,7 @@ describe('signing-key rotation', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     port = await freePort();
-    upstream = await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] });
+    upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] });
     base = await generateSecrets();
     writeFileSync(file, JSON.stringify(await generateSigningKeys()));
   });

@@ -13,7 +13,7 @@ import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { trustedLoopbackCertificate, type TestCertificate } from '../support/tls.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const SERVICE = { client_id: 'production-service', client_secret: 'production-service-secret-0123456789', redirect_uris: ['https://service.example/callback'] };
@@ -67,7 +67,7 @@ async function startProxy(port: number, target: number, certificate: TestCertifi
 describe('the production start: built JavaScript, NODE_ENV=production, Redis, the shipped configuration', () => {
   let redis: RedisServerHandle;
   let oph: OphServerHandle;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let proxy: Server;
   let bridge: ChildProcess;
   let issuer: string;
@@ -85,7 +85,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     oph = await startOphServer();
     const [proxyPort, bridgePort, adminPort] = [await freePort(), await freePort(), await freePort()];
     issuer = `https://127.0.0.1:${proxyPort}`;
-    upstream = await startUpstreamIdp({ redirectUris: [`${issuer}/upstream/city/callback`], tls: certificate });
+    upstream = await startDirectoryIdp({ redirectUris: [`${issuer}/upstream/city/callback`], tls: certificate });
     secrets = await initDeployment({ dir: join(work, 'secrets'), operator: 'first-operator' });
     const upstreamSecretFile = join(work, 'city-client-secret');
     writeFileSync(upstreamSecretFile, upstream.clientSecret, { mode: 0o600 });

@@ -11,7 +11,7 @@ import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
 
 const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
@@ -44,7 +44,7 @@ const COMPLETE_SELF_AUDIT = {
 describe('school onboarding: a directory added by operators, its lifecycle, self-audit and check', () => {
   let redis: RedisServerHandle;
   let secrets: BridgeSecrets;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let testA: BridgeHandle;
   let testB: BridgeHandle;
   let prod: BridgeHandle;
@@ -55,7 +55,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     redis = await startRedisServer();
     secrets = await generateSecrets();
     const ports = { a: await freePort(), b: await freePort(), prod: await freePort() };
-    upstream = await startUpstreamIdp({
+    upstream = await startDirectoryIdp({
       clientSecret,
       redirectUris: Object.values(ports).map((port) => `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`),
     });

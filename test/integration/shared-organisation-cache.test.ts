@@ -5,7 +5,7 @@ import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '..
 import { startOphServer, type OphServerHandle } from '../support/oph-server.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
 
 /**
@@ -15,7 +15,7 @@ import { UserAgent } from '../support/user-agent.js';
 describe('the organisation cache shared by instances', () => {
   let redis: RedisServerHandle;
   let oph: OphServerHandle;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let secrets: BridgeSecrets;
   let ports: number[];
   const running: Federation[] = [];
@@ -36,7 +36,7 @@ describe('the organisation cache shared by instances', () => {
     oph = await startOphServer();
     secrets = await generateSecrets();
     ports = [await freePort(), await freePort()];
-    upstream = await startUpstreamIdp({ redirectUris: ports.map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`) });
+    upstream = await startDirectoryIdp({ redirectUris: ports.map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`) });
   });
 
   afterAll(async () => {

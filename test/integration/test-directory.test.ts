@@ -3,7 +3,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import * as client from 'openid-client';
 import { DIRECTORY_CLAIMS, DIRECTORY_CSP } from '../../src/testdirectory/index.js';
 import type { TestUser } from '../../src/testdirectory/users.js';
-import { startUpstreamIdp, type Fault, type UpstreamIdpHandle } from '../support/upstream-idp.js';
+import { startDirectoryIdp, type Fault, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { extractForm, textOf, UserAgent, type Page } from '../support/user-agent.js';
 
 /**
@@ -20,7 +20,7 @@ interface Request {
   codeVerifier: string;
 }
 
-let idp: UpstreamIdpHandle;
+let idp: DirectoryIdpHandle;
 let config: client.Configuration;
 /** The last raw token endpoint answer, as openid-client received it. */
 let lastTokenResponse: Record<string, unknown> | undefined;
@@ -111,7 +111,7 @@ function expectNoStackTrace(page: Page): void {
 }
 
 beforeAll(async () => {
-  idp = await startUpstreamIdp({ redirectUris: [RP_REDIRECT] });
+  idp = await startDirectoryIdp({ redirectUris: [RP_REDIRECT] });
   config = await discover();
 });
 afterEach(() => idp.setFault('none'));

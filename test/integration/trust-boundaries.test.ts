@@ -5,7 +5,7 @@ import { environmentSubjectSalt, type BridgeSecrets } from '../../src/config/sec
 import { adminCall, startEnvironments, type Environments, type Registered } from '../support/environments.js';
 import { RP_CLIENT, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { RelyingParty } from '../support/relying-party.js';
-import type { UpstreamIdpHandle } from '../support/upstream-idp.js';
+import type { DirectoryIdpHandle } from '../support/directory-idp.js';
 import { extractForms, UserAgent, type Page } from '../support/user-agent.js';
 
 const REAL_SCHOOL = `urn:mpass.id:authnsource:${UPSTREAM_ID}`;
@@ -18,7 +18,7 @@ const REAL_SCHOOL = `urn:mpass.id:authnsource:${UPSTREAM_ID}`;
 describe('trust boundaries: services reach pupils only as operators approved', () => {
   let environments: Environments;
   let secrets: BridgeSecrets;
-  let upstream: UpstreamIdpHandle;
+  let upstream: DirectoryIdpHandle;
   let test: Federation;
   let demo: Federation;
   let prod: Federation;

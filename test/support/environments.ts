@@ -4,7 +4,7 @@ import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js
 import { startFederation, UPSTREAM_ID, type Federation } from './federation.js';
 import { freePort } from './ports.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from './upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from './directory-idp.js';
 
 export const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 export const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -22,7 +22,7 @@ export interface Registered {
 export interface Environments {
   redis: RedisServerHandle;
   secrets: BridgeSecrets;
-  upstream: UpstreamIdpHandle;
+  upstream: DirectoryIdpHandle;
   test: Federation;
   demo: Federation;
   prod: Federation;
@@ -46,7 +46,7 @@ export async function startEnvironments(options: EnvironmentsOptions = {}): Prom
   const redis = await startRedisServer();
   const secrets = await generateSecrets();
   const ports = { test: await freePort(), demo: await freePort(), prod: await freePort() };
-  const upstream = await startUpstreamIdp({
+  const upstream = await startDirectoryIdp({
     redirectUris: Object.values(ports).map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`),
   });
   const common = {

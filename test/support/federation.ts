@@ -4,7 +4,7 @@ import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { startBridge, type BridgeHandle } from './bridge.js';
 import { freePort } from './ports.js';
 import { RelyingParty, type AuthorizationRequest } from './relying-party.js';
-import { startUpstreamIdp, type UpstreamIdpHandle } from './upstream-idp.js';
+import { startDirectoryIdp, type DirectoryIdpHandle } from './directory-idp.js';
 import { linksWithText, type UserAgent, type Page } from './user-agent.js';
 
 /** The service's redirect URI: nobody serves it; the user agent stops there and hands over the URL. */
@@ -19,7 +19,7 @@ export const SERVICE_REDIRECT = 'https://service.example/callback';
 
 export interface Federation {
   bridge: BridgeHandle;
-  upstream: UpstreamIdpHandle;
+  upstream: DirectoryIdpHandle;
   rp: RelyingParty;
   stop(): Promise<void>;
 }
@@ -31,7 +31,7 @@ export interface Federation {
 export interface FederationOptions {
   config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>;
   secrets?: BridgeSecrets;
-  upstream?: UpstreamIdpHandle;
+  upstream?: DirectoryIdpHandle;
   /** Settings of the directory's entry in the bridge's `upstreams` (mapping, auth method, ...). */
   upstreamConfig?: Record<string, unknown>;
   bridgePort?: number;
@@ -40,7 +40,7 @@ export interface FederationOptions {
 
 export async function startFederation(options: FederationOptions = {}): Promise<Federation> {
   const port = options.bridgePort ?? (await freePort());
-  const upstream = options.upstream ?? (await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
+  const upstream = options.upstream ?? (await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
   const bridge = await startBridge({
     port,
     ...(options.issuer ? { issuer: options.issuer } : {}),

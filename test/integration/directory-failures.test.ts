@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
-import type { Fault } from '../support/upstream-idp.js';
+import type { Fault } from '../support/directory-idp.js';
 import { linksWithText, UserAgent, type Page } from '../support/user-agent.js';
 
 /** What the user reads (English page) and what the service receives, per directory failure. */

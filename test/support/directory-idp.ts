@@ -25,7 +25,7 @@ export type Fault =
   | 'no-id-token'
   | 'discovery-500';
 
-export interface UpstreamIdpHandle {
+export interface DirectoryIdpHandle {
   issuer: string;
   port: number;
   clientId: string;
@@ -61,7 +61,7 @@ async function rsaJwk(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
 }
 
-export interface UpstreamIdpOptions {
+export interface DirectoryIdpOptions {
   /** Redirect URIs of the one registered client (the bridge's callback); a dummy one by default. */
   redirectUris?: string[];
   /** The catalogue; config/test-users.json by default. */
@@ -79,7 +79,7 @@ export interface UpstreamIdpOptions {
  * A standalone copy of the bundled test directory on its own loopback port: a real OpenID Provider,
  * with a switch in front that alters its answers to play a misbehaving directory.
  */
-export async function startUpstreamIdp(options: UpstreamIdpOptions = {}): Promise<UpstreamIdpHandle> {
+export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Promise<DirectoryIdpHandle> {
   const port = await freePort();
   const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${MOUNT}`;
   const clientId = options.clientId ?? 'mpassid-bridge';
