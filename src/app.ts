@@ -28,6 +28,7 @@ import { authorizationPost } from './provider/authorization-post.js';
 import { directoryAcrValues } from './provider/acr.js';
 import { ServiceRegistry } from './services/registry.js';
 import { configuredServices } from './services/configured.js';
+import { ReleaseGate } from './provider/release-gate.js';
 import { configuredDirectories } from './directories/configured.js';
 import { createAdminApi, onPublicListener } from './admin/api.js';
 import { InitialAccessTokens } from './services/initial-access.js';
@@ -204,11 +205,13 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     });
   const claims = new ClaimsEvaluator(organisations, new RoleVocabulary(config.roles), secrets.subjectSalt, logger);
 
+  const release = new ReleaseGate(registry, catalogue, environment);
   const provider = createProvider({
     config,
     secrets,
     adapter: environmentAdapter(storage, environment, registry),
     accounts,
+    release,
     catalogue,
     clients,
     pages,
@@ -305,6 +308,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const directoryCheck = createDirectoryCheck({ config, catalogue, directories, links: checkLinks, claims, handoff, pages, logger, state });
   app.use(directoryCheck.router.routes());
   const interactions = createInteractionRouter({
+    release,
     provider,
     config,
     subjectSalt: secrets.subjectSalt,

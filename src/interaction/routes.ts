@@ -26,6 +26,8 @@ import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
 import { languageLinks, localeOf, type PageRenderer } from '../http/pages.js';
 import { RetryMemo } from '../http/retry-memo.js';
 import type { PendingHandoff, DirectoryHandoff } from '../directories/handoff.js';
+import type { ReleaseGate } from '../provider/release-gate.js';
+import type { ReleaseUser } from '../services/release.js';
 
 export interface InteractionDependencies {
   provider: Provider;
@@ -39,6 +41,8 @@ export interface InteractionDependencies {
   pages: PageRenderer;
   logger: Logger;
   handoff: DirectoryHandoff;
+  /** What a service may receive of a user (services/release.ts), asked at the end of every login. */
+  release: ReleaseGate;
   /** Completes an operator's attribute check that came back through a directory's callback. */
   completeCheck?: (ctx: Context, pending: PendingHandoff & { checkToken: string }) => Promise<void>;
   /** Whether a directory is marked unavailable by the health checks (shown in the chooser). */
@@ -74,7 +78,9 @@ type LoginOutcome =
   | { ok: false; directoryId: string; code: DirectoryErrorCode; ref?: string | undefined }
   | { ok: false; directoryId: string; code: 'attributes_blocked'; reason: BlockReason; ref?: string | undefined }
   | { ok: false; directoryId: string; code: 'service_not_allowed' }
-  | { ok: false; directoryId: string; code: 'directory_not_in_use' };
+  | { ok: false; directoryId: string; code: 'directory_not_in_use' }
+  // The service may no longer sign users in here (suspended during the login, say): it gets nothing.
+  | { ok: false; directoryId: string; code: 'service_not_allowed_here' };
 /** The directory's checked answer before anything is written: the account to save and the outcome, or a failure. */
 type Identified = Exclude<LoginOutcome, { ok: true }> | { ok: true; account: AccountSnapshot; outcome: Extract<LoginOutcome, { ok: true }> };
 const uidParam = z.string().regex(/^[A-Za-z0-9_-]{10,64}$/);
@@ -204,28 +210,29 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
   }
 
   /**
-   * Why this service may not have this user, if it may not: a test learner number reaches only the
-   * services flagged to allow it, and an education provider may restrict which services its users
-   * reach. Checked at login and on SSO to another service, when the directory must still be in use here.
+   * The end of every login, a directory login or single sign-on: may this service have this user?
+   * The failure it becomes when not (a page for the user, an OIDC error for the service).
    */
-  async function refusalFor(
-    login: { directoryId: string; learnerIdKind: LearnerIdKind },
-    clientId: string,
-  ): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
-    const directory = await catalogue.get(login.directoryId);
-    if (!directory) {
-      logger.info({ directoryId: login.directoryId, clientId }, 'session from a directory no longer in use here');
-      return { ok: false, directoryId: login.directoryId, code: 'directory_not_in_use' };
+  async function refusalFor(user: ReleaseUser, clientId: string): Promise<Exclude<LoginOutcome, { ok: true }> | undefined> {
+    const decision = await deps.release.decide(user, clientId);
+    if (decision.released) return undefined;
+    logger.info({ directoryId: user.directoryId, clientId, reason: decision.reason }, 'login refused for this service');
+    const directoryId = user.directoryId;
+    switch (decision.reason) {
+      case 'directory_not_in_use':
+      case 'service_not_allowed':
+        return { ok: false, directoryId, code: decision.reason };
+      case 'test_learner_id':
+        return { ok: false, directoryId, code: 'attributes_blocked', reason: 'learner_id_invalid' };
+      default:
+        return { ok: false, directoryId, code: 'service_not_allowed_here' };
     }
-    const allowedClients = directory.profile.allowedClients;
-    if (allowedClients && !allowedClients.has(clientId)) {
-      logger.info({ directoryId: login.directoryId, clientId }, 'service not allowed by the education provider');
-      return { ok: false, directoryId: login.directoryId, code: 'service_not_allowed' };
-    }
-    if (login.learnerIdKind === 'test' && !(await services.allowsTestLearnerIds(clientId))) {
-      return { ok: false, directoryId: login.directoryId, code: 'attributes_blocked', reason: 'learner_id_invalid' };
-    }
-    return undefined;
+  }
+
+  /** Shows the failure of a login, or the page of a service that left this environment during it. */
+  async function refuse(ctx: Context, uid: string, locale: ReturnType<typeof localeOf>, clientId: string, outcome: Exclude<LoginOutcome, { ok: true }>) {
+    if (outcome.code === 'service_not_allowed_here') return serviceGone(ctx, locale, clientId);
+    await showFailure(ctx, uid, locale, outcome);
   }
 
   /**
@@ -233,7 +240,12 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * blocked user also learns who can fix it (whoever looks after the school's accounts, in the named
    * directory) and gets the reference of the request whose log line has the failed rules.
    */
-  async function showFailure(ctx: Context, uid: string, locale: ReturnType<typeof localeOf>, outcome: Exclude<LoginOutcome, { ok: true }>): Promise<void> {
+  async function showFailure(
+    ctx: Context,
+    uid: string,
+    locale: ReturnType<typeof localeOf>,
+    outcome: Exclude<LoginOutcome, { ok: true } | { code: 'service_not_allowed_here' }>,
+  ): Promise<void> {
     const reason = abortReason.parse(outcome.code);
     const blocked = outcome.code === 'attributes_blocked';
     const directory = blocked ? await catalogue.get(outcome.directoryId) : undefined;
@@ -261,7 +273,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
    * directory's answer can be used once only (its code is spent at the directory), so the result is
    * kept for the same browser's repeat while the writes that follow may fail and be repeated.
    */
-  async function identify(directory: Directory, callback: CallbackRequest, transaction: DirectoryTransaction): Promise<Identified> {
+  async function identify(directory: Directory, callback: CallbackRequest, transaction: DirectoryTransaction, clientId: string): Promise<Identified> {
     const directoryId = directory.id;
     try {
       // The connector's calls to the directory (token, user data, metadata), as the bridge waits for them.
@@ -277,18 +289,18 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       } else {
         const accountId = accountIdFor(deps.subjectSalt, identity.directoryId, identity.subject);
         logger.info({ directoryId }, 'directory login succeeded');
-        return {
-          ok: true,
-          account: {
-            accountId,
-            directoryId: identity.directoryId,
-            claims: evaluated.claims,
-            learnerIdKind: evaluated.learnerIdKind,
-            report: evaluated.report,
-            updatedAt: Math.floor(Date.now() / 1000),
-          },
-          outcome: { ok: true, accountId, directoryId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind },
+        const account: AccountSnapshot = {
+          accountId,
+          directoryId: identity.directoryId,
+          claims: evaluated.claims,
+          learnerIdKind: evaluated.learnerIdKind,
+          report: evaluated.report,
+          updatedAt: Math.floor(Date.now() / 1000),
         };
+        // Refused here, the user's details are never stored for this login.
+        const refusal = await refusalFor(account, clientId);
+        if (refusal) return refusal;
+        return { ok: true, account, outcome: { ok: true, accountId, directoryId, authTime: identity.authTime, learnerIdKind: evaluated.learnerIdKind } };
       }
     } catch (err) {
       if (!(err instanceof DirectoryError)) throw err;
@@ -356,10 +368,7 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
         return;
       }
       const refusal = await refusalFor(snapshot, String(params.client_id));
-      if (refusal) {
-        await showFailure(ctx, details.uid, locale, refusal);
-        return;
-      }
+      if (refusal) return refuse(ctx, details.uid, locale, String(params.client_id), refusal);
       const grantId = await grantFor(details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
       if (!grantId) return serviceGone(ctx, locale, String(params.client_id));
       return finishInteraction(ctx, details, { consent: { grantId } });
@@ -409,7 +418,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       const current = await handoff.callbackOf(ctx, pending);
       // The directory may have been suspended while the user was signing in there.
       const directory = await catalogue.get(directoryId);
-      identified = directory ? identify(directory, current, pending.transaction) : Promise.resolve({ ok: false, directoryId, code: 'directory_not_in_use' });
+      identified = directory
+        ? identify(directory, current, pending.transaction, pending.clientId ?? '')
+        : Promise.resolve({ ok: false, directoryId, code: 'directory_not_in_use' });
       identifications.set(handle, identified);
       const first = identified;
       identified.then(
@@ -443,18 +454,9 @@ export function createInteractionRouter(deps: InteractionDependencies): Router {
       await lostLogin(ctx, locale, details.uid, 'error.session_expired');
       return;
     }
-    if (!outcome.ok) {
-      // Kept until the user hands it to the service: the page can be reloaded or switched to another language.
-      await showFailure(ctx, details.uid, locale, outcome);
-      return;
-    }
     const service = String(details.params.client_id);
-    const refusal = await refusalFor(outcome, service);
-    if (refusal) {
-      metrics.loginsFailed.inc({ directory: outcome.directoryId, service, reason: refusal.code });
-      await showFailure(ctx, details.uid, locale, refusal);
-      return;
-    }
+    // Kept until the user hands it to the service: the page can be reloaded or switched to another language.
+    if (!outcome.ok) return refuse(ctx, details.uid, locale, service, outcome);
     const grantId = await grantFor(outcome.accountId, service, String(details.params.scope ?? ''), details.grantId);
     if (!grantId) return serviceGone(ctx, locale, service);
     metrics.loginsCompleted.inc({ directory: outcome.directoryId, service });

@@ -16,6 +16,9 @@ import { EXTRA_CLIENT_METADATA } from '../services/registration-rules.js';
 import { registrationPolicy } from '../services/registration-policy.js';
 import { REGISTRATION_POLICY, type InitialAccessTokens } from '../services/initial-access.js';
 import { enforceClientLifecycle } from './client-resolution.js';
+import type { ReleaseGate } from './release-gate.js';
+import type { ReleaseRefusal } from '../services/release.js';
+import type { MpassClaims } from '../claims/claim-names.js';
 
 export interface ProviderDependencies {
   config: BridgeConfig;
@@ -26,8 +29,10 @@ export interface ProviderDependencies {
   clients: ClientMetadata[];
   pages: PageRenderer;
   logger: Logger;
-  /** Lifecycle and operator settings of every service (which may sign in here, what it receives). */
+  /** Lifecycle and operator settings of every service (refresh tokens, introspection). */
   registry: ServiceRegistry;
+  /** What a service may receive of a user (services/release.ts). */
+  release: ReleaseGate;
   initialAccessTokens: InitialAccessTokens;
 }
 
@@ -64,6 +69,35 @@ function issuedAt(token: unknown): number | undefined {
   const { iiat, iat } = (token ?? {}) as { iiat?: unknown; iat?: unknown };
   if (typeof iiat === 'number') return iiat;
   return typeof iat === 'number' ? iat : undefined;
+}
+
+/** The account oidc-provider reads: `sub` and the claims released to the service asking. */
+function accountWith(sub: string, claims: MpassClaims) {
+  return {
+    accountId: sub,
+    async claims() {
+      return { sub, ...claims };
+    },
+  };
+}
+
+/** Refusals that concern this user rather than the service: the interaction explains them with a page. */
+const USER_REFUSALS: ReadonlySet<ReleaseRefusal> = new Set(['directory_not_in_use', 'service_not_allowed', 'test_learner_id']);
+
+/** The token endpoint's answer to a refusal: the service learns why, in OAuth terms. */
+function tokenRefusal(reason: ReleaseRefusal): Error {
+  switch (reason) {
+    case 'service_not_allowed_here':
+      return new errors.UnauthorizedClient('the service is not enabled in this MPASSid environment');
+    case 'token_revoked':
+      return new errors.InvalidGrant('the grant was revoked when the service was suspended');
+    case 'directory_not_in_use':
+      return new errors.InvalidGrant("the user's school directory is no longer in use");
+    case 'service_not_allowed':
+      return new errors.InvalidGrant("the user's school does not allow this service");
+    case 'test_learner_id':
+      return new errors.InvalidGrant('the service does not accept test learner numbers');
+  }
 }
 
 /** What the lifetime rules need of a client. */
@@ -139,35 +173,19 @@ export function createProvider(deps: ProviderDependencies): Provider {
         .digest('base64url');
     },
     async findAccount(ctx, sub, token) {
-      const clientId = ctx.oidc?.client?.clientId ?? (token as { clientId?: string } | undefined)?.clientId;
-      if (clientId !== undefined && !(await clientAllowed(clientId))) {
-        if (ctx.oidc?.route === 'token') throw new errors.UnauthorizedClient('the service is not enabled in this MPASSid environment');
-        return undefined;
-      }
-      // Signing in anew is judged by the lifecycle above; a token or code is also judged by its age.
-      if (clientId !== undefined && token !== undefined && (await registry.tokenRevoked(clientId, issuedAt(token)))) {
-        if (ctx.oidc?.route === 'token') throw new errors.InvalidGrant('the grant was revoked when the service was suspended');
-        return undefined;
-      }
       const snapshot = await accounts.find(sub);
       if (!snapshot) return undefined;
-      // A user of a directory suspended (or otherwise taken out of use here) since the login gets
-      // nothing more: no tokens for a code or refresh token, nothing at userinfo. (An SSO session from
-      // it is refused with a page by the interaction, see refusalFor.)
+      const clientId = ctx.oidc?.client?.clientId ?? (token as { clientId?: string } | undefined)?.clientId;
+      // Without a service (a session read on its own) nothing beyond `sub` is released.
+      if (clientId === undefined) return accountWith(sub, {});
+      const decision = await deps.release.decide(snapshot, clientId, token === undefined ? undefined : { issuedAt: issuedAt(token) });
+      if (decision.released) return accountWith(sub, decision.claims);
       const route = ctx.oidc?.route;
-      if ((route === 'token' || route === 'userinfo') && !(await deps.catalogue.get(snapshot.directoryId))) {
-        if (ctx.oidc?.route === 'token') throw new errors.InvalidGrant("the user's school directory is no longer in use");
-        return undefined;
-      }
-      // Claim release narrowing: the service receives `sub` plus only the claims operators release to it.
-      const released = new Set(clientId === undefined ? [] : await registry.releasedClaims(clientId));
-      const claims = Object.fromEntries(Object.entries(snapshot.claims).filter(([name]) => released.has(name)));
-      return {
-        accountId: sub,
-        async claims() {
-          return { sub, ...claims };
-        },
-      };
+      if (route === 'token') throw tokenRefusal(decision.reason);
+      // With a user at the browser, the interaction asks the same question and shows them why;
+      // a user refused because of the service itself meets the service's absence first.
+      if ((route === 'authorization' || route === 'resume') && USER_REFUSALS.has(decision.reason)) return accountWith(sub, {});
+      return undefined;
     },
     extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
     claims: { openid: ['sub'], profile: [...PROFILE_CLAIMS] },

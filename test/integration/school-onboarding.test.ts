@@ -337,10 +337,14 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
   });
 
   it('edits reach every instance; the education provider restricts services; removal keeps the id taken', async () => {
+    // A code issued before the restriction is refused once it applies: one decision judges logins and tokens.
+    const earlier = await login(prod, 'pupil-complete', { client: SECOND_SERVICE });
+    expect(earlier.page.url.startsWith(RP_REDIRECT)).toBe(true);
     const renamed = await admin(testA, 'PATCH', `/directories/${DIRECTORY_ID}`, { displayName: { fi: 'Uusi nimi' }, allowedClients: [RP_CLIENT.client_id] });
     expect(renamed.status).toBe(200);
     expect(renamed.body.detail.changed).toEqual(['displayName', 'allowedClients']);
     expect(linksWithText(await chooser(prod), 'Uusi nimi')).toHaveLength(1);
+    await expect(earlier.rp.redeem(earlier.page.url, earlier.request)).rejects.toMatchObject({ error: 'invalid_grant' });
 
     const restricted = await login(prod, 'pupil-complete', { client: SECOND_SERVICE });
     expect(restricted.page.status).toBe(400);
