@@ -22,6 +22,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       for (let round = 0; round < rounds; round += 1) {
         const users = Array.from({ length: logins }, (_, i) => ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'][i % 4]!);
         const running = users.map((u) => persistentLogin(fed, u, { reloads: 5, tokenRetries: 3, waitMs: 500 }));
+        // A random moment, not a wait for a condition: each round's restart hits the logins at other steps.
         await sleep(100 + Math.floor(Math.random() * 200));
         if (signal === 'SIGKILL') await redis.kill();
         await redis.restart();

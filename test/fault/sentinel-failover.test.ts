@@ -79,6 +79,7 @@ async function startReplicatedRedis() {
       try {
         const users = Array.from({ length: logins }, (_, i) => ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'][i % 4]!);
         const running = users.map((u) => persistentLogin(fed, u, { reloads: 5, tokenRetries: 3, waitMs: 1000 }));
+        // A random moment, not a wait for a condition: each round's failover hits the logins at other steps.
         await sleep(100 + Math.floor(Math.random() * 200));
         // The master dies; the sentinel promotes the replica after a second.
         await end(redis.servers.a, 'SIGKILL');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { UserAgent, type Page } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
@@ -91,8 +92,8 @@ describe('directory health', () => {
   it('checks in the background on its interval', async () => {
     const background = await startFederation({ upstream: fed.upstream, config: { directories: { healthCheckIntervalSeconds: 1 }, clients: [RP_CLIENT] } });
     try {
-      // Bounded wait for the first background round (it starts at once).
-      for (let i = 0; i < 50 && !background.bridge.bridge.health.statusOf(UPSTREAM_ID); i += 1) await new Promise((r) => setTimeout(r, 100));
+      // The first background round (it starts at once).
+      await eventually(() => background.bridge.bridge.health.statusOf(UPSTREAM_ID), { what: 'a background health round' });
       expect(background.bridge.bridge.health.statusOf(UPSTREAM_ID)).toMatchObject({ status: 'up' });
     } finally {
       await background.stop();

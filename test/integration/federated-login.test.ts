@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { choose, deepLinkLogin, RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { linksWithText, UserAgent } from '../support/user-agent.js';
+import { epochSeconds, untilClockPasses } from '../support/eventually.js';
 
 const PUPIL_CLAIMS = {
   given_name: 'Aino',
@@ -125,7 +126,8 @@ describe('federated login: service → bridge → school directory → bridge �
     const agent = new UserAgent();
     const first = await deepLinkLogin(fed, agent, 'pupil-two-schools');
     const before = (await fed.rp.redeem(first.callback, first.request)).claims()!;
-    await new Promise((r) => setTimeout(r, 1100));
+    // auth_time counts whole seconds: the new login is in a later one.
+    await untilClockPasses(before.auth_time!);
     const again = await deepLinkLogin(fed, agent, 'pupil-two-schools', { prompt: 'login' });
     const after = (await fed.rp.redeem(again.callback, again.request)).claims()!;
     expect(after.sub).toBe(before.sub);
@@ -135,7 +137,9 @@ describe('federated login: service → bridge → school directory → bridge �
   it('honours max_age: an old session goes back to the directory', async () => {
     const agent = new UserAgent();
     await deepLinkLogin(fed, agent, 'pupil-school-office');
-    await new Promise((r) => setTimeout(r, 2100));
+    // The login's time is at the latest this second; max_age=1 is exceeded once more than a whole second has passed since.
+    const loggedInBy = epochSeconds();
+    await untilClockPasses(loggedInBy + 1);
     const request = await fed.rp.authorizationRequest({ max_age: '1' });
     const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(page.body).toContain('Valitse koulusi');

@@ -15,6 +15,7 @@ import { RelyingParty } from '../support/relying-party.js';
 import { trustedLoopbackCertificate, type TestCertificate } from '../support/tls.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 const SERVICE = { client_id: 'production-service', client_secret: 'production-service-secret-0123456789', redirect_uris: ['https://service.example/callback'] };
 const EXAMPLE_CONFIG = resolve('config/production.example.json');
@@ -115,15 +116,16 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     bridge.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     bridge.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proxy = await startProxy(proxyPort, bridgePort, certificate);
-    for (let i = 0; i < 100; i += 1) {
-      const ready = await fetch(`${issuer}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (bridge.exitCode !== null) throw new Error(`the bridge exited: ${output}`);
-      await new Promise((done) => setTimeout(done, 100));
-    }
+    await eventually(
+      async () => {
+        if (bridge.exitCode !== null) throw new Error(`the bridge exited: ${output}`);
+        return fetch(`${issuer}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      { timeoutMs: 10_000, what: 'the bridge being ready' },
+    );
   });
 
   afterAll(async () => {

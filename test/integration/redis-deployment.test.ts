@@ -3,8 +3,7 @@ import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js
 import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent } from '../support/user-agent.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { eventually } from '../support/eventually.js';
 
 /** Rewrites a URL of instance A to reach instance B of the same deployment (a load balancer's job). */
 const via = (url: string, from: Federation, to: Federation) => url.replace(`:${from.bridge.port}/`, `:${to.bridge.port}/`);
@@ -70,7 +69,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
   it('answers 503 at once while Redis is down, and recovers by itself', async () => {
     await redis.stop();
     try {
-      for (let i = 0; i < 100 && a.bridge.storage.isAvailable(); i += 1) await sleep(50);
+      await eventually(() => !a.bridge.storage.isAvailable(), { what: 'the bridge noticing Redis is gone' });
       const agent = new UserAgent('en');
       const request = await a.rp.authorizationRequest();
       const page = await agent.request(request.url.href);
@@ -88,12 +87,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     } finally {
       await redis.restart();
     }
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i += 1) {
-      ready = (await fetch(`${a.bridge.issuer}/readyz`)).status === 200;
-      if (!ready) await sleep(100);
-    }
-    expect(ready).toBe(true);
+    await eventually(async () => (await fetch(`${a.bridge.issuer}/readyz`)).status === 200, { timeoutMs: 10_000, what: 'the bridge being ready again' });
     const agent = new UserAgent();
     const { request, callback } = await deepLinkLogin(a, agent, 'pupil-complete');
     expect((await a.rp.redeem(callback, request)).claims()!.given_name).toBe('Aino');
@@ -105,7 +99,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     await redis.stop();
     try {
-      for (let i = 0; i < 100 && a.bridge.storage.isAvailable(); i += 1) await sleep(50);
+      await eventually(() => !a.bridge.storage.isAvailable(), { what: 'the bridge noticing Redis is gone' });
       const page = await signInAtDirectory(agent, login, 'pupil-complete');
       expect(page.status).toBe(503);
       expect(page.body).toContain('temporarily unavailable');

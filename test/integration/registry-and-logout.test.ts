@@ -7,6 +7,7 @@ import { CLAIM } from '../../src/claims/claim-names.js';
 import { deepLinkLogin, RP_CLIENT, startFederation, type Federation } from '../support/federation.js';
 import { startOphServer, type OphServerHandle } from '../support/oph-server.js';
 import { parseForm, UserAgent } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 describe('a bridge reading the organisation service over HTTP', () => {
   let oph: OphServerHandle;
@@ -77,7 +78,7 @@ describe('back-channel logout', () => {
     const confirm = await agent.navigate(logoutUrl.href, { stopAt: 'http://127.0.0.1:9/' });
     const form = parseForm(confirm);
     await agent.navigate(form.action, { form: { ...form.fields, logout: 'yes' }, stopAt: 'http://127.0.0.1:9/' });
-    for (let i = 0; i < 50 && received.length === 0; i += 1) await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => received.length > 0, { what: 'the logout token reaching the service' });
     expect(received).toHaveLength(1);
     const logoutToken = decodeJwt(received[0]!);
     expect(logoutToken).toMatchObject({ iss: fed.bridge.issuer, aud: RP_CLIENT.client_id, sub: tokens.claims()!.sub });

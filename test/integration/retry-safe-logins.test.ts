@@ -4,6 +4,7 @@ import { RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation }
 import { persistentLogin, tally } from '../support/persistent-login.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent, type Page } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 /*
  * Item 1 of issue 10: every step of a login can be repeated after the store failed under it.
@@ -13,8 +14,6 @@ import { UserAgent, type Page } from '../support/user-agent.js';
 
 /** Catalogue users whose claims pass the validation table (others are blocked by design). */
 const SIGNABLE = ['pupil-complete', 'teacher', 'pupil-two-schools', 'pupil-school-office'];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function tokenRequest(fed: Federation, code: string, codeVerifier: string) {
   const response = await fetch(`${fed.bridge.issuer}/token`, {
@@ -166,8 +165,12 @@ describe('logins in flight survive store failures', () => {
   ])('completes the logins in flight when Redis restarts (%s, AOF on) and users reload', async (_signal: string, restart: () => Promise<void>) => {
     const logins = 8;
     const persistence = { reloads: 5, tokenRetries: 3, waitMs: 400 };
-    const running = Array.from({ length: logins }, (_, i) => persistentLogin(fed, SIGNABLE[i % SIGNABLE.length]!, persistence));
-    await sleep(150);
+    const agents = Array.from({ length: logins }, () => new UserAgent('en'));
+    const running = agents.map((agent, i) => persistentLogin(fed, SIGNABLE[i % SIGNABLE.length]!, persistence, agent));
+    // Every login in flight: the bridge has answered each browser (its interaction is in Redis).
+    await eventually(() => agents.every((agent) => agent.history.some((page) => page.url.startsWith(fed.bridge.issuer))), {
+      what: 'every login reaching the bridge',
+    });
     await restart();
     const all = await Promise.all(running);
     const results = tally(all);

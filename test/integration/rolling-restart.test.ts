@@ -10,6 +10,7 @@ import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 /** A bridge process as an operator runs one (its own process, the same configuration and secrets as its peer). */
 class Instance {
@@ -28,18 +29,19 @@ class Instance {
     });
     this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
-    for (let i = 0; i < 200; i += 1) {
-      if (
-        await fetch(`http://127.0.0.1:${this.port}/readyz`).then(
+    const child = this.child;
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`instance exited: ${this.output}`);
+        return fetch(`http://127.0.0.1:${this.port}/readyz`).then(
           (r) => r.ok,
           () => false,
-        )
-      )
-        return;
-      if (this.child.exitCode !== null) throw new Error(`instance exited: ${this.output}`);
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    throw new Error(`instance not ready: ${this.output}`);
+        );
+      },
+      { timeoutMs: 10_000, what: 'the instance being ready' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${this.output}`);
+    });
   }
 
   /** SIGTERM: stop accepting, finish what is in flight, exit. Resolves with the exit code. */
@@ -146,9 +148,7 @@ describe('a rolling restart of two instances behind one address', () => {
     const loops = Array.from({ length: 4 }, () => loginLoop());
     // Let logins run, then restart each instance in turn while they go on.
     const logins = () => outcomes.length;
-    const waitFor = async (count: number) => {
-      for (let i = 0; i < 600 && logins() < count; i += 1) await new Promise((done) => setTimeout(done, 50));
-    };
+    const waitFor = (count: number) => eventually(() => logins() >= count, { timeoutMs: 30_000, what: `${count} logins` });
     await waitFor(4);
     for (const instance of instances) {
       expect(await instance.terminate()).toBe(0);

@@ -5,8 +5,7 @@ import { CLIENT_REFUSED, RP_CLIENT, SERVICE_REDIRECT, signInAtDirectory, startFe
 import { RelyingParty } from '../support/relying-party.js';
 import { adminCall, basicAuth as basic, OPERATOR, OPERATOR_AUTH, startEnvironments, type Environments, type Registered } from '../support/environments.js';
 import { UserAgent } from '../support/user-agent.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { epochSeconds, untilClockPasses, untilClockPassesInstant } from '../support/eventually.js';
 
 /** Three bridges of one federation sharing Redis and secrets: the test, demo and production environments. */
 describe('service onboarding: registration, review, environments, suspension, audit', () => {
@@ -26,11 +25,13 @@ describe('service onboarding: registration, review, environments, suspension, au
 
   const admin = adminCall;
 
-  async function issueToken(options: { expiresInSeconds?: number; uses?: number } = {}): Promise<string> {
+  async function issueTokenWithExpiry(options: { expiresInSeconds?: number; uses?: number } = {}): Promise<{ token: string; expiresAt: string }> {
     const out = await admin(test, 'POST', '/initial-access-tokens', options);
     expect(out.status).toBe(201);
-    return out.body.initialAccessToken as string;
+    return { token: out.body.initialAccessToken as string, expiresAt: out.body.expiresAt as string };
   }
+
+  const issueToken = async (options: { expiresInSeconds?: number; uses?: number } = {}): Promise<string> => (await issueTokenWithExpiry(options)).token;
 
   async function register(fed: Federation, token: string | undefined, metadata: Record<string, unknown>) {
     const response = await fetch(`${fed.bridge.issuer}/reg`, {
@@ -104,9 +105,10 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect((await register(test, multi, serviceMetadata('Multi 2'))).status).toBe(201);
       expect((await register(test, multi, serviceMetadata('Multi 3'))).status).toBe(401);
 
-      const short = await issueToken({ expiresInSeconds: 1 });
-      await sleep(2100);
-      const expired = await register(test, short, serviceMetadata('Late'));
+      const short = await issueTokenWithExpiry({ expiresInSeconds: 1 });
+      // Unused until the moment the bridge said it expires.
+      await untilClockPassesInstant(short.expiresAt);
+      const expired = await register(test, short.token, serviceMetadata('Late'));
       expect(expired.status).toBe(401);
       expect(expired.body.error).toBe('invalid_token');
     });
@@ -318,6 +320,8 @@ describe('service onboarding: registration, review, environments, suspension, au
 
       const suspended = await cli('suspend', service.client_id, '--reason', 'incident 42');
       expect(suspended.code).toBe(0);
+      // The suspension revokes what was issued up to its whole second, at the latest this one.
+      const suspendedBy = epochSeconds();
       expect(await userinfoStatus(prod, tokens.access_token)).toBe(401);
       expect(await introspect(prod, tokens.access_token)).toEqual({ active: false });
       expectRefusedPage(await login(prod, service));
@@ -333,8 +337,8 @@ describe('service onboarding: registration, review, environments, suspension, au
       expect(await userinfoStatus(prod, tokens.access_token)).toBe(401);
       expect(await introspect(prod, tokens.access_token)).toEqual({ active: false });
       await expect(pending.rp!.redeem(pending.callback!, pending.request!)).rejects.toMatchObject({ error: 'invalid_grant' });
-      // Tokens carry whole seconds: the next second's logins are new.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // Tokens carry whole seconds: a login in a second after the suspension's is new.
+      await untilClockPasses(suspendedBy);
       const again = await login(prod, service);
       expect((await again.rp!.redeem(again.callback!, again.request!)).claims()!.given_name).toBe('Aino');
 

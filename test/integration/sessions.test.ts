@@ -7,9 +7,7 @@ import { OPERATOR, OPERATOR_AUTH, type Registered } from '../support/environment
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { parseForm, UserAgent, type Page } from '../support/user-agent.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const now = () => Math.floor(Date.now() / 1000);
+import { epochSeconds as now, untilClockPasses } from '../support/eventually.js';
 
 /**
  * Short lifetimes, so that waiting past them takes seconds (the defaults are an hour and a school
@@ -116,15 +114,15 @@ describe('sessions, account snapshots and refresh tokens', () => {
       const expiry = (await storedSession(agent))!.exp!;
       expect(expiry).toBeLessThanOrEqual(now() + TTL.sessionSeconds);
 
-      // SSO a second later uses the session (and saves it anew) without moving its end.
-      await sleep(1100);
+      // SSO in a later second than the login uses the session (and saves it anew) without moving its end.
+      await untilClockPasses(expiry - TTL.sessionSeconds);
       const sso = await fed.rp.authorizationRequest({ prompt: 'none' });
       const done = await agent.navigate(sso.url.href, { stopAt: RP_REDIRECT });
       expect(new URL(done.url).searchParams.get('code')).toEqual(expect.any(String));
       await fed.rp.redeem(done.url, sso);
       expect((await storedSession(agent))!.exp).toBe(expiry);
 
-      await sleep((expiry + 1 - Date.now() / 1000) * 1000);
+      await untilClockPasses(expiry);
       const silent = await fed.rp.authorizationRequest({ prompt: 'none' });
       expect(new URL((await agent.navigate(silent.url.href, { stopAt: RP_REDIRECT })).url).searchParams.get('error')).toBe('login_required');
       const again = await fed.rp.authorizationRequest();
@@ -163,7 +161,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
       expect(tokens.refresh_token).toEqual(expect.any(String));
 
       // Past both ttl.grantSeconds and ttl.sessionSeconds: the refresh token still works.
-      await sleep((TTL.sessionSeconds + 0.5) * 1000);
+      await untilClockPasses(loggedInAt + TTL.sessionSeconds);
       const refreshed = await client.refreshTokenGrant(rp.configuration, tokens.refresh_token!);
       expect(refreshed.refresh_token).toEqual(expect.any(String));
       expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
@@ -172,7 +170,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
       expect(await client.fetchUserInfo(rp.configuration, refreshed.access_token, sub)).toMatchObject({ sub, given_name: 'Aino' });
 
       // Rotation does not extend the chain: the new token ends when the first one would have.
-      await sleep((loggedInAt + TTL.refreshTokenSeconds + 1 - Date.now() / 1000) * 1000);
+      await untilClockPasses(loggedInAt + TTL.refreshTokenSeconds);
       await expect(client.refreshTokenGrant(rp.configuration, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     });
 

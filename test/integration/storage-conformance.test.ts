@@ -9,8 +9,7 @@ import { StoreUnavailableError, type Storage } from '../../src/storage/types.js'
 import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
 import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { eventually } from '../support/eventually.js';
 const id = () => randomUUID();
 
 /** One suite, every implementation: the contract oidc-provider and the bridge rely on. */
@@ -75,9 +74,11 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       await storage.state('bridge').set(key, 'short', 1);
       expect(await adapter('Interaction').find(key)).toEqual({ uid: key });
       expect(await storage.state('bridge').get(key)).toBe('short');
-      await sleep(1500);
-      expect(await adapter('Interaction').find(key)).toBeUndefined();
-      expect(await storage.state('bridge').get(key)).toBeUndefined();
+      // Gone once the second has passed (bounded: a store that never expires them fails here).
+      await eventually(async () => (await adapter('Interaction').find(key)) === undefined && (await storage.state('bridge').get(key)) === undefined, {
+        timeoutMs: 4000,
+        what: 'the 1 s payload and state expiring',
+      });
       expect(await adapter('Interaction').find(`${key}-kept`)).toEqual({ uid: key });
     });
 
@@ -378,9 +379,7 @@ describe('redis storage outside the contract', () => {
     const state = storage.state('bridge');
     await state.set('k', 'v', 60);
     await redisServer.stop();
-    // Bounded wait for the client to notice the closed connection.
-    for (let i = 0; i < 100 && storage.isAvailable(); i += 1) await sleep(50);
-    expect(storage.isAvailable()).toBe(false);
+    await eventually(() => !storage.isAvailable(), { what: 'the client noticing the closed connection' });
     await expect(state.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(storage.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
     const codes = storage.adapterFactory('op')('AuthorizationCode');
@@ -390,8 +389,7 @@ describe('redis storage outside the contract', () => {
     await expect(codes.upsert(id(), { grantId: id() }, 60)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(state.take('k')).rejects.toBeInstanceOf(StoreUnavailableError);
     // Connection errors (refused reconnects) go to the listener, not to stderr.
-    for (let i = 0; i < 100 && errorsSeen.length === 0; i += 1) await sleep(50);
-    expect(errorsSeen.length).toBeGreaterThan(0);
+    await eventually(() => errorsSeen.length > 0, { what: 'a connection error reaching the listener' });
 
     await redisServer.restart();
     expect(await waitUntilAvailable(storage, 10_000)).toBe(true);

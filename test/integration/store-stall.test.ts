@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { deepLinkLogin, startFederation, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent } from '../support/user-agent.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { eventually } from '../support/eventually.js';
 
 /** Item 3 of issue 10: a Redis that keeps its socket open but answers nothing. */
 describe('a stalled Redis', () => {
@@ -37,8 +36,7 @@ describe('a stalled Redis', () => {
     } finally {
       redis.resume();
     }
-    for (let i = 0; i < 100 && !fed.bridge.storage.isAvailable(); i += 1) await sleep(20);
-    expect(fed.bridge.storage.isAvailable()).toBe(true);
+    await eventually(() => fed.bridge.storage.isAvailable(), { what: 'the store becoming available again' });
     const { request, callback } = await deepLinkLogin(fed, new UserAgent(), 'pupil-complete');
     expect((await fed.rp.redeem(callback, request)).claims()!.given_name).toBe('Aino');
   });

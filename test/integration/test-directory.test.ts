@@ -5,6 +5,7 @@ import { DIRECTORY_CLAIMS, DIRECTORY_CSP } from '../../src/testdirectory/index.j
 import type { TestUser } from '../../src/testdirectory/users.js';
 import { startDirectoryIdp, type Fault, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { extractForm, textOf, UserAgent, type Page } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * The bundled test school directory as a relying party sees it: openid-client 6 on one side, a
@@ -435,7 +436,7 @@ describe('fault injection (a misbehaving directory, for the bridge tests)', () =
       () => 'answered',
       () => 'failed',
     );
-    await new Promise((done) => setTimeout(done, 300));
+    await eventually(() => idp.heldTokenRequests() === 1, { what: 'the token request reaching the directory' });
     const stopped = Date.now();
     await idp.stop();
     expect(await pending).toBe('failed');

@@ -7,6 +7,7 @@ import { RP_CLIENT, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory, UPSTREAM_I
 import { RelyingParty } from '../support/relying-party.js';
 import type { DirectoryIdpHandle } from '../support/directory-idp.js';
 import { extractForms, UserAgent, type Page } from '../support/user-agent.js';
+import { eventually } from '../support/eventually.js';
 
 const REAL_SCHOOL = `urn:mpass.id:authnsource:${UPSTREAM_ID}`;
 
@@ -387,7 +388,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
         expect(extractForms(logout)).not.toHaveLength(0);
         const before = logoutTokens.length;
         await agent.submit(logout, { logout: 'yes' }, { stopAt: 'http://127.0.0.1:9/' });
-        for (let i = 0; i < 50 && logoutTokens.length === before; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+        await eventually(() => logoutTokens.length > before, { what: 'the logout token reaching the service' });
         expect(logoutTokens.length).toBe(before + 1);
       }
       await signInAndOut();
@@ -399,8 +400,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       await signInAndOut();
       refuseLogoutTokens = false;
       const failureLogged = () => test.bridge.logs.find((l) => l.msg === 'back-channel logout not delivered');
-      for (let i = 0; i < 50 && !failureLogged(); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
-      const failure = failureLogged();
+      const failure = await eventually(failureLogged, { what: 'the failed delivery being logged' });
       expect(failure).toMatchObject({ level: 40, clientId: RP_CLIENT.client_id, err: { type: 'Error', message: expect.stringContaining('503') } });
 
       for (const uri of ['http://service.example/bc', 'https://10.1.2.3/bc', 'https://[::1]/bc', 'https://localhost/bc']) {

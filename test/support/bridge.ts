@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { BridgeConfig, BridgeConfigInput } from '../../src/config/schema.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createOrganisationRegistry } from '../../src/organisations/index.js';
 import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/types.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
@@ -36,6 +37,8 @@ export interface StartBridgeOptions {
   issuer?: string;
   /** Serve the admin API on a listener of its own (admin.port, a free loopback port), as src/main.ts does. */
   adminListener?: boolean;
+  /** The organisation registry cache's clock (its injectable `now`), for tests that move time on. */
+  organisationsClock?: () => number;
 }
 
 async function listen(server: Server, port: number): Promise<number> {
@@ -74,7 +77,19 @@ export async function startBridge(options: StartBridgeOptions = {}): Promise<Bri
   await waitUntilAvailable(storage, 5000);
   const testUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.usersFile)) : undefined;
   const demoUsers = config.testDirectory.enabled ? loadTestUsers(resolve(config.testDirectory.demoUsersFile)) : undefined;
-  const bridge = createBridge({ config, secrets, storage, logger, ...(testUsers ? { testUsers } : {}), ...(demoUsers ? { demoUsers } : {}) });
+  // With a clock of the test's: the registry createBridge would build (the shared store included), on that clock.
+  const organisations = options.organisationsClock
+    ? createOrganisationRegistry(config.organisations, { shared: storage.state('organisations'), now: options.organisationsClock })
+    : undefined;
+  const bridge = createBridge({
+    config,
+    secrets,
+    storage,
+    logger,
+    ...(testUsers ? { testUsers } : {}),
+    ...(demoUsers ? { demoUsers } : {}),
+    ...(organisations ? { organisations } : {}),
+  });
   server.on('request', bridge.app.callback());
   adminServer?.on(
     'request',

@@ -32,6 +32,8 @@ export interface DirectoryIdpHandle {
   clientSecret: string;
   users: TestUser[];
   setFault(fault: Fault, options?: { slowMs?: number }): void;
+  /** Token requests 'slow-token' is holding right now (received, not yet answered). */
+  heldTokenRequests(): number;
   /** Closes the server and every open connection: the directory is down. */
   stop(): Promise<void>;
   /** Serves again on the same port. */
@@ -107,6 +109,7 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
 
   let fault: Fault = 'none';
   let slowMs = 8000;
+  let held = 0;
   // Aborted by stop(): a token request held by 'slow-token' must not keep a timer (or the test) alive.
   let serving = new AbortController();
 
@@ -150,7 +153,8 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
       return;
     }
     if (fault === 'slow-token') {
-      const finished = await sleep(slowMs, serving.signal);
+      held += 1;
+      const finished = await sleep(slowMs, serving.signal).finally(() => (held -= 1));
       if (!finished) return; // the server stopped meanwhile; its sockets are gone
     }
     await next();
@@ -218,6 +222,7 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
       fault = next;
       slowMs = opts?.slowMs ?? 8000;
     },
+    heldTokenRequests: () => held,
     async stop() {
       serving.abort();
       const s = server;

@@ -36,6 +36,8 @@ export interface FederationOptions {
   upstreamConfig?: Record<string, unknown>;
   bridgePort?: number;
   issuer?: string;
+  /** The organisation registry cache's clock (see StartBridgeOptions). */
+  organisationsClock?: () => number;
 }
 
 export async function startFederation(options: FederationOptions = {}): Promise<Federation> {
@@ -45,6 +47,7 @@ export async function startFederation(options: FederationOptions = {}): Promise<
     port,
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
+    ...(options.organisationsClock ? { organisationsClock: options.organisationsClock } : {}),
     config: {
       clients: [RP_CLIENT],
       ...options.config,

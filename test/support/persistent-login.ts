@@ -23,6 +23,11 @@ export interface PersistentLoginResult {
   trace: string[];
 }
 
+/**
+ * The user's (and the service's) pause before a reload or a repeated request, as the 503 page and
+ * Retry-After ask: a fixed sleep on purpose, it is the behaviour being played, not a wait for a
+ * condition of the test.
+ */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

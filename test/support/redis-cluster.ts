@@ -3,13 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { eventually } from './eventually.js';
 
 export interface RedisClusterHandle {
   nodes: Array<{ host: string; port: number }>;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function startNode(port: number): Promise<ChildProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'mpassid-cluster-'));
@@ -62,11 +61,11 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     timeout: 30_000,
   });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-  for (let i = 0; i < 100; i += 1) {
-    const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
-    if (info.stdout.includes('cluster_state:ok')) break;
-    await sleep(100);
-  }
+  await eventually(() => spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout.includes('cluster_state:ok'), {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    what: 'the cluster state being ok',
+  });
   return {
     nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
     async stop() {

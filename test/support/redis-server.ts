@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -7,6 +7,8 @@ import { freePort } from './ports.js';
 export interface RedisServerHandle {
   port: number;
   url: string;
+  /** With `appendOnly`: the append-only file as it is on disk now (every part of it, as text). */
+  appendOnlyFile(): string;
   stop(): Promise<void>;
   /** Starts the server again on the same port (after stop). */
   restart(): Promise<void>;
@@ -72,6 +74,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    appendOnlyFile() {
+      const aofDir = join(dir, 'appendonlydir');
+      if (!existsSync(aofDir)) return '';
+      return readdirSync(aofDir)
+        .filter((name) => name.endsWith('.aof'))
+        .sort()
+        .map((name) => readFileSync(join(aofDir, name), 'utf8'))
+        .join('');
+    },
     stop,
     kill: () => end('SIGKILL'),
     pause: () => child?.kill('SIGSTOP'),
