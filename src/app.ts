@@ -314,7 +314,6 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     subjectSalt: secrets.subjectSalt,
     catalogue,
     claims,
-    services: registry,
     state,
     accounts,
     pages,
