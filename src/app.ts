@@ -120,15 +120,15 @@ function configuredSecret(upstream: ConfiguredDirectory, env: Record<string, str
 }
 
 /**
- * Builds the whole bridge as a Koa app. No I/O happens here beyond what the dependencies do;
- * listening is the caller's business.
+ * Builds the whole bridge as a Koa app, in the order its parts depend on each other: directories,
+ * services, the claims step, the provider, then the routes in the order a request meets them. No
+ * I/O happens here beyond what the dependencies do; listening is the caller's business.
  */
 export function createBridge(deps: AppDependencies, env: Record<string, string | undefined> = process.env): Bridge {
   const { config, storage, logger } = deps;
   // Subjects, account ids and uids are keyed per environment: nothing correlates a child across them.
   const secrets = { ...deps.secrets, subjectSalt: environmentSubjectSalt(deps.secrets.subjectSalt, config.environment) };
-  const views = createViews();
-  const pages = new PageRenderer(views, logger, basePathOf(config.issuer));
+  const pages = new PageRenderer(createViews(), logger, basePathOf(config.issuer));
   // Environments sharing one store share the registry of services, nothing else: sessions, grants,
   // tokens, accounts and logins in progress of the test environment never reach production.
   const environment = config.environment;
@@ -136,75 +136,10 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   // A login keeps the snapshot for its SSO session; each grant then keeps it as long as it needs.
   const accounts = new AccountStore(state, config.ttl.sessionSeconds + 60);
 
-  const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
-  const missingSecrets: string[] = [];
-  const fileDirectories = config.testDirectory.enabled
-    ? [
-        testDirectoryDefinition(config, secrets),
-        ...bundledOpinsysDirectories(config, secrets),
-        ...bundledWilmaDirectories(config, secrets),
-        ...configuredDirectories(config),
-      ]
-    : configuredDirectories(config);
-  fileDirectories.forEach((upstream, index) => {
-    // Test directories are reachable only from the test environment.
-    if (upstream.testOnly && config.environment !== 'test') return;
-    const { clientSecret: _inFile, testOnly, ...definition } = upstream;
-    const secret = configuredSecret(upstream, env);
-    if (typeNeedsSecret(upstream.type) && !secret) {
-      missingSecrets.push(
-        `upstreams.${index - (fileDirectories.length - config.upstreams.length)}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`,
-      );
-    } else {
-      configured.push({ definition: { ...definition, accounts: testOnly ? 'test' : definition.accounts }, secret });
-    }
-  });
-  if (missingSecrets.length) throw new ConfigError(missingSecrets);
-
-  const connectorOptions: ConnectorOptions = {
-    timeoutMs: config.upstreamHttp.timeoutMs,
-    clockToleranceSeconds: config.upstreamHttp.clockToleranceSeconds,
-    allowHttp: config.env !== 'production',
-    // One-time values directories send are refused a second time in every environment and instance.
-    replay: storage.state('directory-replay'),
-    issuer: config.issuer,
-    samlKeys: secrets.saml,
-  };
-  const directories = new DirectoryRecords(
-    storage.durable('registry'),
-    new SecretBox(secrets.directoryKeys),
-    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID, WILMA_TEST_DIRECTORY_ID]),
-  );
-  const catalogue = new DirectoryCatalogue(
-    configured.map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
-    {
-      environment,
-      directories,
-      directoryFor: (record, secret) => openDirectory(record.definition, secret, connectorOptions),
-      refreshIntervalMs: config.directories.refreshIntervalMs,
-      logger,
-    },
-  );
-
-  const { clients, policies } = configuredServices(config);
-  if (config.attributeTestService.enabled && !clients.some((c) => c.client_id === ATTRIBUTE_TEST_CLIENT_ID)) {
-    clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret));
-    // The attribute test service exists to show every case, test learner numbers included.
-    policies.push([ATTRIBUTE_TEST_CLIENT_ID, { allowTestLearnerIds: true }]);
-  }
-  // Statically configured clients count as approved; registered ones are stored (see client-policy.ts).
-  const registry = new ServiceRegistry(storage.durable('registry'), policies, storage.adapterFactory('op')('Client'));
-  const initialAccessTokens = new InitialAccessTokens(storage.durable('registry'));
-  const organisations =
-    deps.organisations ??
-    createOrganisationRegistry(config.organisations, {
-      // Organisation data, not personal data: one cache for every instance and environment.
-      shared: storage.state('organisations'),
-      onOutage: (err) =>
-        logger.warn({ reason: err.reason }, 'organisation registry unavailable: serving cached answers past their TTL, asking again in the background'),
-    });
+  const { directories, catalogue } = directoriesOf(config, secrets, storage, logger, env);
+  const { clients, registry, initialAccessTokens } = servicesOf(config, secrets, storage);
+  const organisations = deps.organisations ?? organisationRegistryOf(config, storage, logger);
   const claims = new ClaimsEvaluator(organisations, new RoleVocabulary(config.roles), secrets.subjectSalt, logger);
-
   const release = new ReleaseGate(registry, catalogue, environment);
   const provider = createProvider({
     config,
@@ -219,94 +154,10 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     registry,
     initialAccessTokens,
   });
-
-  const app = new Koa();
-  // Cookies of the provider and of our routes are signed with the same keys.
-  app.keys = cookieSigner(secrets.cookieKeys) as unknown as Koa['keys'];
-  app.proxy = config.trustProxy;
-  // Koa would print errors to stderr; the error boundary logs them (redacted) instead.
-  app.silent = true;
-
-  const infra = new Router();
-  for (const asset of staticAssets()) {
-    infra.get(`/static/${asset.name}`, (ctx) => {
-      ctx.type = asset.type;
-      ctx.set('Cache-Control', 'public, max-age=3600');
-      ctx.body = asset.body;
-    });
-  }
-  infra.get('/', (ctx) => {
-    ctx.redirect(`${basePathOf(config.issuer)}${config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration'}`);
-  });
-
-  app.use(forwardedHost(config.trustForwardedHost));
-  app.use(requestLog(logger));
-  app.use(errorBoundary(pages, logger));
-  app.use(securityHeaders({ hsts: config.issuer.startsWith('https://') }));
-  app.use(healthRouter(storage).routes());
-  app.use(metricsEndpoint({ token: config.metrics.token }));
-  app.use(infra.routes());
-  // Fail fast while the store is down: nothing below can work without it.
-  app.use(async (ctx, next) => {
-    if (!storage.isAvailable()) {
-      storeUnavailable(ctx, pages);
-      return;
-    }
-    await next();
-  });
-
-  if (config.testDirectory.enabled) {
-    const upstream = testDirectoryDefinition(config, secrets);
-    const directory = createTestDirectory({
-      issuer: upstream.issuer,
-      clients: [
-        {
-          client_id: TEST_DIRECTORY_CLIENT_ID,
-          client_secret: secrets.testDirectory.clientSecret,
-          redirect_uris: [underIssuer(config.issuer, `/upstream/${upstream.id}/callback`)],
-        },
-      ],
-      users: (config.environment === 'demo' ? deps.demoUsers : deps.testUsers) ?? [],
-      schoolName: upstream.displayName,
-      jwks: secrets.testDirectory.jwks,
-      cookieKeys: secrets.cookieKeys,
-      adapter: storage.adapterFactory(`testdir-${environment}`),
-      secureCookies: config.issuer.startsWith('https://'),
-    });
-    app.use(mountAt(config.testDirectory.path, directory.middleware));
-  }
-  const opinsysSimulator = bundledOpinsysSimulator(config, secrets, deps.testUsers ?? []);
-  if (opinsysSimulator) app.use(opinsysSimulator);
-  const wilmaSimulator = bundledWilmaSimulator(config, secrets, deps.testUsers ?? []);
-  if (wilmaSimulator) app.use(wilmaSimulator);
-
-  if (config.attributeTestService.enabled) {
-    const router = createAttributeTestRouter({
-      config,
-      clientSecret: secrets.attributeTestService.clientSecret,
-      accounts,
-      state,
-      pages,
-      logger,
-    });
-    app.use(router.routes());
-  }
-
+  const health = directoryHealthOf(config, catalogue, logger);
   const handoff = new DirectoryHandoff(config, state);
-  const health = new DirectoryHealthMonitor({
-    targets: async () =>
-      (await catalogue.all()).map(({ directory }) => {
-        const check = directory.connector.checkHealth?.bind(directory.connector);
-        return { id: directory.id, issuer: directory.listing.issuer, ...(check ? { check } : {}) };
-      }),
-    intervalMs: config.directories.healthCheckIntervalSeconds * 1000,
-    timeoutMs: config.upstreamHttp.timeoutMs,
-    allowHttp: config.env !== 'production',
-    logger,
-  });
   const checkLinks = new CheckLinks(storage.durable('registry'));
   const directoryCheck = createDirectoryCheck({ config, catalogue, directories, links: checkLinks, claims, handoff, pages, logger, state });
-  app.use(directoryCheck.router.routes());
   const interactions = createInteractionRouter({
     release,
     provider,
@@ -323,13 +174,181 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     isUnavailable: (id) => health.isDown(id),
     schoolNames: new SchoolNames(organisations),
   });
+  const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, catalogue, health, checkLinks });
+
+  const app = new Koa();
+  // Cookies of the provider and of our routes are signed with the same keys.
+  app.keys = cookieSigner(secrets.cookieKeys) as unknown as Koa['keys'];
+  app.proxy = config.trustProxy;
+  // Koa would print errors to stderr; the error boundary logs them (redacted) instead.
+  app.silent = true;
+
+  // In the order a request meets them.
+  app.use(forwardedHost(config.trustForwardedHost));
+  app.use(requestLog(logger));
+  app.use(errorBoundary(pages, logger));
+  app.use(securityHeaders({ hsts: config.issuer.startsWith('https://') }));
+  app.use(healthRouter(storage).routes());
+  app.use(metricsEndpoint({ token: config.metrics.token }));
+  app.use(infrastructureRoutes(config).routes());
+  // Fail fast while the store is down: nothing below can work without it.
+  app.use(async (ctx, next) => {
+    if (!storage.isAvailable()) {
+      storeUnavailable(ctx, pages);
+      return;
+    }
+    await next();
+  });
+  for (const testDirectory of testDirectoriesOf(deps, secrets)) app.use(testDirectory);
+  if (config.attributeTestService.enabled) {
+    app.use(createAttributeTestRouter({ config, clientSecret: secrets.attributeTestService.clientSecret, accounts, state, pages, logger }).routes());
+  }
+  app.use(directoryCheck.router.routes());
   app.use(interactions.routes());
   app.use(createSamlMetadataRouter(catalogue).routes());
-  const admin = createAdminApi({ config, provider, registry, initialAccessTokens, storage, logger, directories, catalogue, health, checkLinks });
   app.use(onPublicListener(config, admin));
   app.use(authorizationPost());
   app.use(directoryAcrValues(async () => (await catalogue.list()).map((c) => c.id)));
   app.use(withRequestContext(retrySafe(subApp(provider))));
 
   return { app, config, provider, catalogue, registry, directories, health, admin };
+}
+
+/**
+ * The directories of the configuration file (with the bundled test ones when the test directory is
+ * on), each with its secret from the environment or the file. Throws ConfigError for a missing secret.
+ */
+function directoriesOfTheFile(config: BridgeConfig, secrets: BridgeSecrets, env: Record<string, string | undefined>) {
+  const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
+  const missingSecrets: string[] = [];
+  const bundled = config.testDirectory.enabled
+    ? [testDirectoryDefinition(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...bundledWilmaDirectories(config, secrets)]
+    : [];
+  const fromFile = configuredDirectories(config);
+  [...bundled, ...fromFile].forEach((entry, index) => {
+    // Test directories are reachable only from the test environment.
+    if (entry.testOnly && config.environment !== 'test') return;
+    const { clientSecret: _inFile, testOnly, ...definition } = entry;
+    const secret = configuredSecret(entry, env);
+    if (typeNeedsSecret(entry.type) && !secret) {
+      missingSecrets.push(`upstreams.${index - bundled.length}.clientSecret: required (or set UPSTREAM_<ID>_CLIENT_SECRET)`);
+    } else {
+      configured.push({ definition: { ...definition, accounts: testOnly ? 'test' : definition.accounts }, secret });
+    }
+  });
+  if (missingSecrets.length) throw new ConfigError(missingSecrets);
+  return configured;
+}
+
+/** The directories' records (operator-managed) and the catalogue of those this environment offers. */
+function directoriesOf(config: BridgeConfig, secrets: BridgeSecrets, storage: Storage, logger: Logger, env: Record<string, string | undefined>) {
+  const connectorOptions: ConnectorOptions = {
+    timeoutMs: config.upstreamHttp.timeoutMs,
+    clockToleranceSeconds: config.upstreamHttp.clockToleranceSeconds,
+    allowHttp: config.env !== 'production',
+    // One-time values directories send are refused a second time in every environment and instance.
+    replay: storage.state('directory-replay'),
+    issuer: config.issuer,
+    samlKeys: secrets.saml,
+  };
+  const directories = new DirectoryRecords(
+    storage.durable('registry'),
+    new SecretBox(secrets.directoryKeys),
+    // Ids of the file's directories are never given to operator-managed ones.
+    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID, WILMA_TEST_DIRECTORY_ID]),
+  );
+  const catalogue = new DirectoryCatalogue(
+    directoriesOfTheFile(config, secrets, env).map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
+    {
+      environment: config.environment,
+      directories,
+      directoryFor: (record, secret) => openDirectory(record.definition, secret, connectorOptions),
+      refreshIntervalMs: config.directories.refreshIntervalMs,
+      logger,
+    },
+  );
+  return { directories, catalogue };
+}
+
+/** The services: the file's (with the attribute test service) count as approved; registered ones are stored. */
+function servicesOf(config: BridgeConfig, secrets: BridgeSecrets, storage: Storage) {
+  const { clients, policies } = configuredServices(config);
+  if (config.attributeTestService.enabled && !clients.some((c) => c.client_id === ATTRIBUTE_TEST_CLIENT_ID)) {
+    clients.push(attributeTestClient(config.issuer, secrets.attributeTestService.clientSecret));
+    // The attribute test service exists to show every case, test learner numbers included.
+    policies.push([ATTRIBUTE_TEST_CLIENT_ID, { allowTestLearnerIds: true }]);
+  }
+  const registry = new ServiceRegistry(storage.durable('registry'), policies, storage.adapterFactory('op')('Client'));
+  return { clients, registry, initialAccessTokens: new InitialAccessTokens(storage.durable('registry')) };
+}
+
+function organisationRegistryOf(config: BridgeConfig, storage: Storage, logger: Logger): OrganisationRegistry {
+  return createOrganisationRegistry(config.organisations, {
+    // Organisation data, not personal data: one cache for every instance and environment.
+    shared: storage.state('organisations'),
+    onOutage: (err) =>
+      logger.warn({ reason: err.reason }, 'organisation registry unavailable: serving cached answers past their TTL, asking again in the background'),
+  });
+}
+
+/** Health checks of every directory in the catalogue (started by the caller). */
+function directoryHealthOf(config: BridgeConfig, catalogue: DirectoryCatalogue, logger: Logger): DirectoryHealthMonitor {
+  return new DirectoryHealthMonitor({
+    targets: async () =>
+      (await catalogue.all()).map(({ directory }) => {
+        const check = directory.connector.checkHealth?.bind(directory.connector);
+        return { id: directory.id, issuer: directory.listing.issuer, ...(check ? { check } : {}) };
+      }),
+    intervalMs: config.directories.healthCheckIntervalSeconds * 1000,
+    timeoutMs: config.upstreamHttp.timeoutMs,
+    allowHttp: config.env !== 'production',
+    logger,
+  });
+}
+
+/** Static assets and the front page. */
+function infrastructureRoutes(config: BridgeConfig): Router {
+  const routes = new Router();
+  for (const asset of staticAssets()) {
+    routes.get(`/static/${asset.name}`, (ctx) => {
+      ctx.type = asset.type;
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = asset.body;
+    });
+  }
+  routes.get('/', (ctx) => {
+    ctx.redirect(`${basePathOf(config.issuer)}${config.attributeTestService.enabled ? '/attribute-test' : '/.well-known/openid-configuration'}`);
+  });
+  return routes;
+}
+
+/** The bundled test directories this environment serves: the OIDC test school, and the Opinsys and Wilma simulators. */
+function testDirectoriesOf(deps: AppDependencies, secrets: BridgeSecrets): Koa.Middleware[] {
+  const { config, storage } = deps;
+  const served: Koa.Middleware[] = [];
+  if (config.testDirectory.enabled) {
+    const definition = testDirectoryDefinition(config, secrets);
+    const directory = createTestDirectory({
+      issuer: definition.issuer,
+      clients: [
+        {
+          client_id: TEST_DIRECTORY_CLIENT_ID,
+          client_secret: secrets.testDirectory.clientSecret,
+          redirect_uris: [underIssuer(config.issuer, `/upstream/${definition.id}/callback`)],
+        },
+      ],
+      users: (config.environment === 'demo' ? deps.demoUsers : deps.testUsers) ?? [],
+      schoolName: definition.displayName,
+      jwks: secrets.testDirectory.jwks,
+      cookieKeys: secrets.cookieKeys,
+      adapter: storage.adapterFactory(`testdir-${config.environment}`),
+      secureCookies: config.issuer.startsWith('https://'),
+    });
+    served.push(mountAt(config.testDirectory.path, directory.middleware));
+  }
+  const opinsys = bundledOpinsysSimulator(config, secrets, deps.testUsers ?? []);
+  if (opinsys) served.push(opinsys);
+  const wilma = bundledWilmaSimulator(config, secrets, deps.testUsers ?? []);
+  if (wilma) served.push(wilma);
+  return served;
 }
