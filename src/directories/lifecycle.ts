@@ -1,5 +1,6 @@
 import type { DirectoryAccounts } from '../config/schema.js';
 import type { Environment } from '../config/common.js';
+import { nextState, type TransitionTable } from '../lifecycle/records.js';
 
 /**
  * An education provider's directory goes draft → testing → approved (production), and may be
@@ -9,7 +10,6 @@ export type DirectoryStatus = 'draft' | 'testing' | 'approved' | 'suspended';
 export const DIRECTORY_STATUSES: readonly DirectoryStatus[] = ['draft', 'testing', 'approved', 'suspended'];
 
 export type DirectoryAction = 'start-testing' | 'approve' | 'suspend' | 'reinstate' | 'return-to-testing';
-export const DIRECTORY_ACTIONS: readonly DirectoryAction[] = ['start-testing', 'approve', 'suspend', 'reinstate', 'return-to-testing'];
 
 export interface DirectoryState {
   status: DirectoryStatus;
@@ -34,20 +34,35 @@ export function checkable(status: DirectoryStatus): boolean {
   return status === 'testing' || status === 'approved';
 }
 
+/** Each action's states and where it leads; a suspension remembers where a reinstatement returns to. */
+export const DIRECTORY_TRANSITIONS: TransitionTable<DirectoryAction, DirectoryState> = {
+  'start-testing': {
+    requires: [{ field: 'status', from: ['draft'], refusal: (status) => `only a draft can start testing (the directory is ${status})` }],
+    to: () => ({ status: 'testing' }),
+  },
+  approve: {
+    requires: [{ field: 'status', from: ['testing'], refusal: (status) => `only a directory in testing can be approved (it is ${status})` }],
+    to: () => ({ status: 'approved' }),
+  },
+  suspend: {
+    requires: [
+      { field: 'status', from: ['testing', 'approved'], refusal: (status) => `only a directory in testing or production can be suspended (it is ${status})` },
+    ],
+    to: (state) => ({ status: 'suspended', suspendedFrom: state.status === 'approved' ? 'approved' : 'testing' }),
+  },
+  reinstate: {
+    requires: [{ field: 'status', from: ['suspended'], refusal: 'the directory is not suspended' }],
+    to: (state) => ({ status: state.suspendedFrom ?? 'testing' }),
+  },
+  'return-to-testing': {
+    requires: [{ field: 'status', from: ['approved'], refusal: (status) => `only an approved directory can return to testing (it is ${status})` }],
+    to: () => ({ status: 'testing' }),
+  },
+};
+
+export const DIRECTORY_ACTIONS = Object.keys(DIRECTORY_TRANSITIONS) as readonly DirectoryAction[];
+
 /** The state after an action, or why the action is not possible now. */
 export function transition(state: DirectoryState, action: DirectoryAction): DirectoryState | string {
-  switch (action) {
-    case 'start-testing':
-      return state.status === 'draft' ? { status: 'testing' } : `only a draft can start testing (the directory is ${state.status})`;
-    case 'approve':
-      return state.status === 'testing' ? { status: 'approved' } : `only a directory in testing can be approved (it is ${state.status})`;
-    case 'suspend':
-      return state.status === 'testing' || state.status === 'approved'
-        ? { status: 'suspended', suspendedFrom: state.status }
-        : `only a directory in testing or production can be suspended (it is ${state.status})`;
-    case 'reinstate':
-      return state.status === 'suspended' ? { status: state.suspendedFrom ?? 'testing' } : 'the directory is not suspended';
-    case 'return-to-testing':
-      return state.status === 'approved' ? { status: 'testing' } : `only an approved directory can return to testing (it is ${state.status})`;
-  }
+  return nextState(DIRECTORY_TRANSITIONS, state, action);
 }

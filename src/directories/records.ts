@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AuditLog, type AuditEntry } from '../lifecycle/audit-log.js';
+import { type LifecycleRecord, LifecycleRecords } from '../lifecycle/records.js';
 import { allDirectoryFields, CLEARABLE_FIELDS, directoryDefinitionSchema, endpointOf, type DirectoryDefinition } from './definition.js';
 import type { DurableStore } from '../storage/types.js';
 import type { AttributeCheckEvidence } from './evidence.js';
-import { transition, type DirectoryAction, type DirectoryState, type DirectoryStatus } from './lifecycle.js';
+import { DIRECTORY_TRANSITIONS, type DirectoryAction, type DirectoryState, type DirectoryStatus } from './lifecycle.js';
 import type { SealedSecret, SecretBox } from './secret-box.js';
 import { selfAuditGaps, type SelfAudit } from './self-audit.js';
 
@@ -67,26 +68,15 @@ export const ENV_REFERENCE_RULE = `an environment variable named ${ENV_PREFIX}<N
  */
 export const sealingContext = (id: string, issuer: string): string => JSON.stringify(['mpassid-directory-secret', id, issuer]);
 
-export interface DirectoryHistoryEntry {
-  at: string;
-  operator: string;
-  action: string;
-  from?: DirectoryState;
-  to?: DirectoryState;
-  changed?: string[];
-  reason?: string;
-}
-
-export interface DirectoryRecord extends DirectoryState {
+export interface DirectoryRecord extends DirectoryState, LifecycleRecord<DirectoryState> {
   definition: DirectoryDefinition;
   secret: StoredSecret;
   selfAudit?: SelfAudit;
   selfAuditUpdatedAt?: string;
   evidence: AttributeCheckEvidence[];
   createdAt: string;
+  /** Stamped with the time of every change. */
   updatedAt: string;
-  deletedAt?: string;
-  history: DirectoryHistoryEntry[];
 }
 
 export class DirectoryError extends Error {
@@ -100,7 +90,6 @@ export class DirectoryError extends Error {
   }
 }
 
-const HISTORY_LIMIT = 200;
 const EVIDENCE_LIMIT = 20;
 const REVISION_KEY = 'directories:revision';
 
@@ -109,8 +98,20 @@ const stateOf = (record: DirectoryState): DirectoryState => ({
   ...(record.suspendedFrom ? { suspendedFrom: record.suspendedFrom } : {}),
 });
 
+/** Throws unless the directory may be approved: the self-audit complete and a passing attribute check, or a reasoned override. */
+function admitApproval(record: DirectoryRecord, options: { reason?: string; withoutEvidence?: boolean }): void {
+  const gaps = selfAuditGaps(record.selfAudit);
+  if (gaps.length) throw new DirectoryError('incomplete_self_audit', 'the self-audit is not complete', gaps);
+  const passed = record.evidence.some((e) => e.outcome === 'released');
+  if (!passed && !options.withoutEvidence) {
+    throw new DirectoryError('no_evidence', 'no attribute check of this directory has succeeded yet (approve withoutEvidence, with a reason, to override)');
+  }
+  if (!passed && !options.reason) throw new DirectoryError('no_evidence', 'approving without a successful attribute check needs a reason');
+}
+
 export class DirectoryRecords {
   private readonly audit: AuditLog;
+  private readonly lifecycle: LifecycleRecords<DirectoryRecord, DirectoryState, DirectoryAction>;
 
   constructor(
     private readonly store: DurableStore,
@@ -119,6 +120,13 @@ export class DirectoryRecords {
     private readonly reservedIds: ReadonlySet<string> = new Set(),
   ) {
     this.audit = new AuditLog(store);
+    this.lifecycle = new LifecycleRecords<DirectoryRecord, DirectoryState, DirectoryAction>(this.audit, {
+      transitions: DIRECTORY_TRANSITIONS,
+      stateOf,
+      auditSubject: (record) => ({ directoryId: record.definition.id }),
+      save: (record, at) => this.save({ ...record, updatedAt: at }),
+      refused: (reason) => new DirectoryError('invalid_transition', reason),
+    });
   }
 
   /** Changes whenever any directory changes; undefined before the first change. */
@@ -188,27 +196,6 @@ export class DirectoryRecords {
     return record;
   }
 
-  private async commit(
-    record: DirectoryRecord,
-    next: DirectoryRecord,
-    entry: Omit<DirectoryHistoryEntry, 'at'>,
-    detail?: Record<string, unknown>,
-  ): Promise<AuditEntry> {
-    const at = new Date().toISOString();
-    const history = { at, ...entry };
-    await this.save({ ...next, updatedAt: at, history: [...record.history, history].slice(-HISTORY_LIMIT) });
-    return this.audit.append({
-      at,
-      operator: entry.operator,
-      action: entry.action,
-      directoryId: record.definition.id,
-      before: { ...stateOf(record) },
-      after: { ...stateOf(next) },
-      ...(entry.reason ? { reason: entry.reason } : {}),
-      ...(entry.changed || detail ? { detail: { ...(entry.changed ? { changed: entry.changed } : {}), ...detail } } : {}),
-    });
-  }
-
   /** `secret`: the client or shared secret, for types that have one (undefined for SAML). */
   async create(definition: DirectoryDefinition, secret: SecretInput | undefined, operator: string): Promise<DirectoryRecord> {
     const id = definition.id;
@@ -227,7 +214,7 @@ export class DirectoryRecords {
       history: [],
     };
     await this.store.addMember('directories', id);
-    await this.commit(record, record, { operator, action: 'create', to: { status: 'draft' } });
+    await this.lifecycle.commit(record, record, { operator, action: 'create', to: { status: 'draft' } });
     return (await this.get(id))!;
   }
 
@@ -247,24 +234,23 @@ export class DirectoryRecords {
     }
     const stored = secret ? this.storedSecret(id, address, secret) : this.rebound(record);
     const next: DirectoryRecord = { ...record, definition, ...(stored ? { secret: stored } : {}) };
-    return this.commit(record, next, { operator, action: 'update', changed, ...(reason ? { reason } : {}) });
+    return this.lifecycle.commit(record, next, { operator, action: 'update', changed, reason });
   }
 
   /** Removes a directory that is not in production (suspend it first); the record stays for the audit trail. */
   async remove(id: string, operator: string, reason?: string): Promise<AuditEntry> {
     const record = await this.mutable(id);
     if (record.status === 'approved') throw new DirectoryError('invalid_transition', 'an approved directory must be suspended before it is removed');
-    return this.commit(record, { ...record, deletedAt: new Date().toISOString() }, { operator, action: 'remove', ...(reason ? { reason } : {}) });
+    return this.lifecycle.commit(record, { ...record, deletedAt: new Date().toISOString() }, { operator, action: 'remove', reason });
   }
 
   async saveSelfAudit(id: string, selfAudit: SelfAudit, operator: string): Promise<AuditEntry> {
     const record = await this.mutable(id);
     const gaps = selfAuditGaps(selfAudit);
-    return this.commit(
+    return this.lifecycle.commit(
       record,
       { ...record, selfAudit, selfAuditUpdatedAt: new Date().toISOString() },
-      { operator, action: 'self-audit' },
-      { complete: gaps.length === 0, gaps: gaps.length },
+      { operator, action: 'self-audit', detail: { complete: gaps.length === 0, gaps: gaps.length } },
     );
   }
 
@@ -274,23 +260,12 @@ export class DirectoryRecords {
    */
   async act(id: string, action: DirectoryAction, operator: string, options: { reason?: string; withoutEvidence?: boolean } = {}): Promise<AuditEntry> {
     const record = await this.mutable(id);
-    const next = transition(record, action);
-    if (typeof next === 'string') throw new DirectoryError('invalid_transition', next);
-    if (action === 'approve') {
-      const gaps = selfAuditGaps(record.selfAudit);
-      if (gaps.length) throw new DirectoryError('incomplete_self_audit', 'the self-audit is not complete', gaps);
-      const passed = record.evidence.some((e) => e.outcome === 'released');
-      if (!passed && !options.withoutEvidence) {
-        throw new DirectoryError('no_evidence', 'no attribute check of this directory has succeeded yet (approve withoutEvidence, with a reason, to override)');
-      }
-      if (!passed && !options.reason) throw new DirectoryError('no_evidence', 'approving without a successful attribute check needs a reason');
-    }
-    const { suspendedFrom: _previous, ...rest } = record;
-    return this.commit(
+    const approvingWithoutEvidence = action === 'approve' && options.withoutEvidence;
+    return this.lifecycle.act(
       record,
-      { ...rest, ...next },
-      { operator, action, from: stateOf(record), to: next, ...(options.reason ? { reason: options.reason } : {}) },
-      action === 'approve' && options.withoutEvidence ? { withoutEvidence: true } : undefined,
+      action,
+      { operator, reason: options.reason, ...(approvingWithoutEvidence ? { detail: { withoutEvidence: true } } : {}) },
+      action === 'approve' ? () => admitApproval(record, options) : undefined,
     );
   }
 
@@ -302,11 +277,10 @@ export class DirectoryRecords {
   /** Stores the result of an attribute check (newest last, the latest few kept). */
   async recordEvidence(id: string, evidence: AttributeCheckEvidence): Promise<void> {
     const record = await this.mutable(id);
-    await this.commit(
+    await this.lifecycle.commit(
       record,
       { ...record, evidence: [...record.evidence, evidence].slice(-EVIDENCE_LIMIT) },
-      { operator: evidence.by, action: 'attribute-check' },
-      { evidenceId: evidence.id, outcome: evidence.outcome, environment: evidence.environment },
+      { operator: evidence.by, action: 'attribute-check', detail: { evidenceId: evidence.id, outcome: evidence.outcome, environment: evidence.environment } },
     );
   }
 }

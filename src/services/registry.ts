@@ -1,5 +1,6 @@
 import type { Environment } from '../config/common.js';
 import { AuditLog, type AuditEntry, type AuditPage, type AuditQuery, type AuditVerification } from '../lifecycle/audit-log.js';
+import { type LifecycleRecord, LifecycleRecords, type TransitionTable } from '../lifecycle/records.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { metadataDiff, redactMetadata, type Metadata } from './metadata-review.js';
 import type { Adapter, DurableStore } from '../storage/types.js';
@@ -36,15 +37,6 @@ export interface OperatorSettings {
   publicSubject: boolean;
 }
 
-export interface HistoryEntry {
-  at: string;
-  operator: string;
-  action: string;
-  from: LifecycleView;
-  to: LifecycleView;
-  reason?: string;
-}
-
 /** The part of a lifecycle record an action changes (what the audit log shows before → after). */
 export interface LifecycleView {
   status: ClientStatus;
@@ -53,12 +45,11 @@ export interface LifecycleView {
   settings: OperatorSettings;
 }
 
-export interface ClientLifecycle extends LifecycleView {
+export interface ClientLifecycle extends LifecycleView, LifecycleRecord<LifecycleView> {
   clientId: string;
   /** Statically configured (config.clients): approved, not managed through the admin API. */
   static: boolean;
   registeredAt?: string;
-  deletedAt?: string;
   /**
    * Set when the service is suspended or rejected: every token it was issued up to this second
    * (epoch seconds) is revoked for good, also after it is reinstated.
@@ -69,7 +60,6 @@ export interface ClientLifecycle extends LifecycleView {
    * the approved version stays in force. Field → proposed value (null: the field removed).
    */
   pendingChange?: PendingChange;
-  history: HistoryEntry[];
 }
 
 export interface PendingChange {
@@ -82,7 +72,6 @@ export interface PendingChange {
 export type { AuditEntry };
 
 export type LifecycleAction = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'publish-to-demo' | 'unpublish-from-demo';
-export const LIFECYCLE_ACTIONS: readonly LifecycleAction[] = ['approve', 'reject', 'suspend', 'reinstate', 'publish-to-demo', 'unpublish-from-demo'];
 
 export const DEFAULT_SETTINGS: OperatorSettings = { allowTestLearnerIds: false, releasedClaims: null, refreshTokens: false, publicSubject: false };
 
@@ -102,8 +91,6 @@ export interface StaticClientPolicy {
   releasedClaims?: string[] | undefined;
   refreshTokens?: boolean;
 }
-
-const HISTORY_LIMIT = 200;
 
 const view = (record: LifecycleView): LifecycleView => ({
   status: record.status,
@@ -146,37 +133,41 @@ export function changesNeedReview(record: LifecycleView): boolean {
   return record.status === 'approved' || record.publishedToDemo;
 }
 
-function transition(record: LifecycleView, action: LifecycleAction): LifecycleView | string {
-  const next = view(record);
-  switch (action) {
-    case 'approve':
-      if (record.status === 'approved') return 'the service is already approved';
-      next.status = 'approved';
-      return next;
-    case 'reject':
-      if (record.status === 'rejected') return 'the service is already rejected';
-      next.status = 'rejected';
-      next.publishedToDemo = false;
-      return next;
-    case 'suspend':
-      if (record.suspended) return 'the service is already suspended';
-      next.suspended = true;
-      return next;
-    case 'reinstate':
-      if (!record.suspended) return 'the service is not suspended';
-      next.suspended = false;
-      return next;
-    case 'publish-to-demo':
-      if (record.status === 'rejected') return 'a rejected service cannot be published';
-      if (record.publishedToDemo) return 'the service is already published to demo';
-      next.publishedToDemo = true;
-      return next;
-    case 'unpublish-from-demo':
-      if (!record.publishedToDemo) return 'the service is not published to demo';
-      next.publishedToDemo = false;
-      return next;
-  }
-}
+/**
+ * Each action's states and where it leads. The review (approve, reject), the suspension and the
+ * publication to demo are independent of each other, except that a rejected service is in no demo.
+ */
+export const SERVICE_TRANSITIONS: TransitionTable<LifecycleAction, LifecycleView> = {
+  approve: {
+    requires: [{ field: 'status', from: ['pending', 'rejected'], refusal: 'the service is already approved' }],
+    to: (state) => ({ ...state, status: 'approved' }),
+  },
+  reject: {
+    requires: [{ field: 'status', from: ['pending', 'approved'], refusal: 'the service is already rejected' }],
+    to: (state) => ({ ...state, status: 'rejected', publishedToDemo: false }),
+  },
+  suspend: {
+    requires: [{ field: 'suspended', from: [false], refusal: 'the service is already suspended' }],
+    to: (state) => ({ ...state, suspended: true }),
+  },
+  reinstate: {
+    requires: [{ field: 'suspended', from: [true], refusal: 'the service is not suspended' }],
+    to: (state) => ({ ...state, suspended: false }),
+  },
+  'publish-to-demo': {
+    requires: [
+      { field: 'status', from: ['pending', 'approved'], refusal: 'a rejected service cannot be published' },
+      { field: 'publishedToDemo', from: [false], refusal: 'the service is already published to demo' },
+    ],
+    to: (state) => ({ ...state, publishedToDemo: true }),
+  },
+  'unpublish-from-demo': {
+    requires: [{ field: 'publishedToDemo', from: [true], refusal: 'the service is not published to demo' }],
+    to: (state) => ({ ...state, publishedToDemo: false }),
+  },
+};
+
+export const LIFECYCLE_ACTIONS = Object.keys(SERVICE_TRANSITIONS) as readonly LifecycleAction[];
 
 /**
  * The registry of services: lifecycle state and operator settings per client_id, plus the audit log.
@@ -185,6 +176,7 @@ function transition(record: LifecycleView, action: LifecycleAction): LifecycleVi
 export class ServiceRegistry {
   private readonly statics: Map<string, StaticClientPolicy>;
   private readonly auditTrail: AuditLog;
+  private readonly lifecycle: LifecycleRecords<ClientLifecycle, LifecycleView, LifecycleAction>;
 
   constructor(
     private readonly store: DurableStore,
@@ -194,6 +186,13 @@ export class ServiceRegistry {
   ) {
     this.statics = new Map(statics);
     this.auditTrail = new AuditLog(store);
+    this.lifecycle = new LifecycleRecords<ClientLifecycle, LifecycleView, LifecycleAction>(this.auditTrail, {
+      transitions: SERVICE_TRANSITIONS,
+      stateOf: view,
+      auditSubject: (record) => ({ clientId: record.clientId }),
+      save: (record) => this.store.put(`client:${record.clientId}`, record),
+      refused: (reason) => new LifecycleError('invalid_transition', reason),
+    });
   }
 
   private staticRecord(clientId: string, policy: StaticClientPolicy): ClientLifecycle {
@@ -359,28 +358,11 @@ export class ServiceRegistry {
     return record;
   }
 
-  private async commit(record: ClientLifecycle, after: LifecycleView, operator: string, action: string, reason?: string): Promise<AuditEntry> {
-    const entry: HistoryEntry = { at: new Date().toISOString(), operator, action, from: view(record), to: view(after), ...(reason ? { reason } : {}) };
-    const next: ClientLifecycle = { ...record, ...view(after), history: [...record.history, entry].slice(-HISTORY_LIMIT) };
-    await this.store.put(`client:${record.clientId}`, next);
-    return this.auditTrail.append({
-      at: entry.at,
-      operator,
-      action,
-      clientId: record.clientId,
-      before: { ...entry.from },
-      after: { ...entry.to },
-      ...(reason ? { reason } : {}),
-    });
-  }
-
   async act(clientId: string, action: LifecycleAction, operator: string, reason?: string): Promise<AuditEntry> {
     const record = await this.mutable(clientId);
-    const after = transition(record, action);
-    if (typeof after === 'string') throw new LifecycleError('invalid_transition', after);
     // Suspension and rejection revoke what the service holds; later tokens are judged by the lifecycle.
     const revoking = action === 'suspend' || action === 'reject' ? { tokensRevokedBefore: Math.floor(Date.now() / 1000) } : {};
-    return this.commit({ ...record, ...revoking }, after, operator, action, reason);
+    return this.lifecycle.act({ ...record, ...revoking }, action, { operator, reason });
   }
 
   /** Whether a token the service was issued at `issuedAt` (epoch seconds) was revoked by a suspension. */
@@ -392,9 +374,10 @@ export class ServiceRegistry {
 
   async updateSettings(clientId: string, patch: Partial<OperatorSettings>, operator: string, reason?: string): Promise<AuditEntry> {
     const record = await this.mutable(clientId);
-    const after = view(record);
-    after.settings = { ...after.settings, ...patch };
-    return this.commit(record, after, operator, 'update-settings', reason);
+    const before = view(record);
+    const after = { ...before, settings: { ...before.settings, ...patch } };
+    // Settings are part of the state the history shows, though no transition moves them.
+    return this.lifecycle.commit(record, { ...record, ...after }, { operator, action: 'update-settings', reason, from: before, to: after });
   }
 
   /** Operator actions that concern no single service's lifecycle (e.g. issuing an initial access token). */
