@@ -1,12 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import Provider, { errors, interactionPolicy, type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BridgeConfig } from '../config/schema.js';
 import type { BridgeSecrets } from '../config/secrets.js';
 import type { AccountStore } from '../accounts/accounts.js';
 import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import type { AdapterFactory } from '../storage/types.js';
 import type { Logger } from '../observability/logger.js';
-import { authnSourceAcr, requestedAuthnSource } from './acr.js';
+import { authnSourceAcr } from './acr.js';
 import { cookieSigner } from '../http/cookie-signer.js';
 import { basePathOf } from '../http/base-path.js';
 import type { PageRenderer } from '../http/pages.js';
@@ -16,9 +16,10 @@ import { EXTRA_CLIENT_METADATA } from '../services/registration-rules.js';
 import { registrationPolicy } from '../services/registration-policy.js';
 import { REGISTRATION_POLICY, type InitialAccessTokens } from '../services/initial-access.js';
 import { enforceClientLifecycle } from './client-resolution.js';
+import { accountFinder, issuedAt } from './find-account.js';
+import { interactionPolicyFor } from './interaction-policy.js';
+import { lifetimes, type RefreshCapable } from './lifetimes.js';
 import type { ReleaseGate } from './release-gate.js';
-import type { ReleaseRefusal } from '../services/release.js';
-import type { MpassClaims } from '../claims/claim-names.js';
 
 export interface ProviderDependencies {
   config: BridgeConfig;
@@ -35,77 +36,6 @@ export interface ProviderDependencies {
   release: ReleaseGate;
   initialAccessTokens: InitialAccessTokens;
 }
-
-/**
- * The default prompts, plus: a service that names a directory with acr_values gets a user who signed
- * in at that directory, even when an SSO session from another directory exists; and a session whose
- * account snapshot is gone signs in anew.
- */
-function interactionPolicyFor(catalogue: DirectoryCatalogue): interactionPolicy.DefaultPolicy {
-  const { Check, base } = interactionPolicy;
-  const policy = base();
-  policy.get('login')!.checks.add(
-    new Check('authnsource', 'the requested school directory differs from the session', (ctx) => {
-      const requested = requestedAuthnSource(ctx.oidc.params?.acr_values);
-      if (!requested || !catalogue.isKnown(requested) || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
-      return ctx.oidc.session.acr === authnSourceAcr(requested) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
-    }),
-  );
-  // findAccount found no snapshot for the session's user (it expired or was removed): without this
-  // check oidc-provider goes on to the consent checks without an account or grant and fails with a
-  // 500. The user's claims exist only from a directory login, so the answer is a new login.
-  policy
-    .get('login')!
-    .checks.add(
-      new Check('account_unavailable', "the session's user information is no longer available", 'login_required', (ctx) =>
-        ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
-      ),
-    );
-  return policy;
-}
-
-/** When the grant behind a token began: a rotated refresh token keeps the first one's time. */
-function issuedAt(token: unknown): number | undefined {
-  const { iiat, iat } = (token ?? {}) as { iiat?: unknown; iat?: unknown };
-  if (typeof iiat === 'number') return iiat;
-  return typeof iat === 'number' ? iat : undefined;
-}
-
-/** The account oidc-provider reads: `sub` and the claims released to the service asking. */
-function accountWith(sub: string, claims: MpassClaims) {
-  return {
-    accountId: sub,
-    async claims() {
-      return { sub, ...claims };
-    },
-  };
-}
-
-/** Refusals that concern this user rather than the service: the interaction explains them with a page. */
-const USER_REFUSALS: ReadonlySet<ReleaseRefusal> = new Set(['directory_not_in_use', 'service_not_allowed', 'test_learner_id']);
-
-/** The token endpoint's answer to a refusal: the service learns why, in OAuth terms. */
-function tokenRefusal(reason: ReleaseRefusal): Error {
-  switch (reason) {
-    case 'service_not_allowed_here':
-      return new errors.UnauthorizedClient('the service is not enabled in this MPASSid environment');
-    case 'token_revoked':
-      return new errors.InvalidGrant('the grant was revoked when the service was suspended');
-    case 'directory_not_in_use':
-      return new errors.InvalidGrant("the user's school directory is no longer in use");
-    case 'service_not_allowed':
-      return new errors.InvalidGrant("the user's school does not allow this service");
-    case 'test_learner_id':
-      return new errors.InvalidGrant('the service does not accept test learner numbers');
-  }
-}
-
-/** What the lifetime rules need of a client. */
-interface RefreshCapable {
-  grantTypeAllowed(type: string): boolean;
-}
-
-const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** Outbound calls of the provider (back-channel logout, client JWKS) never wait longer than this. */
 const OUTBOUND_TIMEOUT_MS = 5_000;
@@ -172,21 +102,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
         .update(`pairwise\0${client.sectorIdentifier ?? client.clientId}\0${accountId}`)
         .digest('base64url');
     },
-    async findAccount(ctx, sub, token) {
-      const snapshot = await accounts.find(sub);
-      if (!snapshot) return undefined;
-      const clientId = ctx.oidc?.client?.clientId ?? (token as { clientId?: string } | undefined)?.clientId;
-      // Without a service (a session read on its own) nothing beyond `sub` is released.
-      if (clientId === undefined) return accountWith(sub, {});
-      const decision = await deps.release.decide(snapshot, clientId, token === undefined ? undefined : { issuedAt: issuedAt(token) });
-      if (decision.released) return accountWith(sub, decision.claims);
-      const route = ctx.oidc?.route;
-      if (route === 'token') throw tokenRefusal(decision.reason);
-      // With a user at the browser, the interaction asks the same question and shows them why;
-      // a user refused because of the service itself meets the service's absence first.
-      if ((route === 'authorization' || route === 'resume') && USER_REFUSALS.has(decision.reason)) return accountWith(sub, {});
-      return undefined;
-    },
+    findAccount: accountFinder(accounts, deps.release),
     extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
     claims: { openid: ['sub'], profile: [...PROFILE_CLAIMS] },
     scopes: ['openid', 'profile'],
@@ -253,34 +169,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // Per environment: environments served on one host keep their sessions apart in one browser.
       names: { session: `mpass_${environment}_session`, interaction: `mpass_${environment}_interaction`, resume: `mpass_${environment}_resume` },
     },
-    ttl: {
-      // Absolute, for shared classroom devices: a login gives the session `sessionSeconds`, and every
-      // later save (SSO to another service, logout state) keeps that expiry instead of sliding it.
-      // oidc-provider refuses a stored session past its `exp`, whatever the store still holds.
-      Session: (ctx: KoaContextWithOIDC, session: { exp?: number | undefined }) =>
-        ctx.oidc?.result?.login || typeof session.exp !== 'number' ? config.ttl.sessionSeconds : Math.max(1, session.exp - epochSeconds()),
-      // A grant lives as long as the refresh tokens of a service that may have them (plus the time a
-      // code may wait for redemption, so the first refresh token gets its whole lifetime). The client
-      // is the argument: our interaction routes save grants outside any oidc-provider request.
-      Grant: ((ctx: KoaContextWithOIDC | undefined, _grant: unknown, client?: RefreshCapable) =>
-        (client ?? ctx?.oidc?.client)?.grantTypeAllowed('refresh_token')
-          ? Math.max(config.ttl.grantSeconds, config.ttl.refreshTokenSeconds + config.ttl.authorizationCodeSeconds)
-          : config.ttl.grantSeconds) as (ctx: KoaContextWithOIDC, grant: unknown) => number,
-      // A school day from the login, not from each use: a rotated token's successor keeps the time
-      // its predecessor had left, and no refresh token outlives its grant (a grant's expiry is fixed
-      // at its first save, and an SSO login may issue a new refresh token late in it).
-      RefreshToken: (ctx: KoaContextWithOIDC) => {
-        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
-        if (rotated) return Math.max(1, rotated.remainingTTL);
-        const grantExp = ctx?.oidc?.entities.Grant?.exp;
-        const grantLeft = typeof grantExp === 'number' ? grantExp - epochSeconds() : Infinity;
-        return Math.max(1, Math.min(config.ttl.refreshTokenSeconds, grantLeft));
-      },
-      Interaction: config.ttl.interactionSeconds,
-      AuthorizationCode: config.ttl.authorizationCodeSeconds,
-      AccessToken: config.ttl.accessTokenSeconds,
-      IdToken: config.ttl.idTokenSeconds,
-    },
+    ttl: lifetimes(config),
     // Refresh tokens only for a service that registered the grant type and that operators allowed them.
     async issueRefreshToken(_ctx, client) {
       return refreshTokensFor(client);
