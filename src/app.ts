@@ -83,7 +83,7 @@ export interface Bridge {
 }
 
 /** The client id under which the bridge signs in at its own bundled test directory. */
-export const TEST_DIRECTORY_CLIENT_ID = 'mpassid-bridge';
+const TEST_DIRECTORY_CLIENT_ID = 'mpassid-bridge';
 
 function testDirectoryDefinition(config: BridgeConfig, secrets: BridgeSecrets): Extract<ConfiguredDirectory, { type: 'oidc' }> & { clientSecret: string } {
   return {

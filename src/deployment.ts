@@ -11,7 +11,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { healthRouter } from './http/health.js';
 import { requestLog } from './observability/request-log.js';
 
-export interface ServedEnvironment {
+interface ServedEnvironment {
   name: BridgeConfig['environment'];
   issuer: string;
   bridge: Bridge;
@@ -25,7 +25,7 @@ export interface Deployment {
 type EnvironmentSetting = NonNullable<BridgeConfig['environments']>[number];
 
 /** The configuration one environment of a multi-environment deployment runs with. */
-export function environmentConfig(config: BridgeConfig, environment: EnvironmentSetting): BridgeConfig {
+function environmentConfig(config: BridgeConfig, environment: EnvironmentSetting): BridgeConfig {
   return {
     ...config,
     environment: environment.name,

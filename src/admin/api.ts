@@ -178,7 +178,7 @@ export function createAdminApi(deps: AdminDependencies): Middleware {
     };
   });
 
-  // A change of reviewed metadata an approved service asked for (see registration/metadata-review.ts).
+  // A change of reviewed metadata an approved service asked for (see services/metadata-review.ts).
   router.post('/clients/:clientId/change/:decision', async (ctx) => {
     const decision = ctx.params.decision === 'approve' ? 'approve-change' : ctx.params.decision === 'reject' ? 'reject-change' : undefined;
     if (!decision) throw new ApiError(404, 'not_found', 'no such decision; approve or reject');

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DIRECTORY_ACTIONS } from '../directories/lifecycle.js';
+import { LIFECYCLE_ACTIONS } from '../services/registry.js';
 import { describeInit, initDeployment } from './init.js';
 import { hashPassword } from './passwords.js';
 import { addKey, promoteKey, readJwks, retireKey, summarize, type KeySummary } from './signing-keys.js';
@@ -59,8 +61,6 @@ const USAGE = `usage: npm run admin -- <command> [options]
   directory health                   check every directory now and show the result
 
 environment: ADMIN_URL (e.g. https://mpassid.example.fi), ADMIN_USER, ADMIN_PASSWORD`;
-
-const ACTIONS = ['approve', 'reject', 'suspend', 'reinstate', 'publish-to-demo', 'unpublish-from-demo'];
 
 class CliError extends Error {}
 
@@ -127,8 +127,6 @@ async function readStdin(): Promise<string> {
     .toString('utf8')
     .replace(/\r?\n$/, '');
 }
-
-const DIRECTORY_ACTIONS = ['start-testing', 'approve', 'suspend', 'reinstate', 'return-to-testing'];
 
 function readJsonFile(path: string | undefined, what: string): Record<string, unknown> {
   if (!path) throw new CliError(`${what} needs --file FILE`);
@@ -296,7 +294,7 @@ async function directoryCommand([sub, id, linkId]: string[], options: DirectoryO
       return;
     }
     default: {
-      if (!sub || !DIRECTORY_ACTIONS.includes(sub)) throw new CliError(`unknown directory command "${sub ?? ''}"\n\n${USAGE}`);
+      if (!sub || !(DIRECTORY_ACTIONS as readonly string[]).includes(sub)) throw new CliError(`unknown directory command "${sub ?? ''}"\n\n${USAGE}`);
       const target = needId();
       const body = { ...(options.reason ? { reason: options.reason } : {}), ...(options['without-evidence'] ? { withoutEvidence: true } : {}) };
       const out = await api('POST', `/directories/${target}/${sub}`, body);
@@ -445,7 +443,7 @@ async function run(argv: string[]): Promise<void> {
       await directoryCommand(positionals.slice(1), values);
       return;
     default: {
-      if (!ACTIONS.includes(command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
+      if (!(LIFECYCLE_ACTIONS as readonly string[]).includes(command)) throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
       const out = await api('POST', `/clients/${needClient()}/${command}`, values.reason ? { reason: values.reason } : {});
       console.log(`${clientId}: ${command} done`);
       console.log(`  before: ${describeView(out.before as Record<string, unknown>)}`);

@@ -35,7 +35,7 @@ export const SECRET_FILES = {
 const randomSecret = (): string => randomBytes(32).toString('base64url');
 
 /** An RS256 and an ES256 signing key: ES256 signs the ID tokens of services that name no algorithm, RS256 those of services that ask for it (defaultIdTokenAlg). */
-export async function generateProductionJwks(): Promise<PrivateJwks> {
+async function generateProductionJwks(): Promise<PrivateJwks> {
   const keys: PrivateJwks['keys'] = [];
   for (const alg of ['RS256', 'ES256'] as const) {
     const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 3072 } : {}) });

@@ -13,7 +13,7 @@ import { metricsEndpoint } from '../observability/metrics-route.js';
  * /production/admin/api): the paths never collide, whatever the issuers look like.
  */
 
-export interface AdminEnvironment {
+interface AdminEnvironment {
   name: string;
   admin: Middleware;
 }

@@ -19,7 +19,7 @@ import { metrics } from '../observability/metrics.js';
 
 type Operator = BridgeConfig['admin']['operators'][number];
 
-export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
+function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
   if (!match) return undefined;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
@@ -31,7 +31,7 @@ export function parseBasic(header: string | undefined): { username: string; pass
  * The address attempts are counted under. Behind a trusted proxy, the entry that proxy appended
  * (the last one): earlier X-Forwarded-For entries are whatever the client chose to send.
  */
-export function clientAddress(ctx: Context): string {
+function clientAddress(ctx: Context): string {
   if (ctx.app.proxy && ctx.ips.length > 0) return ctx.ips[ctx.ips.length - 1]!;
   return ctx.socket.remoteAddress ?? 'unknown';
 }

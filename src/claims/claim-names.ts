@@ -18,7 +18,7 @@ export const CLAIM = {
   educationProvider: 'urn:mpass.id:educationProvider',
 } as const;
 
-export type ClaimKey = keyof typeof CLAIM;
+type ClaimKey = keyof typeof CLAIM;
 export type ClaimName = (typeof CLAIM)[ClaimKey];
 
 /** Every MPASSid claim, released under `openid profile` (what existing MPASSid services request). */

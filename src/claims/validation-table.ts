@@ -17,7 +17,7 @@ export interface SchoolFacts {
 }
 
 /** Everything a rule may look at. Schools are resolved before the (pure) table runs. */
-export interface RuleInput {
+interface RuleInput {
   values: SourceValues;
   schoolIds: string[];
   schools: ReadonlyMap<string, SchoolFacts | undefined>;
@@ -28,12 +28,12 @@ export interface RuleInput {
 export type Status = 'ok' | 'missing' | 'invalid';
 
 /** A rule's verdict: overall, and for per-school rules one verdict per school (by position). */
-export interface Verdict {
+interface Verdict {
   status: Status;
   perSchool?: Status[];
 }
 
-export type OnFailure = { kind: 'block'; reason: BlockReason } | { kind: 'drop'; claims: readonly ClaimName[] } | { kind: 'deliver-without' };
+type OnFailure = { kind: 'block'; reason: BlockReason } | { kind: 'drop'; claims: readonly ClaimName[] } | { kind: 'deliver-without' };
 
 export type BlockReason = 'username_missing' | 'learner_id_missing' | 'learner_id_invalid';
 

@@ -18,7 +18,6 @@ export const directorySchoolSchema = z.union([
   schoolId,
   z.object({ id: schoolId, name: localized.optional().describe('Name in the chooser (default: from the organisation registry)') }).strict(),
 ]);
-export type DirectorySchool = z.infer<typeof directorySchoolSchema>;
 
 /** Whose accounts a school directory holds; each MPASSid environment offers one kind (see usableIn). */
 export const DIRECTORY_ACCOUNTS = ['real', 'test', 'demo'] as const;

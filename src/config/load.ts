@@ -11,7 +11,7 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_CONFIG_FILE = 'config/bridge.json';
+const DEFAULT_CONFIG_FILE = 'config/bridge.json';
 
 type Env = Record<string, string | undefined>;
 

@@ -42,4 +42,3 @@ export const organisationRegistrySchema = z
   .describe('Organisation registry: checks that school codes are active and finds school and provider names');
 
 export type OrganisationRegistryConfig = z.infer<typeof organisationRegistrySchema>;
-export type OrganisationRegistryConfigInput = z.input<typeof organisationRegistrySchema>;

@@ -11,7 +11,7 @@ import { z } from 'zod';
  */
 
 /** A private key and its certificate, both PEM. */
-export const samlKeyPairSchema = z.object({ key: z.string().min(1), cert: z.string().min(1) }).strict();
+const samlKeyPairSchema = z.object({ key: z.string().min(1), cert: z.string().min(1) }).strict();
 export type SamlKeyPair = z.infer<typeof samlKeyPairSchema>;
 
 export const samlKeysSchema = z.object({ signing: z.array(samlKeyPairSchema).min(1), encryption: z.array(samlKeyPairSchema).min(1) }).strict();

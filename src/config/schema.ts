@@ -4,13 +4,7 @@ import { organisationRegistrySchema } from './organisations.js';
 import { DEFAULT_ROLES, roleSchema } from './roles.js';
 
 export {
-  ENVIRONMENTS,
-  type Environment,
-  DIRECTORY_ACCOUNTS,
-  localized,
-  directorySchoolSchema,
   type DirectoryAccounts,
-  type DirectorySchool,
   type LocalizedText,
 } from './common.js';
 
@@ -30,7 +24,6 @@ const configuredDirectoryEntry = z.looseObject({
   type: z.string().optional().describe('oidc (default), wilma, opinsys or saml'),
   testOnly: z.boolean().optional().describe('Same as `accounts: "test"`'),
 });
-export type ConfiguredDirectoryEntry = z.infer<typeof configuredDirectoryEntry>;
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
@@ -42,7 +35,7 @@ const samlKeyFiles = z
   })
   .strict();
 
-export const redisSchema = z
+const redisSchema = z
   .object({
     mode: z
       .enum(['single', 'sentinel', 'cluster'])
@@ -118,7 +111,6 @@ const staticClientSchema = z
     }
   })
   .describe('A statically configured relying party (services normally register dynamically)');
-export type StaticClientConfig = z.infer<typeof staticClientSchema>;
 
 export const configSchema = z
   .object({

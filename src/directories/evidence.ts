@@ -10,8 +10,8 @@ import type { Environment } from '../config/common.js';
  * approval. Statuses and rule ids only: the values (personal data, even of a test account) are shown
  * on the page once and never stored.
  */
-export type AttributePresence = 'present' | 'missing' | 'malformed';
-export type ClaimStatus = 'ok' | 'missing' | 'invalid' | 'not-released';
+type AttributePresence = 'present' | 'missing' | 'malformed';
+type ClaimStatus = 'ok' | 'missing' | 'invalid' | 'not-released';
 
 export interface AttributeRow {
   name: SourceAttribute;

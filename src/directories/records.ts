@@ -58,7 +58,7 @@ export type StoredSecret = (SealedSecret & { binding?: 'id+issuer' }) | { kind: 
  * Secrets by reference must be in variables of their own: an operator naming any variable could
  * send another secret of the process (SUBJECT_SALT, ...) to a token endpoint of their choosing.
  */
-export const ENV_PREFIX = 'MPASSID_DIRECTORY_SECRET_';
+const ENV_PREFIX = 'MPASSID_DIRECTORY_SECRET_';
 export const ENV_REFERENCE = /^MPASSID_DIRECTORY_SECRET_[A-Z0-9_]{1,100}$/;
 export const ENV_REFERENCE_RULE = `an environment variable named ${ENV_PREFIX}<NAME> (upper-case letters, digits and _)`;
 
@@ -66,7 +66,7 @@ export const ENV_REFERENCE_RULE = `an environment variable named ${ENV_PREFIX}<N
  * What a sealed secret is bound to: it opens only for the same directory at the same issuer, so a
  * record edited in the store to point elsewhere cannot have it sent there.
  */
-export const sealingContext = (id: string, issuer: string): string => JSON.stringify(['mpassid-directory-secret', id, issuer]);
+const sealingContext = (id: string, issuer: string): string => JSON.stringify(['mpassid-directory-secret', id, issuer]);
 
 export interface DirectoryRecord extends DirectoryState, LifecycleRecord<DirectoryState> {
   definition: DirectoryDefinition;

@@ -4,7 +4,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
  * Directory client secrets at rest: AES-256-GCM under the deployment's directory keys (newest first).
  * The sealed form names the key it was sealed with, so keys can be rotated: a new key seals, the old
  * ones still open what they sealed. The caller's context (the directory's id and issuer, see
- * sealingContext in registry.ts) is bound as associated data, so a sealed secret copied onto another
+ * sealingContext in records.ts) is bound as associated data, so a sealed secret copied onto another
  * directory's record, or left on a record whose issuer was changed, does not open.
  */
 
@@ -23,12 +23,12 @@ export class SecretBoxError extends Error {
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export function keyIdOf(key: Buffer): string {
+function keyIdOf(key: Buffer): string {
   return createHash('sha256').update('mpassid-directory-key\0').update(key).digest('base64url').slice(0, 12);
 }
 
 /** Reads a key from its configuration form: 32 bytes, base64 or base64url. */
-export function parseDirectoryKey(encoded: string): Buffer {
+function parseDirectoryKey(encoded: string): Buffer {
   const key = Buffer.from(encoded, 'base64url');
   if (key.length !== 32) throw new SecretBoxError('a directory key must be 32 bytes, base64 or base64url encoded');
   return key;

@@ -6,10 +6,10 @@ import { SOURCE_ATTRIBUTES, type SourceAttribute } from '../claims/attributes.js
  * kept. Saved piece by piece while the provider fills it in; approval needs it complete.
  */
 
-export const USER_GROUPS = ['pupils', 'students', 'teachers', 'staff'] as const;
+const USER_GROUPS = ['pupils', 'students', 'teachers', 'staff'] as const;
 
 /** The attributes without which no login (username, learnerId) or no school data (schoolIds, roles) is released. */
-export const REQUIRED_ATTRIBUTES: readonly SourceAttribute[] = ['username', 'learnerId', 'schoolIds', 'roles'];
+const REQUIRED_ATTRIBUTES: readonly SourceAttribute[] = ['username', 'learnerId', 'schoolIds', 'roles'];
 
 const text = z.string().trim().min(1).max(2000);
 

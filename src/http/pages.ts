@@ -13,7 +13,7 @@ const LANGUAGE_LABELS: Record<Locale, string> = { fi: 'Suomeksi', sv: 'På svens
  * choice made during a login outrank that login's ui_locales, while a choice from an earlier login
  * does not outrank what a service asks for now. A preference of the device, nothing about the user.
  */
-export const LANGUAGE_COOKIE = 'mpass_lang';
+const LANGUAGE_COOKIE = 'mpass_lang';
 const LANGUAGE_COOKIE_DAYS = 365;
 
 interface LanguageChoice {
@@ -49,7 +49,7 @@ export function localeOf(ctx: Context, uiLocales?: unknown, since?: number): Loc
 }
 
 /** Remembers a language link the person followed (see LANGUAGE_COOKIE). */
-export function rememberLanguage(ctx: Context, path: string): void {
+function rememberLanguage(ctx: Context, path: string): void {
   const linked = linkChoice(ctx);
   if (!linked) return;
   ctx.cookies.set(LANGUAGE_COOKIE, `${linked}.${Math.floor(Date.now() / 1000)}`, {

@@ -6,7 +6,7 @@ import type { Middleware } from 'koa';
  * provider runs so oidc-provider can add the hash of its own form_post script. Images may come from
  * any https origin: directories' logos in the chooser are hosted by their education providers.
  */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",

@@ -21,14 +21,14 @@ export interface ChooserInput {
   lastChoice?: string | undefined;
 }
 
-export interface ChooserSchool {
+interface ChooserSchool {
   id: string;
   name: string;
   /** Every name and code it can be found by, lower-cased and without accents (for the filter). */
   search: string;
 }
 
-export interface ChooserDirectory {
+interface ChooserDirectory {
   id: string;
   name: string;
   /** Its names and its education provider's, in every language, normalized (for the filter). */
@@ -39,13 +39,13 @@ export interface ChooserDirectory {
   schools: ChooserSchool[];
 }
 
-export interface ChooserGroup {
+interface ChooserGroup {
   provider: string | undefined;
   directories: ChooserDirectory[];
 }
 
 /** A directory found by its or its education provider's name, or a school found by name or code. */
-export interface ChooserResult {
+interface ChooserResult {
   school: ChooserSchool | undefined;
   directory: ChooserDirectory;
   provider: string | undefined;
@@ -62,7 +62,7 @@ export interface ChooserModel {
 }
 
 /** Lower case without diacritics, so "aland" finds "Åland" and "koulu" finds "KOULU". */
-export function normalizeForSearch(text: string): string {
+function normalizeForSearch(text: string): string {
   return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 

@@ -24,7 +24,7 @@ export type Identified = Exclude<LoginOutcome, { ok: true }> | { ok: true; accou
 /** A login that ended without a user. */
 export type LoginFailure = Exclude<LoginOutcome, { ok: true }>;
 
-export const abortReason = z
+const abortReason = z
   .enum([
     'user_cancelled',
     'directory_denied',

@@ -54,7 +54,7 @@ export interface AuditVerification {
 
 const AUDIT_KEY = 'audit';
 const GENESIS = 'genesis';
-export const DEFAULT_PAGE = 100;
+const DEFAULT_PAGE = 100;
 const VERIFY_CHUNK = 500;
 
 /** Keys in a fixed order, nested ones too: the hash must not depend on how JSON was written. */
@@ -70,7 +70,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function entryHash(entry: AuditEntry): string {
+function entryHash(entry: AuditEntry): string {
   const { hash: _hash, ...content } = entry;
   return createHash('sha256').update(canonical(content)).digest('hex');
 }

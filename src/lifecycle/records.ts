@@ -8,7 +8,7 @@ import type { AuditEntry, AuditLog } from './audit-log.js';
  */
 
 /** One line of a record's history, kept in the record itself (the latest few, beside the audit log). */
-export interface HistoryEntry<State> {
+interface HistoryEntry<State> {
   at: string;
   /** The operator's name, or `service` for what a service did itself. */
   operator: string;
@@ -28,11 +28,11 @@ export interface LifecycleRecord<State> {
 }
 
 /** A condition of an action: the values one field of the state may have, and what the operator is told otherwise. */
-export type Precondition<State> = {
+type Precondition<State> = {
   [Field in keyof State]-?: { field: Field; from: readonly State[Field][]; refusal: string | ((value: State[Field]) => string) };
 }[keyof State];
 
-export interface Transition<State> {
+interface Transition<State> {
   /** Checked in order: the first that does not hold is the refusal. */
   requires: readonly Precondition<State>[];
   /** The whole state after the action: a field of the state it leaves out is removed from the record. */

@@ -66,7 +66,7 @@ const REDACT_DEPTH = 2;
  * inside them either). Errors under `err` are serialized first (serializeError, which passes
  * serialized values through) so their fields are censored as pino censored the serialized error.
  */
-export function redact(value: unknown, depth = 0): unknown {
+function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > REDACT_DEPTH) return value;
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   if (Array.isArray(value)) {

@@ -30,7 +30,7 @@ export interface CachedRegistryOptions {
   now?: () => number;
 }
 
-export const CACHE_DEFAULTS = {
+const CACHE_DEFAULTS = {
   ttlMs: 60 * 60 * 1000,
   negativeTtlMs: 5 * 60 * 1000,
   staleIfErrorMs: 24 * 60 * 60 * 1000,

@@ -16,8 +16,8 @@ export interface OphHttpRegistryOptions {
   fetch?: typeof fetch;
 }
 
-export const DEFAULT_TIMEOUT_MS = 3000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
+const DEFAULT_TIMEOUT_MS = 3000;
+const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024;
 
 // A header value that needs no quoting and cannot smuggle a line break.
 const CALLER_ID_PATTERN = /^[\x21-\x7e]{1,200}$/;

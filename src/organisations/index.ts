@@ -6,29 +6,13 @@ import { OphHttpRegistry } from './http.js';
 import { SnapshotRegistry } from './snapshot.js';
 import type { OrganisationRegistry, RegistryUnavailableError } from './types.js';
 
-export {
-  ORGANISATION_STATUSES,
-  ORGANISATION_TYPE,
-  OID_PATTERN,
-  SCHOOL_CODE_PATTERN,
-  OFFICE_CODE_PATTERN,
-  RegistryUnavailableError,
-  displayName,
-  hasType,
-  isActive,
-  isValidLookupId,
-} from './types.js';
-export type {
-  Organisation,
-  OrganisationRegistry,
-  OrganisationStatus,
-  RegistryUnavailableReason,
-} from './types.js';
-export { MAX_PARENT_DEPTH, resolveSchool, type ResolvedSchool } from './resolve.js';
+export { RegistryUnavailableError, displayName, isActive, isValidLookupId } from './types.js';
+export type { Organisation, OrganisationRegistry } from './types.js';
+export { MAX_PARENT_DEPTH, resolveSchool } from './resolve.js';
 export { SnapshotError, SnapshotRegistry, snapshotFileSchema } from './snapshot.js';
-export { OphHttpRegistry, type OphHttpRegistryOptions } from './http.js';
-export { organisationRegistrySchema, type OrganisationRegistryConfigInput } from '../config/organisations.js';
-export { CACHE_DEFAULTS, CachedRegistry, type CachedRegistryOptions } from './cache.js';
+export { OphHttpRegistry } from './http.js';
+export { organisationRegistrySchema } from '../config/organisations.js';
+export { CachedRegistry } from './cache.js';
 
 /** Things the factory needs besides configuration; all optional. */
 export interface OrganisationRegistryDeps {

@@ -47,7 +47,7 @@ const OUTBOUND_TIMEOUT_MS = 5_000;
  * Services that ask for RS256 (at registration, or in a record saved before this default changed, as
  * oidc-provider stores the resolved metadata) keep it: discovery lists every algorithm of the keys.
  */
-export function defaultIdTokenAlg(jwks: BridgeSecrets['jwks']): 'ES256' | 'RS256' {
+function defaultIdTokenAlg(jwks: BridgeSecrets['jwks']): 'ES256' | 'RS256' {
   return jwks.keys.some((key) => key.kty === 'EC' && (key as { crv?: unknown }).crv === 'P-256' && (key.alg === undefined || key.alg === 'ES256'))
     ? 'ES256'
     : 'RS256';

@@ -28,7 +28,7 @@ const REVIEWED_FIELDS = [
   'application_type',
 ];
 
-export function isReviewedField(field: string): boolean {
+function isReviewedField(field: string): boolean {
   const base = field.split('#')[0]!;
   return REVIEWED_FIELDS.includes(base);
 }

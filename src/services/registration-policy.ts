@@ -6,7 +6,7 @@ import { reviewedChanges, type Metadata } from './metadata-review.js';
 import { enforceRegistrationPolicy } from './registration-rules.js';
 
 /** The response header that tells a service its update waits for an operator's review. */
-export const PENDING_REVIEW_HEADER = 'MPASSid-Change-Pending-Review';
+const PENDING_REVIEW_HEADER = 'MPASSid-Change-Pending-Review';
 
 export interface RegistrationPolicyDependencies {
   registry: ServiceRegistry;

@@ -8,7 +8,7 @@ import type { Environment } from '../config/common.js';
  */
 
 /** Keys only operators set (through the admin API); a service sending them is refused. */
-export const OPERATOR_ONLY_KEYS = ['allowTestLearnerIds', 'releasedClaims', 'refreshTokens', 'status', 'publishedToDemo', 'suspended'];
+const OPERATOR_ONLY_KEYS = ['allowTestLearnerIds', 'releasedClaims', 'refreshTokens', 'status', 'publishedToDemo', 'suspended'];
 
 /** Service-description metadata accepted beyond the standard fields. */
 export const EXTRA_CLIENT_METADATA = ['service_description'];

@@ -19,7 +19,7 @@ import type { Adapter, DurableStore } from '../storage/types.js';
  * instant could overwrite each other's change; the audit log still records both actions.
  */
 
-export type ClientStatus = 'pending' | 'approved' | 'rejected';
+type ClientStatus = 'pending' | 'approved' | 'rejected';
 /** The listing state: `suspended` overrides the review status while it lasts. */
 export type ClientState = ClientStatus | 'suspended';
 
@@ -62,7 +62,7 @@ export interface ClientLifecycle extends LifecycleView, LifecycleRecord<Lifecycl
   pendingChange?: PendingChange;
 }
 
-export interface PendingChange {
+interface PendingChange {
   at: string;
   /** The environment whose registration endpoint received the update. */
   via: Environment;

@@ -3,8 +3,7 @@ import { createMemoryStorage } from './memory.js';
 import { createRedisStorage, type RedisStorageOptions } from './redis.js';
 import type { Storage } from './types.js';
 
-export type { Storage, StateStore, DurableStore, AdapterFactory } from './types.js';
-export { StoreUnavailableError } from './types.js';
+export type { Storage } from './types.js';
 export { retrySafeRequest } from './adapter.js';
 
 /** Redis when the configuration names a server (URL, sentinels or cluster nodes); otherwise memory. */

@@ -43,7 +43,6 @@ const catalogueSchema = z
   });
 
 export type TestUser = z.infer<typeof userSchema>;
-export type TestUserClaims = z.infer<typeof claimsSchema>;
 
 export class TestUsersError extends Error {
   override readonly name = 'TestUsersError';

@@ -12,7 +12,7 @@ import type { DirectoryConnector, DirectoryListing } from './types.js';
 /**
  * The directory types: `type → create()`, with the attribute names each type usually sends (used
  * for attributes a definition does not map). Adding a type: its settings beside its connector, a
- * member of the union in settings.ts, and an entry here.
+ * member of the union in definition.ts, and an entry here.
  */
 interface ConnectorType<D extends DirectoryDefinition> {
   create(definition: D, secret: string | undefined, options: ConnectorOptions): DirectoryConnector;

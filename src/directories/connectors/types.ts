@@ -20,7 +20,7 @@ export interface BeginResult {
 }
 
 /** A connector's per-login state: opaque to everyone else, never sent to the browser. */
-export type ConnectorState = Record<string, unknown>;
+type ConnectorState = Record<string, unknown>;
 
 /** The directory's callback request as the browser made it: a redirect (GET) or a form post (SAML). */
 export interface CallbackRequest {

@@ -10,7 +10,7 @@ import { createOpinsysSimulator } from './simulator.js';
 
 /** The bundled Opinsys test directory: its id at the bridge and where its simulator is served. */
 export const OPINSYS_TEST_DIRECTORY_ID = 'test-opinsys';
-export const OPINSYS_SIMULATOR_PATH = '/test-opinsys';
+const OPINSYS_SIMULATOR_PATH = '/test-opinsys';
 
 /** Offered where the bundled OIDC test directory is, in the test environment (its users are test accounts). */
 const bundled = (config: BridgeConfig): boolean => config.testDirectory.enabled && config.environment === 'test';

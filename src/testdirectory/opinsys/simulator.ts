@@ -24,7 +24,7 @@ import { DIRECTORY_CSP } from '../index.js';
  */
 
 /** How tokens are made wrong, for protocol tests (`none`: correct tokens). */
-export const OPINSYS_FAULTS = ['none', 'alg-hs512', 'alg-none', 'alg-rs256', 'wrong-secret', 'expired', 'future', 'no-jti', 'no-iat'] as const;
+const OPINSYS_FAULTS = ['none', 'alg-hs512', 'alg-none', 'alg-rs256', 'wrong-secret', 'expired', 'future', 'no-jti', 'no-iat'] as const;
 export type OpinsysFault = (typeof OPINSYS_FAULTS)[number];
 
 export interface OpinsysSimulatorOptions {

@@ -10,7 +10,7 @@ import { createWilmaSimulator } from './simulator.js';
 
 /** The bundled Wilma test directory: its id at the bridge and where its simulator is served. */
 export const WILMA_TEST_DIRECTORY_ID = 'test-wilma';
-export const WILMA_SIMULATOR_PATH = '/test-wilma';
+const WILMA_SIMULATOR_PATH = '/test-wilma';
 
 /** Offered beside the bundled OIDC test directory, in the test environment (its users are test accounts). */
 const bundled = (config: BridgeConfig): boolean => config.testDirectory.enabled && config.environment === 'test';

@@ -19,7 +19,7 @@ import type { TestUser } from '../users.js';
  */
 
 /** What the user-data call does instead of answering well (for tests of the bridge's refusals). */
-export const WILMA_USER_DATA_FAULTS = ['none', 'refuse-mac', 'invalid-json', 'not-a-list', 'hang', 'oversized', 'two-users'] as const;
+const WILMA_USER_DATA_FAULTS = ['none', 'refuse-mac', 'invalid-json', 'not-a-list', 'hang', 'oversized', 'two-users'] as const;
 export type WilmaUserDataFault = (typeof WILMA_USER_DATA_FAULTS)[number];
 
 export interface WilmaSimulatorOptions {

@@ -22,7 +22,7 @@ import type { CustomFetch } from 'openid-client';
  */
 
 /** A directory's token, userinfo, discovery or JWKS answer is a few KiB; this leaves ample room. */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
+const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** Idle connections to a directory are kept this long (below common server keep-alive timeouts of 5 s). */
 const KEEP_ALIVE_MS = 4_000;
@@ -44,7 +44,7 @@ function bodyOf(body: unknown): string | Uint8Array | undefined {
   throw new TypeError('pooledFetch: unsupported request body');
 }
 
-export class ResponseTooLargeError extends Error {
+class ResponseTooLargeError extends Error {
   override readonly name = 'ResponseTooLargeError';
 }
 

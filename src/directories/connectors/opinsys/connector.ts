@@ -20,7 +20,7 @@ interface OpinsysState {
 }
 
 /** The query parameter of return_to that carries our state (Opinsys hands return_to back as given). */
-export const OPINSYS_STATE_PARAM = 'state';
+const OPINSYS_STATE_PARAM = 'state';
 
 /** Claims that describe the token, not the user: never part of the attribute bag. */
 const PROTOCOL_CLAIMS = new Set(['iat', 'jti', 'exp', 'nbf', 'iss', 'aud', 'sub']);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Opinsys' own SSO service (its developer documentation names this address). */
-export const OPINSYS_DEFAULT_BASE_URL = 'https://api.opinsys.fi';
+const OPINSYS_DEFAULT_BASE_URL = 'https://api.opinsys.fi';
 
 /** The settings of an Opinsys (Puavo) directory, beside the fields every directory has; the shared secret is the directory's secret. */
 export const opinsysSettings = {

@@ -10,7 +10,7 @@ import { OpinsysConnector, type OpinsysDirectorySettings } from './connector.js'
  * bundled simulator sends; a tenant that names them otherwise sets attributeMapping. `school_id` is
  * Puavo's own id of the school, not a school code, so it is not read as one unless mapped.
  */
-export const OPINSYS_DEFAULT_MAPPING: Partial<AttributeMapping> = {
+const OPINSYS_DEFAULT_MAPPING: Partial<AttributeMapping> = {
   firstName: ['first_name'],
   surname: ['last_name'],
   roles: ['roles', 'user_type'],

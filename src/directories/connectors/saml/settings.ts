@@ -50,8 +50,8 @@ export const samlSettings = {
     .describe('How often metadata from metadataUrl is read again (certificate rollover); a failed read keeps the last valid metadata until its validUntil'),
 };
 
-/** Exactly one source of metadata: checked on the whole definition (see settings.ts). */
-export function samlMetadataSourceProblem(definition: { metadataUrl?: string | undefined; metadata?: string | undefined }): string | undefined {
+/** Exactly one source of metadata: checked on the whole definition (see definition.ts). */
+function samlMetadataSourceProblem(definition: { metadataUrl?: string | undefined; metadata?: string | undefined }): string | undefined {
   if (definition.metadataUrl && definition.metadata) return 'give metadataUrl or metadata, not both';
   if (!definition.metadataUrl && !definition.metadata) return 'metadataUrl or metadata: required';
   return undefined;

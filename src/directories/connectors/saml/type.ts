@@ -7,7 +7,7 @@ import { spEntityIdOf } from './sp-metadata.js';
 
 type SamlDefinition = Extract<DirectoryDefinition, { type: 'saml' }>;
 
-/** The SAML entry of the connector table (src/upstream/connectors.ts). */
+/** The SAML entry of the connector table (src/directories/connectors/index.ts). */
 export const SAML_TYPE = {
   create(definition: SamlDefinition, _secret: string | undefined, options: ConnectorOptions): DirectoryConnector {
     if (!options.samlKeys) throw new Error(`directory ${definition.id}: the bridge has no SAML service-provider keys`);

@@ -11,7 +11,7 @@ export class UnsafeXmlError extends Error {
 }
 
 /** Refuses a DTD (entity expansion, external entities) anywhere in the text, whatever the case. */
-export function refuseDtd(xml: string): void {
+function refuseDtd(xml: string): void {
   if (/<!DOCTYPE|<!ENTITY|<!ELEMENT|<!ATTLIST/i.test(xml)) throw new UnsafeXmlError('the document has a document type declaration');
 }
 

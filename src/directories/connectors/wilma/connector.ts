@@ -31,14 +31,14 @@ const MAX_SUBJECT_LENGTH = 256;
 /** The answer of the user-data call: a list of user objects (the legacy answer has exactly one). */
 const userDataAnswer = z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_USERS);
 
-export function randomAlphanumeric(length: number): string {
+function randomAlphanumeric(length: number): string {
   let out = '';
   for (let i = 0; i < length; i += 1) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
   return out;
 }
 
 /** Lower-case hex HMAC-SHA256 of the URL text, as Wilma computes it. */
-export function wilmaMac(secret: string, text: string): string {
+function wilmaMac(secret: string, text: string): string {
   return createHmac('sha256', secret).update(text, 'utf8').digest('hex');
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * A path into the user object of Wilma's JSON answer: property names joined by dots, `[]` after a
  * name whose value is a list to take every element (`roles[].school`: the school of each role).
  */
-export const JSON_PATH = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\[\])?(\.[A-Za-z_][A-Za-z0-9_-]{0,63}(\[\])?){0,7}$/;
+const JSON_PATH = /^[A-Za-z_][A-Za-z0-9_-]{0,63}(\[\])?(\.[A-Za-z_][A-Za-z0-9_-]{0,63}(\[\])?){0,7}$/;
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 
 /**
@@ -12,7 +12,7 @@ const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
  * role }] }]` holds, under the names the type's default mapping reads. Learner number, class level
  * and learning-material charges are not in it: a Wilma that sends them needs their paths here.
  */
-export const DEFAULT_WILMA_ATTRIBUTES: Readonly<Record<string, string>> = {
+const DEFAULT_WILMA_ATTRIBUTES: Readonly<Record<string, string>> = {
   first_name: 'first_name',
   last_name: 'last_name',
   cryptid: 'cryptid',

@@ -5,7 +5,7 @@ import { WilmaConnector } from './connector.js';
 import { wilmaLoginUrl, wilmaUserDataUrl, type WilmaDirectorySettings } from './settings.js';
 
 /**
- * The Wilma entry of the directory types (src/upstream/connectors.ts): the connector, the names the
+ * The Wilma entry of the directory types (src/directories/connectors/index.ts): the connector, the names the
  * default userAttributes give the legacy answer's fields, and what the Wilma administrator sets up.
  */
 export const WILMA_TYPE = {
