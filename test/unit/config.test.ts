@@ -7,6 +7,17 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { configuredDirectories } from '../../src/directories/configured.js';
 import { configuredServices } from '../../src/services/configured.js';
 
+/** A production configuration with every required setting. */
+const PRODUCTION = {
+  env: 'production',
+  issuer: 'https://mpassid.example',
+  secrets: { jwksFile: '/run/secrets/jwks.json', cookieKeys: ['k'.repeat(32)], subjectSalt: 's'.repeat(32) },
+  redis: { url: 'redis://redis:6379' },
+  testDirectory: { enabled: false },
+  attributeTestService: { enabled: false },
+  organisations: { source: 'http' },
+};
+
 /** What the bridge checks at start: the file's settings, then the directories and services it lists. */
 function checkAll(raw: unknown): void {
   const config = parseConfig(raw);
@@ -91,30 +102,13 @@ describe('configuration', () => {
   });
 
   it('accepts a complete production configuration', () => {
-    const config = parseConfig({
-      env: 'production',
-      issuer: 'https://mpassid.example',
-      secrets: { jwksFile: '/run/secrets/jwks.json', cookieKeys: ['k'.repeat(32)], subjectSalt: 's'.repeat(32) },
-      redis: { url: 'redis://redis:6379' },
-      testDirectory: { enabled: false },
-      attributeTestService: { enabled: false },
-      organisations: { source: 'http' },
-    });
+    const config = parseConfig(PRODUCTION);
     expect(config.env).toBe('production');
   });
 
   it('refuses a test-only directory and an http directory in production', () => {
     const school = { id: 'school', displayName: { fi: 'Koulu' }, issuer: 'http://school.example', clientId: 'c', logoUri: 'http://school.example/logo.png' };
-    const production = {
-      env: 'production',
-      environment: 'production',
-      issuer: 'https://mpassid.example',
-      secrets: { jwksFile: '/run/secrets/jwks.json', cookieKeys: ['k'.repeat(32)], subjectSalt: 's'.repeat(32) },
-      redis: { url: 'redis://redis:6379' },
-      testDirectory: { enabled: false },
-      attributeTestService: { enabled: false },
-      organisations: { source: 'http' },
-    };
+    const production = { ...PRODUCTION, environment: 'production' };
     const problems = problemsOf(() =>
       checkAll({
         ...production,
