@@ -26,13 +26,15 @@
  *   npm run bench [-- --store redis|memory] [--seconds 4] [--rounds 3] [--concurrency 1,32]
  *                 [--warmup 300] [--processes 1] [--only bridge|bare] [--bridge-keys default|rs256]
  *                 [--bare-alg RS256|ES256] [--directory-alg RS256|ES256] [--log-level info]
- *                 [--runner dist|tsx] [--skip-build]
+ *                 [--runner dist|tsx] [--skip-build] [--service registered|static]
  *
  * `--seconds` is the measured time of one side at one concurrency in one round. `--processes N` runs
  * N bridge processes on one Redis serving one issuer; the driver sends each request of a login to the
  * next process in turn (so every login moves between processes), nobody is pinned, and the bare side
  * is left out unless asked for with --only bare (then 1 process). `--bridge-keys rs256` gives the bridge
- * an RS256-only JWKS file, as a deployment whose keys predate ES256 has.
+ * an RS256-only JWKS file, as a deployment whose keys predate ES256 has. The bridge's service registers
+ * itself (RFC 7591, with an operator's initial access token), so every login reads its record from the
+ * store as a registered service's does; `--service static` uses a configured one.
  * Everything listens on 127.0.0.1 only; every loop is bounded by time and count; children end with
  * the driver (their stdin closes).
  */
@@ -45,6 +47,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { hashPassword } from '../src/admin/passwords.js';
 import { generateSigningKeys } from '../src/config/secrets.js';
 import { freePort } from '../test/support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../test/support/redis-server.js';
@@ -56,6 +59,7 @@ const RP = { client_id: 'bench-service', client_secret: 'bench-service-secret-01
 const DIRECTORY_ID = 'bench-school';
 const DIRECTORY_CLIENT = { id: 'bench-bridge', secret: 'bench-bridge-secret-0123456789abcdef' };
 const METRICS_TOKEN = randomBytes(24).toString('base64url');
+const OPERATOR = { username: 'bench-operator', password: randomBytes(24).toString('base64url') };
 /** Hard bound on the logins of one phase, whatever its time bound. */
 const MAX_LOGINS_PER_PHASE = 200_000;
 
@@ -77,6 +81,7 @@ const { values: opts } = parseArgs({
     trace: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'bridge-entry': { type: 'string' },
+    service: { type: 'string', default: 'registered' },
   },
 });
 const positive = (name: string, value: string): number => {
@@ -263,6 +268,7 @@ function serverOf(
   children: Child[],
   redis: Server['redis'],
   metricsAuth?: string,
+  service: { clientId: string; clientSecret: string } = { clientId: RP.client_id, clientSecret: RP.client_secret },
 ): Server {
   const issuerPort = new URL(issuer).port;
   let turn = 0;
@@ -271,7 +277,7 @@ function serverOf(
     side,
     children,
     ...(redis ? { redis } : {}),
-    client: { issuer, clientId: RP.client_id, clientSecret: RP.client_secret, redirectUri: RP_REDIRECT, tokenEndpoint: String(discovery.token_endpoint) },
+    client: { issuer, ...service, redirectUri: RP_REDIRECT, tokenEndpoint: String(discovery.token_endpoint) },
     authorizationEndpoint: String(discovery.authorization_endpoint),
     route,
     ports,
@@ -319,7 +325,8 @@ async function startBridgeSide(workdir: string, cleanup: Array<() => Promise<voi
     testDirectory: { enabled: false },
     attributeTestService: { enabled: false },
     metrics: { token: METRICS_TOKEN },
-    clients: [RP],
+    clients: opts.service === 'static' ? [RP] : [],
+    admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }], allowInMemoryRecords: true },
     upstreams: [
       {
         id: DIRECTORY_ID,
@@ -353,7 +360,26 @@ async function startBridgeSide(workdir: string, cleanup: Array<() => Promise<voi
     await waitForDiscovery(issuer, () => port);
   }
   const discovery = await waitForDiscovery(issuer, () => ports[0]!);
-  return serverOf('bridge', issuer, discovery, ports, children, redis, `Bearer ${METRICS_TOKEN}`);
+  const service = opts.service === 'static' ? undefined : await registerService(issuer, () => ports[0]!);
+  return serverOf('bridge', issuer, discovery, ports, children, redis, `Bearer ${METRICS_TOKEN}`, service);
+}
+
+/** The service registers itself with an operator's initial access token (the test environment admits it while under review). */
+async function registerService(issuer: string, route: Route): Promise<{ clientId: string; clientSecret: string }> {
+  const operator = {
+    authorization: `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`,
+    'content-type': 'application/json',
+  };
+  const issued = await send(new URL(`${issuer}/admin/api/initial-access-tokens`), route, { method: 'POST', headers: operator, body: '{}' });
+  const { initialAccessToken } = JSON.parse(issued.body) as { initialAccessToken: string };
+  const registered = await send(new URL(`${issuer}/reg`), route, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${initialAccessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Benchmark service', redirect_uris: [RP_REDIRECT], token_endpoint_auth_method: 'client_secret_basic' }),
+  });
+  if (registered.status !== 201) throw new Error(`registration failed: ${registered.status} ${registered.body}`);
+  const { client_id: clientId, client_secret: clientSecret } = JSON.parse(registered.body) as { client_id: string; client_secret: string };
+  return { clientId, clientSecret };
 }
 
 async function startBareSide(cleanup: Array<() => Promise<void>>): Promise<Server> {

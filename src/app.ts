@@ -26,7 +26,7 @@ import { withRequestContext } from './provider/client-resolution.js';
 import { retrySafe } from './provider/retry-safe.js';
 import { authorizationPost } from './provider/authorization-post.js';
 import { directoryAcrValues } from './provider/acr.js';
-import { ServiceRegistry } from './services/registry.js';
+import { ServiceRegistry, withServiceReads } from './services/registry.js';
 import { configuredServices } from './services/configured.js';
 import { ReleaseGate } from './provider/release-gate.js';
 import { configuredDirectories } from './directories/configured.js';
@@ -199,6 +199,8 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     }
     await next();
   });
+  // A request reads its service's record once, however many steps ask (client resolution, release).
+  app.use((_ctx, next) => withServiceReads(next));
   for (const testDirectory of testDirectoriesOf(deps, secrets)) app.use(testDirectory);
   if (config.attributeTestService.enabled) {
     app.use(createAttributeTestRouter({ config, clientSecret: secrets.attributeTestService.clientSecret, accounts, state, pages, logger }).routes());

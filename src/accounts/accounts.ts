@@ -42,15 +42,9 @@ export class AccountStore {
     return `account:${accountId}`;
   }
 
-  private async write(snapshot: AccountSnapshot, expiresAt: number): Promise<void> {
-    const record: StoredSnapshot = { ...snapshot, expiresAt };
-    await this.state.set(this.key(snapshot.accountId), record, Math.max(1, expiresAt - nowSeconds()));
-  }
-
   /** The snapshot of a login: kept for the session, or longer if an earlier grant still needs it. */
   async save(snapshot: AccountSnapshot): Promise<void> {
-    const earlier = await this.state.get<StoredSnapshot>(this.key(snapshot.accountId));
-    await this.write(snapshot, Math.max(nowSeconds() + this.loginSeconds, earlier?.expiresAt ?? 0));
+    await this.state.setKeepingLonger(this.key(snapshot.accountId), snapshot, this.loginSeconds);
   }
 
   /**
@@ -58,10 +52,7 @@ export class AccountStore {
    * the account, with the grant's end plus the lifetime of the last token it can issue.
    */
   async keepUntil(accountId: string, expiresAt: number): Promise<void> {
-    const stored = await this.state.get<StoredSnapshot>(this.key(accountId));
-    if (!stored || (stored.expiresAt ?? 0) >= expiresAt) return;
-    const { expiresAt: _old, ...snapshot } = stored;
-    await this.write(snapshot, expiresAt);
+    await this.state.extend(this.key(accountId), Math.max(1, expiresAt - nowSeconds()));
   }
 
   async find(accountId: string): Promise<AccountSnapshot | undefined> {
@@ -73,8 +64,8 @@ export class AccountStore {
 }
 
 /**
- * As stored: with its expiry, so that a later write never shortens it. Snapshots written before the
- * field was renamed name the directory `upstreamId`; they are read until the last of them expires.
+ * As stored. The store's own expiry keeps the snapshot alive (a write never shortens it); snapshots
+ * written by earlier versions also carry it as `expiresAt`, and name the directory `upstreamId`.
  */
 type StoredSnapshot = AccountSnapshot & { expiresAt?: number; upstreamId?: string };
 

@@ -8,6 +8,7 @@ import { RetryMemo } from '../http/retry-memo.js';
 import { metrics, timed } from '../observability/metrics.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { directoryParam, type LoginContext } from './context.js';
+import { keepOutcome } from './outcome-cookie.js';
 import type { Identified, LoginOutcomes } from './outcomes.js';
 
 /** How long a directory's checked answer is kept for the same browser's repeat of the callback. */
@@ -18,7 +19,7 @@ const IDENTIFICATION_WINDOW_MS = 2 * 60 * 1000;
  * browser delivers it; the outcome waits for the same browser at /interaction/<uid>/complete.
  */
 export function directoryCallbacks(login: LoginContext, outcomes: LoginOutcomes) {
-  const { catalogue, state, accounts, pages, logger, handoff, base, loginTtl } = login;
+  const { catalogue, accounts, pages, logger, handoff, base } = login;
   const { refusalFor, lostLogin } = outcomes;
 
   /**
@@ -110,7 +111,7 @@ export function directoryCallbacks(login: LoginContext, outcomes: LoginOutcomes)
     const result = refusal ?? identification;
     // A refused user's details are never stored for this login.
     if (result.ok) await accounts.save(result.account);
-    await state.set(`login:${pending.interactionUid}`, result.ok ? result.outcome : result, loginTtl);
+    keepOutcome(ctx, login, pending.interactionUid, result.ok ? result.outcome : result);
     handoff.settle(ctx, directoryId);
     ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   }

@@ -5,20 +5,19 @@ import { authnSourceAcr } from '../provider/acr.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
 import { interactionOf, type LoginContext, loginStart } from './context.js';
 import { grantFor } from './grant.js';
-import type { LoginOutcome, LoginOutcomes } from './outcomes.js';
+import { forgetOutcome, outcomeOf } from './outcome-cookie.js';
+import type { LoginOutcomes } from './outcomes.js';
 
 /** The last step: the same browser, with the interaction cookie, turns the directory's outcome into a login. */
 export function loginFinish(login: LoginContext, outcomes: LoginOutcomes) {
-  const { state } = login;
   const { refuse, lostLogin, serviceGone } = outcomes;
 
   async function complete(ctx: Context) {
     const details = await interactionOf(login, ctx);
     const locale = localeOf(ctx, details.params.ui_locales, loginStart(details));
-    // Read, not taken: only this browser reaches it (the interaction cookie), and the step must be
-    // repeatable when a write below fails. After the provider resumes, the interaction is gone, and
-    // with it every way back here; the outcome expires with the login.
-    const outcome = await state.get<LoginOutcome>(`login:${details.uid}`);
+    // Read, not taken: the step must be repeatable when a write below fails. After the provider
+    // resumes, the interaction is gone, and with it every way back here.
+    const outcome = outcomeOf(ctx, details.uid);
     if (!outcome) {
       await lostLogin(ctx, locale, details.uid, 'error.session_expired');
       return;
@@ -29,6 +28,7 @@ export function loginFinish(login: LoginContext, outcomes: LoginOutcomes) {
     const grantId = await grantFor(login, outcome.accountId, service, String(details.params.scope ?? ''), details.grantId);
     if (!grantId) return serviceGone(ctx, locale, service);
     metrics.loginsCompleted.inc({ directory: outcome.directoryId, service });
+    forgetOutcome(ctx, login, details.uid);
     await finishInteraction(ctx, details, {
       login: { accountId: outcome.accountId, ts: outcome.authTime, acr: authnSourceAcr(outcome.directoryId), amr: ['ext'], remember: false },
       consent: { grantId },

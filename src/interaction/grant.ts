@@ -25,9 +25,9 @@ export async function grantFor(
       .join(' '),
   );
   const expiresAt = Math.floor(Date.now() / 1000) + grant.remainingTTL;
-  const grantId = await grant.save();
   // Everything the grant issues reads the account snapshot, and nothing of it works past the grant
   // (oidc-provider checks the grant at token and userinfo): keep the snapshot as long as the grant.
-  await accounts.keepUntil(accountId, expiresAt + 60);
+  // The two writes leave together (one round trip); a failure of either fails the step, which repeats.
+  const [grantId] = await Promise.all([grant.save(), accounts.keepUntil(accountId, expiresAt + 60)]);
   return grantId;
 }

@@ -38,10 +38,11 @@ export function enforceClientLifecycle(provider: Provider, isAllowed: (clientId:
   const model = provider.Client as unknown as { find(id: unknown): Promise<Client | undefined> };
   const find = model.find.bind(model);
   model.find = async (id: unknown) => {
-    const client = await find(id);
-    if (!client) return undefined;
     const route = currentRoute();
-    if (route !== undefined && MANAGEMENT_ROUTES.has(route)) return client;
-    return (await isAllowed(client.clientId)) ? client : undefined;
+    if (route !== undefined && MANAGEMENT_ROUTES.has(route)) return find(id);
+    if (typeof id !== 'string') return undefined;
+    // Both reads leave together: with the store's pipelining, one round trip instead of two.
+    const [client, allowed] = await Promise.all([find(id), isAllowed(id)]);
+    return client && allowed ? client : undefined;
   };
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Environment } from '../config/common.js';
 import { AuditLog, type AuditEntry, type AuditPage, type AuditQuery, type AuditVerification } from '../lifecycle/audit-log.js';
 import { type LifecycleRecord, LifecycleRecords, type TransitionTable } from '../lifecycle/records.js';
@@ -173,17 +174,40 @@ export const LIFECYCLE_ACTIONS = Object.keys(SERVICE_TRANSITIONS) as readonly Li
  * The registry of services: lifecycle state and operator settings per client_id, plus the audit log.
  * Statically configured clients count as approved (in every environment) and are not stored.
  */
+/**
+ * The service records read within one request. A request reads its service's record several times
+ * (client resolution at each Client.find, the release decision): the first read serves the rest, and
+ * any write of a record in the request drops it. Outside `withServiceReads` every read goes to the store.
+ */
+const requestReads = new AsyncLocalStorage<Map<string, Promise<unknown>>>();
+
+export function withServiceReads<T>(work: () => T): T {
+  return requestReads.run(new Map(), work);
+}
+
+/** The durable store, telling the request's reads when a record changes. */
+function forgettingReads(store: DurableStore): DurableStore {
+  const forget = (key: string) => requestReads.getStore()?.delete(key);
+  return Object.assign(Object.create(store) as DurableStore, {
+    put: (key: string, value: unknown, ttlSeconds?: number) => (forget(key), store.put(key, value, ttlSeconds)),
+    take: <T>(key: string) => (forget(key), store.take<T>(key)),
+    delete: (key: string) => (forget(key), store.delete(key)),
+  });
+}
+
 export class ServiceRegistry {
   private readonly statics: Map<string, StaticClientPolicy>;
+  private readonly store: DurableStore;
   private readonly auditTrail: AuditLog;
   private readonly lifecycle: LifecycleRecords<ClientLifecycle, LifecycleView, LifecycleAction>;
 
   constructor(
-    private readonly store: DurableStore,
+    store: DurableStore,
     statics: Iterable<[string, StaticClientPolicy]> = [],
     /** oidc-provider's `Client` model storage (shared by every environment): the services' own metadata. */
     private readonly clientMetadata?: Adapter,
   ) {
+    this.store = forgettingReads(store);
     this.statics = new Map(statics);
     this.auditTrail = new AuditLog(store);
     this.lifecycle = new LifecycleRecords<ClientLifecycle, LifecycleView, LifecycleAction>(this.auditTrail, {
@@ -215,7 +239,17 @@ export class ServiceRegistry {
   async get(clientId: string): Promise<ClientLifecycle | undefined> {
     const policy = this.statics.get(clientId);
     if (policy) return this.staticRecord(clientId, policy);
-    return this.store.get<ClientLifecycle>(`client:${clientId}`);
+    const key = `client:${clientId}`;
+    const reads = requestReads.getStore();
+    if (!reads) return this.store.get<ClientLifecycle>(key);
+    let read = reads.get(key) as Promise<ClientLifecycle | undefined> | undefined;
+    if (!read) {
+      read = this.store.get<ClientLifecycle>(key);
+      reads.set(key, read);
+      // A failed read is not kept: a retry in the same request asks the store again.
+      read.catch(() => reads.delete(key));
+    }
+    return read;
   }
 
   /** The record of a service that exists (a deleted registration's record is kept only for the audit trail). */

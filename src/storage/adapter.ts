@@ -211,6 +211,18 @@ class BackendStateStore extends JsonValues implements StateStore {
   add(key: string, value: unknown, ttlSeconds: number): Promise<boolean> {
     return this.backend.addValue(this.keyOf(key), JSON.stringify(value), ttlSeconds);
   }
+
+  setKeepingLonger(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    return this.backend.setValueKeepingLonger(this.keyOf(key), JSON.stringify(value), ttlSeconds);
+  }
+
+  extend(key: string, ttlSeconds: number): Promise<void> {
+    return this.backend.extendValue(this.keyOf(key), ttlSeconds);
+  }
+
+  secondsLeft(key: string): Promise<number | undefined> {
+    return this.backend.secondsLeft(this.keyOf(key));
+  }
 }
 
 export function adapterFactoryOver(backend: Backend, base: string): AdapterFactory {

@@ -16,6 +16,12 @@ export interface Backend {
   takeValue(key: string): Promise<string | undefined>;
   /** Sets the value only if the key holds none (SET NX): true for the one caller that set it. */
   addValue(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Sets the value to live the longer of `ttlSeconds` and the time the key had left: one step, never shorter. */
+  setValueKeepingLonger(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Makes an existing key live at least `ttlSeconds` from now; never shortens it, never creates it. */
+  extendValue(key: string, ttlSeconds: number): Promise<void>;
+  /** Whole seconds the key has left (rounded up); undefined when it is gone or never expires. */
+  secondsLeft(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;
 
   /** Adds to a set; the set lives at least as long as its longest-lived member. */

@@ -82,6 +82,21 @@ class MemoryBackend implements Backend {
     return true;
   }
 
+  async setValueKeepingLonger(key: string, value: string, ttlSeconds: number): Promise<void> {
+    const left = this.live(key)?.expiresAt ?? 0;
+    this.entries.set(key, { value, expiresAt: Math.max(left, MemoryBackend.expiry(ttlSeconds)) });
+  }
+
+  async secondsLeft(key: string): Promise<number | undefined> {
+    const expiresAt = this.live(key)?.expiresAt;
+    return expiresAt === undefined || expiresAt === Infinity ? undefined : Math.ceil((expiresAt - Date.now()) / 1000);
+  }
+
+  async extendValue(key: string, ttlSeconds: number): Promise<void> {
+    const entry = this.live(key);
+    if (entry) entry.expiresAt = Math.max(entry.expiresAt, MemoryBackend.expiry(ttlSeconds));
+  }
+
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
   }

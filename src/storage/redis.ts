@@ -59,10 +59,27 @@ elseif current == -1 and redis.call('SCARD', KEYS[1]) == 1 then
 end
 return 1`;
 
+// The value lives the longer of the asked time and the time it had left (a later write never shortens it).
+const SET_KEEPING_LONGER = `
+local left = redis.call('PTTL', KEYS[1])
+local wanted = tonumber(ARGV[2])
+if left > wanted then wanted = left end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', wanted)
+return 1`;
+
+// Extends, never shortens, and never creates (PEXPIRE ... GT would need Redis 7).
+const EXTEND = `
+local left = redis.call('PTTL', KEYS[1])
+local wanted = tonumber(ARGV[1])
+if left >= 0 and left < wanted then redis.call('PEXPIRE', KEYS[1], wanted) end
+return 1`;
+
 interface ScriptCommands {
   putRecord(key: string, payload: string, ttl: number, consumed: string): Promise<number>;
   consumeRecord(key: string, at: number): Promise<number>;
   addMember(key: string, member: string, ttl: number): Promise<number>;
+  setKeepingLonger(key: string, value: string, ttlMs: number): Promise<number>;
+  extend(key: string, ttlMs: number): Promise<number>;
 }
 type Client = (Redis | Cluster) & ScriptCommands;
 
@@ -126,6 +143,8 @@ class RedisBackend implements Backend {
     client.defineCommand('putRecord', { numberOfKeys: 1, lua: PUT_RECORD });
     client.defineCommand('consumeRecord', { numberOfKeys: 1, lua: CONSUME_RECORD });
     client.defineCommand('addMember', { numberOfKeys: 1, lua: ADD_MEMBER });
+    client.defineCommand('setKeepingLonger', { numberOfKeys: 1, lua: SET_KEEPING_LONGER });
+    client.defineCommand('extend', { numberOfKeys: 1, lua: EXTEND });
     // Without a listener ioredis reports connection errors on stderr; they go to our logger instead.
     client.on('error', onError);
     this.client = client as Client;
@@ -212,6 +231,25 @@ class RedisBackend implements Backend {
 
   addValue(key: string, value: string, ttlSeconds: number): Promise<boolean> {
     return this.run(async () => (await this.client.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK');
+  }
+
+  setValueKeepingLonger(key: string, value: string, ttlSeconds: number): Promise<void> {
+    return this.run(async () => {
+      await this.client.setKeepingLonger(key, value, ttlSeconds * 1000);
+    });
+  }
+
+  secondsLeft(key: string): Promise<number | undefined> {
+    return this.run(async () => {
+      const ms = await this.client.pttl(key);
+      return ms >= 0 ? Math.ceil(ms / 1000) : undefined;
+    });
+  }
+
+  extendValue(key: string, ttlSeconds: number): Promise<void> {
+    return this.run(async () => {
+      await this.client.extend(key, ttlSeconds * 1000);
+    });
   }
 
   delete(key: string): Promise<void> {

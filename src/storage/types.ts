@@ -20,6 +20,15 @@ export interface StateStore {
    * every later one false while the value lives (one-time values such as JWT ids, assertion ids).
    */
   add(key: string, value: unknown, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Stores the value to live the longer of `ttlSeconds` and the time the key had left, in one step:
+   * a later write never shortens what an earlier one promised (an account snapshot a grant needs).
+   */
+  setKeepingLonger(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  /** Makes the value live at least `ttlSeconds` from now; never shortens it, and does nothing when it is gone. */
+  extend(key: string, ttlSeconds: number): Promise<void>;
+  /** Whole seconds the value has left (rounded up); undefined when it is gone. */
+  secondsLeft(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;
 }
 

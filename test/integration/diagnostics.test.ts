@@ -49,9 +49,11 @@ describe('diagnosable failures of a bridge', () => {
     const request = await fed.rp.authorizationRequest({ ui_locales: 'en' });
     const chooser = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const uid = /\/interaction\/([^/?]+)$/.exec(new URL(chooser.url).pathname)![1]!;
-    // A login outcome this version never writes (as one left by another version in a rolling upgrade):
+    // An interaction this version never writes (as one left by another version in a rolling upgrade):
     // a real fault of a real request, which nothing below the error boundary expects.
-    await fed.bridge.storage.state('bridge-test').set(`login:${uid}`, 'not an outcome', 60);
+    const interactions = fed.bridge.storage.adapterFactory('op-test')('Interaction');
+    const stored = await interactions.find(uid);
+    await interactions.upsert(uid, { ...stored!, params: null as never, prompt: 'not an interaction' as never }, 60);
 
     const page = await agent.navigate(`${fed.bridge.issuer}/interaction/${uid}/complete`, { stopAt: RP_REDIRECT });
     expect(page.status).toBe(500);
@@ -69,7 +71,7 @@ describe('diagnosable failures of a bridge', () => {
     expect(line!.err.stack).toContain(`${line!.err.type}: `);
     expect(line!.err.stack).toMatch(/\n\s+at /);
     // The stored value that broke the request is data: the engine's message quoted it, the log does not.
-    expect(fed.bridge.logText()).not.toContain('not an outcome');
+    expect(fed.bridge.logText()).not.toContain('not an interaction');
     // The same reference finds the request line, with its status.
     expect(logs().filter((l) => l.msg === 'request' && l.ref === reference)).toEqual([expect.objectContaining({ status: 500 })]);
     expectDiagnosableLog(logs(), fed.bridge.logText());

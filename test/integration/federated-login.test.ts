@@ -166,6 +166,44 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
   });
 
+  it('finishes a login only with the outcome its own callback handed this browser for this interaction', async () => {
+    // Browser A signs in and stops where the callback sends it to finish: it holds the outcome.
+    const a = new UserAgent('en');
+    const requestA = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const loginA = await a.navigate(requestA.url.href, { stopAt: RP_REDIRECT });
+    const atComplete = await signInAtDirectory(a, loginA, 'pupil-complete', `${fed.bridge.issuer}/interaction/`);
+    const uidA = /\/interaction\/([^/]+)\/complete$/.exec(new URL(atComplete.url).pathname)![1]!;
+    const outcome = a.cookiesFor(atComplete.url);
+    expect(Object.keys(outcome)).toEqual(expect.arrayContaining(['mpass_login', 'mpass_login.sig']));
+    // Browser B has a login of its own in progress, and is given A's outcome for B's interaction.
+    const b = new UserAgent('en');
+    const loginB = await b.navigate((await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` })).url.href, {
+      stopAt: RP_REDIRECT,
+    });
+    expect(loginB.body).toContain('name="username"');
+    const interactionB = b.history.map((p) => /\/interaction\/([^/?]+)/.exec(new URL(p.url).pathname)?.[1]).find(Boolean)!;
+    b.setCookie(fed.bridge.issuer, 'mpass_login', outcome.mpass_login!, `/interaction/${interactionB}`);
+    b.setCookie(fed.bridge.issuer, 'mpass_login.sig', outcome['mpass_login.sig']!, `/interaction/${interactionB}`);
+    const copied = await b.navigate(`${fed.bridge.issuer}/interaction/${interactionB}/complete`, { stopAt: RP_REDIRECT });
+    expect(copied.status).toBe(400);
+    expect(copied.url.startsWith(RP_REDIRECT)).toBe(false);
+    // An altered outcome (signature kept) is no outcome either.
+    const forged = Buffer.from(
+      JSON.stringify({ uid: uidA, outcome: { ok: true, accountId: 'someone-else', directoryId: UPSTREAM_ID, authTime: 1, learnerIdKind: 'national' } }),
+    );
+    a.setCookie(fed.bridge.issuer, 'mpass_login', forged.toString('base64url'), `/interaction/${uidA}`);
+    const altered = await a.navigate(atComplete.url, { stopAt: RP_REDIRECT });
+    expect(altered.status).toBe(400);
+    // The outcome as the callback gave it finishes A's login.
+    // (A cookie whose signature fails has its signature cookie removed: both are put back.)
+    a.setCookie(fed.bridge.issuer, 'mpass_login', outcome.mpass_login!, `/interaction/${uidA}`);
+    a.setCookie(fed.bridge.issuer, 'mpass_login.sig', outcome['mpass_login.sig']!, `/interaction/${uidA}`);
+    const finished = await a.navigate(atComplete.url, { stopAt: RP_REDIRECT });
+    expect(finished.url.startsWith(RP_REDIRECT)).toBe(true);
+    const tokens = await fed.rp.redeem(finished.url, requestA);
+    expect(tokens.claims()!.given_name).toBe('Aino');
+  });
+
   it('lets exactly one of two concurrent redemptions of a code get tokens, and revokes them', async () => {
     const agent = new UserAgent();
     const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');

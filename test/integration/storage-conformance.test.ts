@@ -232,6 +232,39 @@ function conformance(name: string, open: () => Promise<Storage>, close: (storage
       expect(await state.get(key)).toBeUndefined();
     });
 
+    it('never shortens a value kept longer: a later write and an extension keep the longer lifetime', async () => {
+      const state = storage.state('bridge');
+      const key = id();
+      await state.setKeepingLonger(key, 'first', 60);
+      expect(await state.secondsLeft(key)).toBe(60);
+      await state.extend(key, 3600);
+      expect(await state.secondsLeft(key)).toBe(3600);
+      await state.extend(key, 10);
+      expect(await state.secondsLeft(key)).toBe(3600);
+      // A new value keeps the longer lifetime; a longer one of its own wins.
+      await state.setKeepingLonger(key, 'second', 60);
+      expect(await state.get(key)).toBe('second');
+      expect(await state.secondsLeft(key)).toBe(3600);
+      await state.setKeepingLonger(key, 'third', 7200);
+      expect(await state.secondsLeft(key)).toBe(7200);
+      // An extension never brings back a value that is gone.
+      const gone = id();
+      await state.extend(gone, 60);
+      expect(await state.get(gone)).toBeUndefined();
+      expect(await state.secondsLeft(gone)).toBeUndefined();
+    });
+
+    it('lets a value kept for a short time expire on time', async () => {
+      const state = storage.state('bridge');
+      const key = id();
+      await state.setKeepingLonger(key, 'brief', 1);
+      await eventually(async () => (await state.get(key)) === undefined, { what: 'the value to expire' });
+      // Extended before it expires, it outlives its first lifetime.
+      await state.setKeepingLonger(key, 'extended', 1);
+      await state.extend(key, 60);
+      expect(await state.secondsLeft(key)).toBe(60);
+    });
+
     it('gives a value taken concurrently to exactly one caller', async () => {
       const state = storage.state('bridge');
       const key = id();

@@ -40,6 +40,14 @@ export class UserAgent {
     );
   }
 
+  /** Puts a cookie in the jar as a response would (for playing a browser that copies or alters one). */
+  setCookie(url: string, name: string, value: string, path = '/'): void {
+    const host = new URL(url).hostname;
+    const cookies = this.jar.get(host) ?? new Map<string, StoredCookie>();
+    cookies.set(name, { value, path });
+    this.jar.set(host, cookies);
+  }
+
   private cookieHeader(url: URL): string {
     return Object.entries(this.cookiesFor(url.href))
       .map(([name, value]) => `${name}=${value}`)
