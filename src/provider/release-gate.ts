@@ -15,8 +15,7 @@ export class ReleaseGate {
   ) {}
 
   async decide(user: ReleaseUser, clientId: string, token?: { issuedAt: number | undefined }): Promise<ReleaseDecision> {
-    const [record, directory] = await Promise.all([this.services.get(clientId), this.catalogue.get(user.directoryId)]);
-    const live = record && !record.deletedAt ? record : undefined;
+    const [live, directory] = await Promise.all([this.services.live(clientId), this.catalogue.get(user.directoryId)]);
     return decideRelease({
       user,
       service: live && {

@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Environment } from '../config/common.js';
 import { AuditLog, type AuditEntry, type AuditPage, type AuditQuery, type AuditVerification } from '../lifecycle/audit-log.js';
 import { type LifecycleRecord, LifecycleRecords, type TransitionTable } from '../lifecycle/records.js';
-import { PROFILE_CLAIMS } from '../claims/claim-names.js';
 import { metadataDiff, redactMetadata, type Metadata } from './metadata-review.js';
 import type { Adapter, DurableStore } from '../storage/types.js';
 
@@ -253,7 +252,7 @@ export class ServiceRegistry {
   }
 
   /** The record of a service that exists (a deleted registration's record is kept only for the audit trail). */
-  private async live(clientId: string): Promise<ClientLifecycle | undefined> {
+  async live(clientId: string): Promise<ClientLifecycle | undefined> {
     const record = await this.get(clientId);
     return record && !record.deletedAt ? record : undefined;
   }
@@ -262,17 +261,6 @@ export class ServiceRegistry {
   async isAllowed(clientId: string, environment: Environment): Promise<boolean> {
     const record = await this.live(clientId);
     return record !== undefined && allowedIn(record, environment);
-  }
-
-  async allowsTestLearnerIds(clientId: string): Promise<boolean> {
-    return (await this.live(clientId))?.settings.allowTestLearnerIds ?? false;
-  }
-
-  /** The claim names the service may receive (`sub` always; nothing more without a record). */
-  async releasedClaims(clientId: string): Promise<readonly string[]> {
-    const record = await this.live(clientId);
-    if (!record) return [];
-    return record.settings.releasedClaims ?? PROFILE_CLAIMS;
   }
 
   /** The service's own metadata as stored by the provider (never its secret), whatever its state. */
