@@ -8,6 +8,7 @@ import { RetryMemo } from '../http/retry-memo.js';
 import { metrics, timed } from '../observability/metrics.js';
 import { currentRequestId } from '../observability/request-context.js';
 import { directoryParam, type LoginContext } from './context.js';
+import type { LoginFinish } from './finish.js';
 import { keepOutcome } from './outcome-cookie.js';
 import type { Identified, LoginOutcomes } from './outcomes.js';
 
@@ -16,10 +17,11 @@ const IDENTIFICATION_WINDOW_MS = 2 * 60 * 1000;
 
 /**
  * The directory's answer: checked, evaluated and decided once, whatever the number of times the
- * browser delivers it; the outcome waits for the same browser at /interaction/<uid>/complete.
+ * browser delivers it. A login the service may have is finished at once; a failure waits for the same
+ * browser at /interaction/<uid>/complete, where the interaction cookie is sent.
  */
-export function directoryCallbacks(login: LoginContext, outcomes: LoginOutcomes) {
-  const { catalogue, accounts, pages, logger, handoff, base } = login;
+export function directoryCallbacks(login: LoginContext, outcomes: LoginOutcomes, finish: LoginFinish) {
+  const { provider, catalogue, accounts, pages, logger, handoff, base } = login;
   const { refusalFor, lostLogin } = outcomes;
 
   /**
@@ -109,11 +111,24 @@ export function directoryCallbacks(login: LoginContext, outcomes: LoginOutcomes)
     const refusal = identification.ok ? await refusalFor(identification.account, pending.clientId ?? '') : undefined;
     if (refusal) metrics.loginsFailed.inc({ directory: directoryId, service: pending.clientId ?? 'unknown', reason: refusal.code });
     const result = refusal ?? identification;
+    if (!result.ok) {
+      keepOutcome(ctx, login, pending.interactionUid, result);
+      handoff.settle(ctx, directoryId);
+      ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
+      return;
+    }
+    // This browser is the one the interaction sent to the directory: it holds the transaction's
+    // cookie, and the provider's resume route checks its own. The transaction names the interaction.
+    const interaction = await provider.Interaction.find(pending.interactionUid);
+    if (!interaction || interaction.params.client_id !== pending.clientId) {
+      await lostLogin(ctx, locale, undefined, 'error.session_expired');
+      return;
+    }
     // A refused user's details are never stored for this login.
-    if (result.ok) await accounts.save(result.account);
-    keepOutcome(ctx, login, pending.interactionUid, result.ok ? result.outcome : result);
+    await accounts.save(result.account);
+    await finish.finishLogin(ctx, interaction, result.outcome);
+    // Settled only now: if a write failed, the browser's reload repeats this step with its cookie.
     handoff.settle(ctx, directoryId);
-    ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
   }
 
   return { receive };

@@ -166,42 +166,52 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
   });
 
-  it('finishes a login only with the outcome its own callback handed this browser for this interaction', async () => {
-    // Browser A signs in and stops where the callback sends it to finish: it holds the outcome.
+  it('hands a login straight back to the provider from the callback, without a store round trip between', async () => {
+    const agent = new UserAgent('en');
+    const { callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
+    const paths = agent.history.map((page) => new URL(page.url).pathname);
+    const atCallback = paths.findIndex((path) => path.startsWith('/upstream/'));
+    // From the callback straight to the provider's resume route, and on to the service.
+    expect(paths[atCallback + 1]).toMatch(/^\/auth\/[^/]+$/);
+    expect(paths.some((path) => path.endsWith('/complete'))).toBe(false);
+    expect(callback.startsWith(RP_REDIRECT)).toBe(true);
+  });
+
+  it("shows a failed login's page only with the outcome its own callback handed this browser for this interaction", async () => {
+    const blockedText = 'Your school did not send all the information needed to sign in';
+    const expiredText = 'The sign-in session has expired';
+    // Browser A's login fails at the claims step: the callback sends it to its failure page.
     const a = new UserAgent('en');
     const requestA = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
     const loginA = await a.navigate(requestA.url.href, { stopAt: RP_REDIRECT });
-    const atComplete = await signInAtDirectory(a, loginA, 'pupil-complete', `${fed.bridge.issuer}/interaction/`);
+    const atComplete = await signInAtDirectory(a, loginA, 'blocked-bad-learner-id', `${fed.bridge.issuer}/interaction/`);
     const uidA = /\/interaction\/([^/]+)\/complete$/.exec(new URL(atComplete.url).pathname)![1]!;
     const outcome = a.cookiesFor(atComplete.url);
     expect(Object.keys(outcome)).toEqual(expect.arrayContaining(['mpass_login', 'mpass_login.sig']));
-    // Browser B has a login of its own in progress, and is given A's outcome for B's interaction.
+    // Browser B, with a login of its own in progress, is given A's outcome for B's interaction.
     const b = new UserAgent('en');
     const loginB = await b.navigate((await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` })).url.href, {
       stopAt: RP_REDIRECT,
     });
     expect(loginB.body).toContain('name="username"');
-    const interactionB = b.history.map((p) => /\/interaction\/([^/?]+)/.exec(new URL(p.url).pathname)?.[1]).find(Boolean)!;
-    b.setCookie(fed.bridge.issuer, 'mpass_login', outcome.mpass_login!, `/interaction/${interactionB}`);
-    b.setCookie(fed.bridge.issuer, 'mpass_login.sig', outcome['mpass_login.sig']!, `/interaction/${interactionB}`);
-    const copied = await b.navigate(`${fed.bridge.issuer}/interaction/${interactionB}/complete`, { stopAt: RP_REDIRECT });
+    const uidB = b.history.map((page) => /\/interaction\/([^/?]+)/.exec(new URL(page.url).pathname)?.[1]).find(Boolean)!;
+    b.setCookie(fed.bridge.issuer, 'mpass_login', outcome.mpass_login!, `/interaction/${uidB}`);
+    b.setCookie(fed.bridge.issuer, 'mpass_login.sig', outcome['mpass_login.sig']!, `/interaction/${uidB}`);
+    const copied = await b.navigate(`${fed.bridge.issuer}/interaction/${uidB}/complete`, { stopAt: RP_REDIRECT });
     expect(copied.status).toBe(400);
-    expect(copied.url.startsWith(RP_REDIRECT)).toBe(false);
-    // An altered outcome (signature kept) is no outcome either.
-    const forged = Buffer.from(
-      JSON.stringify({ uid: uidA, outcome: { ok: true, accountId: 'someone-else', directoryId: UPSTREAM_ID, authTime: 1, learnerIdKind: 'national' } }),
-    );
-    a.setCookie(fed.bridge.issuer, 'mpass_login', forged.toString('base64url'), `/interaction/${uidA}`);
+    expect(copied.body).toContain(expiredText);
+    // An outcome altered in A's own browser (its signature kept) is no outcome either.
+    const forged = { uid: uidA, outcome: { ok: false, directoryId: UPSTREAM_ID, code: 'directory_denied' } };
+    a.setCookie(fed.bridge.issuer, 'mpass_login', Buffer.from(JSON.stringify(forged)).toString('base64url'), `/interaction/${uidA}`);
     const altered = await a.navigate(atComplete.url, { stopAt: RP_REDIRECT });
     expect(altered.status).toBe(400);
-    // The outcome as the callback gave it finishes A's login.
-    // (A cookie whose signature fails has its signature cookie removed: both are put back.)
+    expect(altered.body).toContain(expiredText);
+    // The outcome as the callback gave it shows A why (a failed signature removes the signature cookie: both go back).
     a.setCookie(fed.bridge.issuer, 'mpass_login', outcome.mpass_login!, `/interaction/${uidA}`);
     a.setCookie(fed.bridge.issuer, 'mpass_login.sig', outcome['mpass_login.sig']!, `/interaction/${uidA}`);
-    const finished = await a.navigate(atComplete.url, { stopAt: RP_REDIRECT });
-    expect(finished.url.startsWith(RP_REDIRECT)).toBe(true);
-    const tokens = await fed.rp.redeem(finished.url, requestA);
-    expect(tokens.claims()!.given_name).toBe('Aino');
+    const shown = await a.navigate(atComplete.url, { stopAt: RP_REDIRECT });
+    expect(shown.status).toBe(400);
+    expect(shown.body).toContain(blockedText);
   });
 
   it('lets exactly one of two concurrent redemptions of a code get tokens, and revokes them', async () => {

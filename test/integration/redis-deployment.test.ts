@@ -46,7 +46,10 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     // The directory's callback, and everything after it, is served by B.
     const done = await agent.navigate(via(atCallback.url, a, b), { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
-    expect(agent.history.some((p) => p.url.includes(`:${b.bridge.port}/interaction/`))).toBe(true);
+    // B took the directory's answer and handed the login to the provider (a redirect to its resume route).
+    const atB = agent.history.find((p) => p.url.includes(`:${b.bridge.port}/upstream/`));
+    expect(atB?.status).toBe(303);
+    expect(new URL(atB!.headers.get('location')!, atB!.url).pathname).toMatch(/^\/auth\/[^/]+$/);
     const tokens = await b.rp.redeem(done.url, request);
     expect(tokens.claims()!.given_name).toBe('Aino');
     // The token minted through B is good at A's userinfo.

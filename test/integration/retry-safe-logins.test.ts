@@ -71,37 +71,35 @@ describe('logins in flight survive store failures', () => {
   it('repeats the directory callback after the writes behind it failed (the transaction was already taken)', async () => {
     const agent = new UserAgent('en');
     const { request, callbackUrl } = await toCallback(agent, 'pupil-two-schools');
-    // GETDEL succeeds, the account and outcome writes (SET) fail.
+    // GETDEL succeeds, the account write (a SET in its script) fails.
     const { failed, repeated } = await failOnceThenRepeat(agent, callbackUrl, ['set']);
     expect(failed.status).toBe(503);
     expect(failed.headers.getSetCookie().some((c) => c.startsWith('mpass_upstream'))).toBe(false);
-    expect(repeated.status).toBe(302);
-    expect(repeated.headers.get('location')).toMatch(/\/interaction\/[^/]+\/complete$/);
+    expect(repeated.status).toBe(303);
+    expect(repeated.headers.get('location')).toMatch(/\/auth\/[^/]+$/);
     // Another browser with the same URL has no transaction: refused.
     expect((await new UserAgent('en').request(callbackUrl)).status).toBe(400);
     const done = await agent.navigate(new URL(repeated.headers.get('location')!, callbackUrl).href, { stopAt: RP_REDIRECT });
     expect((await fed.rp.redeem(done.url, request)).claims()!.sub).toBeDefined();
   });
 
-  it('repeats /interaction/<uid>/complete after the grant could not be saved', async () => {
+  it('repeats the directory callback after the grant could not be saved', async () => {
     const agent = new UserAgent('en');
     const { request, callbackUrl } = await toCallback(agent, 'pupil-school-office');
-    const atComplete = await agent.request(callbackUrl);
-    const completeUrl = new URL(atComplete.headers.get('location')!, callbackUrl).href;
-    const { failed, repeated } = await failOnceThenRepeat(agent, completeUrl, ['hset']);
+    // The account is saved; the grant (HSET in its script) is not.
+    const { failed, repeated } = await failOnceThenRepeat(agent, callbackUrl, ['hset']);
     expect(failed.status).toBe(503);
+    expect(failed.headers.getSetCookie().some((c) => c.startsWith('mpass_upstream'))).toBe(false);
     expect(repeated.status).toBe(303);
-    const done = await agent.navigate(new URL(repeated.headers.get('location')!, completeUrl).href, { stopAt: RP_REDIRECT });
+    const done = await agent.navigate(new URL(repeated.headers.get('location')!, callbackUrl).href, { stopAt: RP_REDIRECT });
     expect((await fed.rp.redeem(done.url, request)).claims()!.sub).toBeDefined();
   });
 
   it("repeats oidc-provider's resume after the code or session could not be saved (the interaction was already destroyed)", async () => {
     const agent = new UserAgent('en');
     const { request, callbackUrl } = await toCallback(agent, 'no-school-code');
-    const atComplete = await agent.request(callbackUrl);
-    const completeUrl = new URL(atComplete.headers.get('location')!, callbackUrl).href;
-    const toResume = await agent.request(completeUrl);
-    const resumeUrl = new URL(toResume.headers.get('location')!, completeUrl).href;
+    const toResume = await agent.request(callbackUrl);
+    const resumeUrl = new URL(toResume.headers.get('location')!, callbackUrl).href;
     const { failed, repeated } = await failOnceThenRepeat(agent, resumeUrl, ['hset']);
     expect(failed.status).toBe(503);
     expect(repeated.status).toBe(303);
