@@ -10,7 +10,7 @@ import { currentRequestId } from '../observability/request-context.js';
 import { directoryParam, type LoginContext } from './context.js';
 import type { LoginFinish } from './finish.js';
 import { keepOutcome } from './outcome-cookie.js';
-import type { Identified, LoginOutcomes } from './outcomes.js';
+import type { Identified, LoginFailure, LoginOutcomes } from './outcomes.js';
 
 /** How long a directory's checked answer is kept for the same browser's repeat of the callback. */
 const IDENTIFICATION_WINDOW_MS = 2 * 60 * 1000;
@@ -106,29 +106,36 @@ export function directoryCallbacks(login: LoginContext, outcomes: LoginOutcomes,
       );
     }
     const identification = await identified;
+    if (!identification.ok) return failed(ctx, pending.interactionUid, directoryId, identification);
     // Decided after the directory's answer is memoised: reading the records may fail with the store,
-    // and the reload that follows must not ask the directory again (its codes are single use).
-    const refusal = identification.ok ? await refusalFor(identification.account, pending.clientId ?? '') : undefined;
-    if (refusal) metrics.loginsFailed.inc({ directory: directoryId, service: pending.clientId ?? 'unknown', reason: refusal.code });
-    const result = refusal ?? identification;
-    if (!result.ok) {
-      keepOutcome(ctx, login, pending.interactionUid, result);
-      handoff.settle(ctx, directoryId);
-      ctx.redirect(`${base}/interaction/${pending.interactionUid}/complete`);
-      return;
+    // and the reload that follows must not ask the directory again (its codes are single use). The
+    // interaction is read alongside (one round trip for both).
+    const [refusal, interaction] = await Promise.all([
+      refusalFor(identification.account, pending.clientId ?? ''),
+      provider.Interaction.find(pending.interactionUid),
+    ]);
+    if (refusal) {
+      metrics.loginsFailed.inc({ directory: directoryId, service: pending.clientId ?? 'unknown', reason: refusal.code });
+      return failed(ctx, pending.interactionUid, directoryId, refusal);
     }
     // This browser is the one the interaction sent to the directory: it holds the transaction's
     // cookie, and the provider's resume route checks its own. The transaction names the interaction.
-    const interaction = await provider.Interaction.find(pending.interactionUid);
     if (!interaction || interaction.params.client_id !== pending.clientId) {
       await lostLogin(ctx, locale, undefined, 'error.session_expired');
       return;
     }
     // A refused user's details are never stored for this login.
-    await accounts.save(result.account);
-    await finish.finishLogin(ctx, interaction, result.outcome);
+    await accounts.save(identification.account);
+    await finish.finishLogin(ctx, interaction, identification.outcome);
     // Settled only now: if a write failed, the browser's reload repeats this step with its cookie.
     handoff.settle(ctx, directoryId);
+  }
+
+  /** A login without a user: its page waits at /complete, where the interaction cookie is sent. */
+  function failed(ctx: Context, interactionUid: string, directoryId: string, outcome: LoginFailure): void {
+    keepOutcome(ctx, login, interactionUid, outcome);
+    handoff.settle(ctx, directoryId);
+    ctx.redirect(`${base}/interaction/${interactionUid}/complete`);
   }
 
   return { receive };
