@@ -37,8 +37,7 @@ import { RoleVocabulary } from './claims/roles.js';
 import { createOrganisationRegistry, type OrganisationRegistry } from './organisations/index.js';
 import type { AdapterFactory, Storage } from './storage/types.js';
 import { createTestDirectory } from './testdirectory/index.js';
-import { bundledOpinsysDirectories, bundledOpinsysSimulator, OPINSYS_TEST_DIRECTORY_ID } from './testdirectory/opinsys/bundled.js';
-import { bundledWilmaDirectories, bundledWilmaSimulator, WILMA_TEST_DIRECTORY_ID } from './testdirectory/wilma/bundled.js';
+import { BUNDLED_SIMULATOR_IDS, bundledSimulatorDirectories, bundledSimulators } from './testdirectory/bundled.js';
 import type { TestUser } from './testdirectory/users.js';
 import { openDirectory } from './directories/connectors/index.js';
 import type { ConnectorOptions } from './directories/connectors/options.js';
@@ -223,9 +222,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
 function directoriesOfTheFile(config: BridgeConfig, secrets: BridgeSecrets, env: Record<string, string | undefined>) {
   const configured: Array<{ definition: DirectoryDefinition; secret: string | undefined }> = [];
   const missingSecrets: string[] = [];
-  const bundled = config.testDirectory.enabled
-    ? [testDirectoryDefinition(config, secrets), ...bundledOpinsysDirectories(config, secrets), ...bundledWilmaDirectories(config, secrets)]
-    : [];
+  const bundled = config.testDirectory.enabled ? [testDirectoryDefinition(config, secrets), ...bundledSimulatorDirectories(config, secrets)] : [];
   const fromFile = configuredDirectories(config);
   [...bundled, ...fromFile].forEach((entry, index) => {
     // Test directories are reachable only from the test environment.
@@ -257,7 +254,7 @@ function directoriesOf(config: BridgeConfig, secrets: BridgeSecrets, storage: St
     storage.durable('registry'),
     new SecretBox(secrets.directoryKeys),
     // Ids of the file's directories are never given to operator-managed ones.
-    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, OPINSYS_TEST_DIRECTORY_ID, WILMA_TEST_DIRECTORY_ID]),
+    new Set([...config.upstreams.map((u) => u.id), config.testDirectory.upstreamId, ...BUNDLED_SIMULATOR_IDS]),
   );
   const catalogue = new DirectoryCatalogue(
     directoriesOfTheFile(config, secrets, env).map(({ definition, secret }) => openDirectory(definition, secret, connectorOptions)),
@@ -348,9 +345,6 @@ function testDirectoriesOf(deps: AppDependencies, secrets: BridgeSecrets): Koa.M
     });
     served.push(mountAt(config.testDirectory.path, directory.middleware));
   }
-  const opinsys = bundledOpinsysSimulator(config, secrets, deps.testUsers ?? []);
-  if (opinsys) served.push(opinsys);
-  const wilma = bundledWilmaSimulator(config, secrets, deps.testUsers ?? []);
-  if (wilma) served.push(wilma);
+  served.push(...bundledSimulators(config, secrets, deps.testUsers ?? []));
   return served;
 }
