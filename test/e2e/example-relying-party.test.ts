@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { launchChromium } from '../support/chromium.js';
-import { freePort } from '../support/ports.js';
+import { onFreePort } from '../support/ports.js';
 
 /**
  * examples/relying-party as docs/onboarding.md runs it on one machine: a freshly started bridge of
@@ -43,28 +43,33 @@ describe('the example relying party against a freshly started bridge', () => {
         directories: { healthCheckIntervalSeconds: 0 },
       },
     });
-    const issued = await admin('POST', '/initial-access-tokens', { note: 'example relying party' });
-    expect(issued.status).toBe(201);
-    const port = await freePort();
-    example = spawn(process.execPath, ['examples/relying-party/server.mjs'], {
-      env: {
-        ...process.env,
-        MPASSID_ISSUER: bridge.issuer,
-        PORT: String(port),
-        MPASSID_INITIAL_ACCESS_TOKEN: issued.body.initialAccessToken,
-        REGISTRATION_FILE: join(dir, 'registration.json'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // Ready when it says so (or gone, with what it wrote).
-    exampleUrl = await new Promise<string>((done, fail) => {
-      example.stdout!.on('data', (chunk) => {
-        output += String(chunk);
-        const match = /listening at (\S+)/.exec(output);
-        if (match) done(match[1]!);
+    // The example is told its port (PORT; its redirect URIs name it): picked first, and another if it
+    // exits because the port was taken meanwhile (EADDRINUSE), with a new token and registration file,
+    // as the first try registered itself with the old port.
+    exampleUrl = await onFreePort(async (port) => {
+      const issued = await admin('POST', '/initial-access-tokens', { note: 'example relying party' });
+      expect(issued.status).toBe(201);
+      output = '';
+      example = spawn(process.execPath, ['examples/relying-party/server.mjs'], {
+        env: {
+          ...process.env,
+          MPASSID_ISSUER: bridge.issuer,
+          PORT: String(port),
+          MPASSID_INITIAL_ACCESS_TOKEN: issued.body.initialAccessToken,
+          REGISTRATION_FILE: join(dir, `registration-${port}.json`),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      example.stderr!.on('data', (chunk) => (output += String(chunk)));
-      example.on('exit', (code) => fail(new Error(`example exited (${code}): ${output}`)));
+      // Ready when it says so (or gone, with what it wrote: 'close' comes after its output is read).
+      return new Promise<string>((done, fail) => {
+        example.stdout!.on('data', (chunk) => {
+          output += String(chunk);
+          const match = /listening at (\S+)/.exec(output);
+          if (match) done(match[1]!);
+        });
+        example.stderr!.on('data', (chunk) => (output += String(chunk)));
+        example.on('close', (code) => fail(new Error(`example exited (${code}): ${output}`)));
+      });
     });
     browser = await launchChromium();
   });

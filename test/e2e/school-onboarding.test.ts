@@ -4,7 +4,7 @@ import { hashPassword } from '../../src/admin/passwords.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { launchChromium } from '../support/chromium.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 
@@ -148,10 +148,11 @@ describe('the attribute check page of a directory in testing, in a browser', () 
   }
 
   beforeAll(async () => {
-    const port = await freePort();
+    // The bridge's server listens first: the directory is told its callback, which names the port.
+    const { server, port } = await listeningHttpServer();
     upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/city/callback`] });
     bridge = await startBridge({
-      port,
+      server,
       config: {
         admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
         directories: { healthCheckIntervalSeconds: 0 },

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFederation } from '../support/federation.js';
 import { persistentLogin, tally } from '../support/persistent-login.js';
-import { freePort } from '../support/ports.js';
+import { onFreePort } from '../support/ports.js';
 
 const logins = Number(process.env.FAULT_LOGINS ?? 32);
 const rounds = Number(process.env.FAULT_ROUNDS ?? 3);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A redis-server (or sentinel) process, ready when its log says `ready`. */
+/** A redis-server (or sentinel) process, ready when its log says `ready`; rejects with its log when it exits first. */
 async function launch(args: string[], ready: string): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
@@ -31,9 +31,16 @@ async function launch(args: string[], ready: string): Promise<ChildProcess> {
         resolve();
       }
     });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis exited with ${code}: ${output.slice(-300)}`));
+    });
   });
   return child;
 }
+
+/** A redis-server told its port (--port, or `port` in a sentinel's file): picked first, another if taken meanwhile. */
+const launchOnFreePort = (args: (port: number) => string[], ready: string) => onFreePort(async (port) => ({ port, child: await launch(args(port), ready) }));
 
 async function end(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!child || child.exitCode !== null) return;
@@ -47,22 +54,23 @@ async function end(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SI
 async function startReplicatedRedis() {
   const dir = (name: string) => mkdtempSync(join(tmpdir(), `mpassid-${name}-`));
   const persistence = ['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''];
-  const ports = { a: await freePort(), b: await freePort(), sentinel: await freePort() };
-  const servers: Record<string, ChildProcess | undefined> = {
-    a: await launch(['--port', String(ports.a), '--bind', '127.0.0.1', '--dir', dir('a'), ...persistence], 'Ready to accept connections'),
-    b: await launch(
-      ['--port', String(ports.b), '--bind', '127.0.0.1', '--dir', dir('b'), '--replicaof', '127.0.0.1', String(ports.a), ...persistence],
-      'MASTER <-> REPLICA sync: Finished',
-    ),
-  };
+  const a = await launchOnFreePort((port) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir('a'), ...persistence], 'Ready to accept connections');
+  const b = await launchOnFreePort(
+    (port) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir('b'), '--replicaof', '127.0.0.1', String(a.port), ...persistence],
+    'MASTER <-> REPLICA sync: Finished',
+  );
+  const servers: Record<string, ChildProcess | undefined> = { a: a.child, b: b.child };
   const sentinelDir = dir('sentinel');
   const conf = join(sentinelDir, 'sentinel.conf');
-  writeFileSync(
-    conf,
-    `port ${ports.sentinel}\nbind 127.0.0.1\ndir ${sentinelDir}\nsentinel monitor bridge 127.0.0.1 ${ports.a} 1\nsentinel down-after-milliseconds bridge 1000\nsentinel failover-timeout bridge 5000\n`,
-  );
-  const sentinel = await launch([conf, '--sentinel'], '+monitor master bridge');
-  return { ports, servers, sentinel, dir, persistence };
+  const sentinel = await launchOnFreePort((port) => {
+    writeFileSync(
+      conf,
+      `port ${port}\nbind 127.0.0.1\ndir ${sentinelDir}\nsentinel monitor bridge 127.0.0.1 ${a.port} 1\nsentinel down-after-milliseconds bridge 1000\nsentinel failover-timeout bridge 5000\n`,
+    );
+    return [conf, '--sentinel'];
+  }, '+monitor master bridge');
+  const ports = { a: a.port, b: b.port, sentinel: sentinel.port };
+  return { ports, servers, sentinel: sentinel.child, dir, persistence };
 }
 
 (process.env.FAULT_SENTINEL ? it : it.skip)(

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startDirectoryIdp } from '../support/directory-idp.js';
 import { linksWithText, parseForm, UserAgent } from '../support/user-agent.js';
 
 async function federationWith(upstreamOptions: Parameters<typeof startDirectoryIdp>[0], upstreamConfig: Record<string, unknown>): Promise<Federation> {
-  const port = await freePort();
+  // The bridge's server listens first: the directory is told its callback, which names the port.
+  const { server, port } = await listeningHttpServer();
   const upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`], ...upstreamOptions });
-  const fed = await startFederation({ bridgePort: port, upstream, upstreamConfig });
+  const fed = await startFederation({ server, upstream, upstreamConfig });
   return {
     ...fed,
     stop: async () => {

@@ -7,7 +7,6 @@ import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { OPERATOR, OPERATOR_AUTH } from '../support/environments.js';
 import { SERVICE_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { eventually } from '../support/eventually.js';
 
@@ -19,11 +18,12 @@ describe("the federation's records", () => {
   let redis: RedisServerHandle;
   let secrets: BridgeSecrets;
   let bridge: BridgeHandle;
-  let port: number;
+  /** The bridge's port once it has one: a restart binds it again (the issuer names it). */
+  let port: number | undefined;
 
   const start = async () =>
     startBridge({
-      port,
+      ...(port !== undefined ? { port } : {}),
       secrets,
       config: {
         redis: { url: redis.url, commandTimeoutMs: 1000 },
@@ -34,8 +34,8 @@ describe("the federation's records", () => {
   beforeAll(async () => {
     redis = await startRedisServer({ appendOnly: true });
     secrets = await generateSecrets();
-    port = await freePort();
     bridge = await start();
+    port = bridge.port;
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { createMemoryStorage } from '../../src/storage/memory.js';
 import type { Storage } from '../../src/storage/types.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { CLIENT_REFUSED, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listenOnLoopback } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
@@ -28,7 +28,9 @@ describe('several environments in one deployment', () => {
   const issuer = (name: string) => `${origin}/${name}`;
 
   beforeAll(async () => {
-    const port = await freePort();
+    // The server listens first: the issuers and the directory's redirect URIs name its port.
+    server = createServer();
+    const port = await listenOnLoopback(server);
     origin = `http://127.0.0.1:${port}`;
     upstream = await startDirectoryIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
     const secrets = { ...(await generateSecrets()), environmentJwks: { test: await generateSigningKeys(), production: await generateSigningKeys() } };
@@ -55,8 +57,7 @@ describe('several environments in one deployment', () => {
       testUsers: loadTestUsers(resolve('config/test-users.json')),
       demoUsers: loadTestUsers(resolve('config/demo-users.json')),
     });
-    server = createServer(app.callback());
-    await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+    server.on('request', app.callback());
   });
 
   afterAll(async () => {

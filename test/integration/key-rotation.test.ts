@@ -6,7 +6,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { addKey, promoteKey, readJwks, retireKey, summarize } from '../../src/admin/signing-keys.js';
 import { generateSecrets, generateSigningKeys, type BridgeSecrets } from '../../src/config/secrets.js';
 import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
@@ -20,12 +20,14 @@ describe('signing-key rotation', () => {
   let upstream: DirectoryIdpHandle;
   let base: BridgeSecrets;
   let port: number;
+  /** The first run's server, listening before the directory is told its callback; restarts bind its port again. */
+  let firstServer: import('node:http').Server | undefined;
   let fed: Federation | undefined;
   const file = join(mkdtempSync(join(tmpdir(), 'mpassid-keys-')), 'jwks.json');
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    port = await freePort();
+    ({ server: firstServer, port } = await listeningHttpServer());
     upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] });
     base = await generateSecrets();
     writeFileSync(file, JSON.stringify(await generateSigningKeys()));
@@ -33,6 +35,7 @@ describe('signing-key rotation', () => {
 
   afterAll(async () => {
     await fed?.stop();
+    if (firstServer?.listening) firstServer.close();
     await upstream?.stop();
     await redis?.stop();
   });
@@ -40,7 +43,9 @@ describe('signing-key rotation', () => {
   /** Restarts the bridge with the JWKS file as it is now. */
   async function restart(): Promise<Federation> {
     await fed?.stop();
-    fed = await startFederation({ upstream, bridgePort: port, secrets: { ...base, jwks: readJwks(file) }, config: { redis: { url: redis.url } } });
+    const listener = firstServer ? { server: firstServer } : { bridgePort: port };
+    firstServer = undefined;
+    fed = await startFederation({ upstream, ...listener, secrets: { ...base, jwks: readJwks(file) }, config: { redis: { url: redis.url } } });
     return fed;
   }
 

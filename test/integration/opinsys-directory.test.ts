@@ -14,7 +14,7 @@ import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { startOpinsysServer, type OpinsysServerHandle } from '../support/opinsys-server.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty, type AuthorizationRequest } from '../support/relying-party.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
@@ -55,8 +55,9 @@ describe('Opinsys directory', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     secrets = await generateSecrets();
-    const ports = { a: await freePort(), b: await freePort() };
-    sim = await startOpinsysServer({ returnToHosts: [`127.0.0.1:${ports.a}`, `127.0.0.1:${ports.b}`] });
+    // The bridges' servers listen first: the simulator is told their hosts, which name their ports.
+    const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer() };
+    sim = await startOpinsysServer({ returnToHosts: [`127.0.0.1:${listeners.a.port}`, `127.0.0.1:${listeners.b.port}`] });
     const config = {
       redis: { url: redis.url, commandTimeoutMs: 1000 },
       admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
@@ -75,8 +76,8 @@ describe('Opinsys directory', () => {
         },
       ],
     };
-    a = await startBridge({ port: ports.a, secrets, config: config as never });
-    b = await startBridge({ port: ports.b, secrets, config: config as never });
+    a = await startBridge({ server: listeners.a.server, secrets, config: config as never });
+    b = await startBridge({ server: listeners.b.server, secrets, config: config as never });
   });
 
   afterAll(async () => {

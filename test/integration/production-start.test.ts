@@ -9,13 +9,13 @@ import { parse as parseYaml } from 'yaml';
 import { initDeployment, SECRET_FILES, type InitResult } from '../../src/admin/init.js';
 import { ENVIRONMENT_VARIABLES, loadConfig } from '../../src/config/load.js';
 import { startOphServer, type OphServerHandle } from '../support/oph-server.js';
-import { freePort } from '../support/ports.js';
+import { listenOnLoopback, onFreePorts } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { trustedLoopbackCertificate, type TestCertificate } from '../support/tls.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
-import { eventually } from '../support/eventually.js';
+import { eventually, GiveUp } from '../support/eventually.js';
 
 const SERVICE = { client_id: 'production-service', client_secret: 'production-service-secret-0123456789', redirect_uris: ['https://service.example/callback'] };
 const EXAMPLE_CONFIG = resolve('config/production.example.json');
@@ -42,13 +42,16 @@ function composeEnvironment(secrets: InitResult, overrides: Record<string, strin
   return { ...env, CONFIG_FILE: EXAMPLE_CONFIG, ...overrides };
 }
 
-/** A TLS-terminating reverse proxy, as in front of every production deployment. */
-async function startProxy(port: number, target: number, certificate: TestCertificate): Promise<Server> {
+/**
+ * A TLS-terminating reverse proxy, as in front of every production deployment, on a port the OS
+ * picks (the issuer names it); it forwards to `target()`, the bridge's port once it has one.
+ */
+async function startProxy(target: () => number, certificate: TestCertificate): Promise<{ server: Server; port: number }> {
   const server = createHttpsServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
     const upstream = httpRequest(
       {
         host: '127.0.0.1',
-        port: target,
+        port: target(),
         method: req.method,
         path: req.url,
         headers: { ...req.headers, 'x-forwarded-proto': 'https', 'x-forwarded-for': '127.0.0.1' },
@@ -61,8 +64,7 @@ async function startProxy(port: number, target: number, certificate: TestCertifi
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  return server;
+  return { server, port: await listenOnLoopback(server) };
 }
 
 describe('the production start: built JavaScript, NODE_ENV=production, Redis, the shipped configuration', () => {
@@ -84,8 +86,10 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const certificate = trustedLoopbackCertificate();
     redis = await startRedisServer({ appendOnly: true });
     oph = await startOphServer();
-    const [proxyPort, bridgePort, adminPort] = [await freePort(), await freePort(), await freePort()];
-    issuer = `https://127.0.0.1:${proxyPort}`;
+    let bridgePort = 0;
+    const proxied = await startProxy(() => bridgePort, certificate);
+    proxy = proxied.server;
+    issuer = `https://127.0.0.1:${proxied.port}`;
     upstream = await startDirectoryIdp({ redirectUris: [`${issuer}/upstream/city/callback`], tls: certificate });
     secrets = await initDeployment({ dir: join(work, 'secrets'), operator: 'first-operator' });
     const upstreamSecretFile = join(work, 'city-client-secret');
@@ -101,31 +105,40 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     };
     const configFile = join(work, 'production.json');
     writeFileSync(configFile, JSON.stringify(config));
-    const env = composeEnvironment(secrets, {
-      CONFIG_FILE: configFile,
-      ISSUER: issuer,
-      REDIS_URL: redis.url,
-      PORT: String(bridgePort),
-      HOST: '127.0.0.1',
-      ADMIN_PORT: String(adminPort),
-      UPSTREAM_CITY_CLIENT_SECRET_FILE: upstreamSecretFile,
-      NODE_EXTRA_CA_CERTS: certificate.certFile,
+    // The process is told its ports (PORT, ADMIN_PORT) and does not report what it bound: picked
+    // first, and new ones if it exits because one was taken meanwhile (EADDRINUSE).
+    await onFreePorts(2, async ([port, adminPort]) => {
+      const env = composeEnvironment(secrets, {
+        CONFIG_FILE: configFile,
+        ISSUER: issuer,
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ADMIN_PORT: String(adminPort),
+        UPSTREAM_CITY_CLIENT_SECRET_FILE: upstreamSecretFile,
+        NODE_EXTRA_CA_CERTS: certificate.certFile,
+      });
+      startEnv = { PATH: process.env.PATH ?? '', ...env };
+      output = '';
+      bridgePort = port!;
+      const child = spawn(process.execPath, ['dist/main.js'], { env: startEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      bridge = child;
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      // 'close': exited, and everything it wrote has been read (its reason included).
+      let ended = false;
+      child.once('close', () => (ended = true));
+      await eventually(
+        async () => {
+          if (ended) throw new GiveUp(`the bridge exited: ${output}`);
+          return fetch(`${issuer}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+        },
+        { timeoutMs: 10_000, what: 'the bridge being ready' },
+      );
     });
-    startEnv = { PATH: process.env.PATH ?? '', ...env };
-    bridge = spawn(process.execPath, ['dist/main.js'], { env: startEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    bridge.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    bridge.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    proxy = await startProxy(proxyPort, bridgePort, certificate);
-    await eventually(
-      async () => {
-        if (bridge.exitCode !== null) throw new Error(`the bridge exited: ${output}`);
-        return fetch(`${issuer}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      { timeoutMs: 10_000, what: 'the bridge being ready' },
-    );
   });
 
   afterAll(async () => {

@@ -4,13 +4,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deepLinkLogin, startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { onFreePort } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent } from '../support/user-agent.js';
 
 /** A sentinel watching one private master. */
 async function startSentinel(masterPort: number): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
+  // A sentinel reads its port from its configuration file: picked first, another one if taken meanwhile.
+  return onFreePort((port) => startSentinelOn(port, masterPort));
+}
+
+async function startSentinelOn(port: number, masterPort: number): Promise<{ port: number; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'mpassid-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor bridge 127.0.0.1 ${masterPort} 1\n`);
@@ -24,6 +28,10 @@ async function startSentinel(masterPort: number): Promise<{ port: number; stop()
         clearTimeout(timer);
         resolve();
       }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sentinel exited with ${code}: ${output.slice(-300)}`));
     });
   });
   return {

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecrets } from '../../src/config/secrets.js';
 import { RP_CLIENT, RP_REDIRECT, signInAtDirectory } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listenOnLoopback, onFreePort, rebind } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-import { eventually } from '../support/eventually.js';
+import { eventually, GiveUp } from '../support/eventually.js';
 
 /** A bridge process as an operator runs one (its own process, the same configuration and secrets as its peer). */
 class Instance {
@@ -22,17 +22,26 @@ class Instance {
     private readonly env: Record<string, string>,
   ) {}
 
+  /** Starts the process on its port; rejects with its output when it exits first (EADDRINUSE among the reasons). */
   async start(): Promise<void> {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
-    const child = this.child;
+    this.child = child;
+    let output = '';
+    const collect = (c: Buffer) => {
+      output += c.toString();
+      this.output += c.toString();
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    // 'close': exited, and everything it wrote has been read (its reason included).
+    let ended = false;
+    child.once('close', () => (ended = true));
     await eventually(
       async () => {
-        if (child.exitCode !== null) throw new Error(`instance exited: ${this.output}`);
+        if (ended) throw new GiveUp(`instance exited: ${output}`);
         return fetch(`http://127.0.0.1:${this.port}/readyz`).then(
           (r) => r.ok,
           () => false,
@@ -40,7 +49,7 @@ class Instance {
       },
       { timeoutMs: 10_000, what: 'the instance being ready' },
     ).catch((err: Error) => {
-      throw new Error(`${err.message}: ${this.output}`);
+      throw err instanceof GiveUp ? err : new Error(`${err.message}: ${this.output}`);
     });
   }
 
@@ -59,7 +68,7 @@ class Instance {
  * an instance refuses the connection, or resets it before answering a GET (as nginx's
  * proxy_next_upstream does). A new connection per request, so no keep-alive socket races a shutdown.
  */
-async function startBalancer(port: number, backends: number[]): Promise<Server> {
+async function startBalancer(backends: number[]): Promise<{ server: Server; port: number }> {
   let next = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -84,8 +93,7 @@ async function startBalancer(port: number, backends: number[]): Promise<Server> 
       attempt(backends.length * 4);
     });
   });
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  return server;
+  return { server, port: await listenOnLoopback(server) };
 }
 
 describe('a rolling restart of two instances behind one address', () => {
@@ -102,8 +110,11 @@ describe('a rolling restart of two instances behind one address', () => {
     writeFileSync(secretsFile, JSON.stringify(await generateSecrets()), { mode: 0o600 });
     const configFile = join(work, 'bridge.json');
     writeFileSync(configFile, JSON.stringify({ secrets: { file: secretsFile }, clients: [RP_CLIENT], directories: { healthCheckIntervalSeconds: 0 } }));
-    const balancerPort = await freePort();
-    issuer = `http://127.0.0.1:${balancerPort}`;
+    // The balancer listens first (the issuer names its port); the instances' ports join its list as they start.
+    const backends: number[] = [];
+    const started = await startBalancer(backends);
+    balancer = started.server;
+    issuer = `http://127.0.0.1:${started.port}`;
     const env = {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'development',
@@ -113,12 +124,15 @@ describe('a rolling restart of two instances behind one address', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     };
-    instances = [new Instance(await freePort(), env), new Instance(await freePort(), env)];
-    for (const instance of instances) await instance.start();
-    balancer = await startBalancer(
-      balancerPort,
-      instances.map((i) => i.port),
-    );
+    // An instance is told its port (PORT) and does not report what it bound: picked first, another if taken meanwhile.
+    const startInstance = () =>
+      onFreePort(async (port) => {
+        const instance = new Instance(port, env);
+        await instance.start();
+        return instance;
+      });
+    instances = [await startInstance(), await startInstance()];
+    backends.push(...instances.map((i) => i.port));
   });
 
   afterAll(async () => {
@@ -154,7 +168,8 @@ describe('a rolling restart of two instances behind one address', () => {
       expect(await instance.terminate()).toBe(0);
       const before = logins();
       await waitFor(before + 4);
-      await instance.start();
+      // Back on its port, the one the balancer knows, should another process have taken it meanwhile.
+      await rebind(() => instance.start(), 15_000);
       await waitFor(logins() + 4);
     }
     running = false;

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { generateSamlKeyPair } from '../../src/config/saml-keys.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { forgeIdpMetadata, FORGE_SSO_URL } from '../support/saml-forge.js';
 
 const DIRECTORY = 'saml-cookies';
@@ -19,11 +19,12 @@ describe('SAML: the transaction cookie reaches the cross-site ACS post, the othe
 
   beforeAll(async () => {
     const idpKey = await generateSamlKeyPair('cookie test IdP');
-    const port = await freePort();
+    // The bridge's server listens first: its https issuer (behind the proxy) names the port.
+    const { server, port } = await listeningHttpServer();
     base = `http://127.0.0.1:${port}`;
     // TLS ends at a proxy (X-Forwarded-Proto), as in production.
     bridge = await startBridge({
-      port,
+      server,
       issuer: `https://127.0.0.1:${port}`,
       config: {
         trustProxy: true,

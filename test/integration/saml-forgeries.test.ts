@@ -3,7 +3,7 @@ import { generateSecrets } from '../../src/config/secrets.js';
 import { generateSamlKeyPair, type SamlKeyPair } from '../../src/config/saml-keys.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { assertionXml, encode, forgeIdpMetadata, FORGE_SSO_URL, newId, requestIdOf, responseXml, sign, type AssertionFields } from '../support/saml-forge.js';
@@ -42,7 +42,8 @@ describe('SAML responses the bridge must refuse', () => {
     const expiring = await generateSamlKeyPair('expiring IdP', 10);
     const expired = await generateSamlKeyPair('expired IdP', 30, new Date(Date.now() - 60 * 86_400_000));
     const secrets = await generateSecrets();
-    const port = await freePort();
+    // The bridge's server listens first: the SP entity id and ACS URL name its port.
+    const { server, port } = await listeningHttpServer();
     const issuer = `http://127.0.0.1:${port}`;
     spEntityId = `${issuer}/upstream/${DIRECTORY}/saml/metadata`;
     acs = `${issuer}/upstream/${DIRECTORY}/callback`;
@@ -65,7 +66,7 @@ describe('SAML responses the bridge must refuse', () => {
       directories: { healthCheckIntervalSeconds: 0 },
     } as never;
     // Two instances of one deployment: the same issuer, secrets and Redis.
-    a = await startBridge({ port, secrets, config });
+    a = await startBridge({ server, secrets, config });
     b = await startBridge({ secrets, config, issuer });
     rp = await RelyingParty.discover({ issuer: a.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
   }, 60_000);

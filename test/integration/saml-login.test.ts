@@ -6,7 +6,7 @@ import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startSimpleSamlPhp, type SimpleSamlPhpHandle } from '../support/simplesamlphp.js';
 import { extractForms, linksWithText, UserAgent, type Page } from '../support/user-agent.js';
@@ -37,7 +37,8 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
   let testNumbersRp: RelyingParty;
 
   beforeAll(async () => {
-    const port = await freePort();
+    // The bridge's server listens first: the IdP is told the SP entity ids and ACS URLs, which name its port.
+    const { server, port } = await listeningHttpServer();
     const issuer = `http://127.0.0.1:${port}`;
     secrets = await generateSecrets();
     const sp = (id: string) => ({
@@ -60,7 +61,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
       ...extra,
     });
     bridge = await startBridge({
-      port,
+      server,
       secrets,
       config: {
         clients: [RP_CLIENT, TEST_NUMBERS_CLIENT],

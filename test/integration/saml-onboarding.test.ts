@@ -8,7 +8,7 @@ import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startSimpleSamlPhp, type SimpleSamlPhpHandle } from '../support/simplesamlphp.js';
@@ -35,11 +35,12 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
   beforeAll(async () => {
     redis = await startRedisServer();
     secrets = await generateSecrets();
-    const ports = { a: await freePort(), b: await freePort() };
+    // Both bridges' servers listen first: the IdP is told their SP entity ids and ACS URLs, which name their ports.
+    const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer() };
     // Each instance has its own issuer here, so each is a service provider of its own at the IdP.
     ssp = await startSimpleSamlPhp({
       users: USERS,
-      serviceProviders: Object.values(ports).map((port) => ({
+      serviceProviders: Object.values(listeners).map(({ port }) => ({
         entityId: `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/saml/metadata`,
         acsUrl: `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`,
         signingCert: secrets.saml.signing[0]!.cert,
@@ -54,8 +55,8 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
       directories: { refreshIntervalMs: 0, healthCheckIntervalSeconds: 0 },
       environment: 'test' as const,
     };
-    a = await startBridge({ port: ports.a, secrets, config });
-    b = await startBridge({ port: ports.b, secrets, config });
+    a = await startBridge({ server: listeners.a.server, secrets, config });
+    b = await startBridge({ server: listeners.b.server, secrets, config });
   }, 60_000);
 
   afterAll(async () => {

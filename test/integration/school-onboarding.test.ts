@@ -8,7 +8,7 @@ import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js
 import { hashPassword } from '../../src/admin/passwords.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
@@ -54,10 +54,11 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
   beforeAll(async () => {
     redis = await startRedisServer();
     secrets = await generateSecrets();
-    const ports = { a: await freePort(), b: await freePort(), prod: await freePort() };
+    // The bridges' servers listen first: the directory is told their callbacks, which name their ports.
+    const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer(), prod: await listeningHttpServer() };
     upstream = await startDirectoryIdp({
       clientSecret,
-      redirectUris: Object.values(ports).map((port) => `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`),
+      redirectUris: Object.values(listeners).map(({ port }) => `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`),
     });
     const common = {
       redis: { url: redis.url, commandTimeoutMs: 1000 },
@@ -66,10 +67,10 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
       // Every request looks at the shared revision: changes are visible at once, deterministically.
       directories: { refreshIntervalMs: 0, healthCheckIntervalSeconds: 0 },
     };
-    testA = await startBridge({ port: ports.a, secrets, config: { ...common, environment: 'test' } });
-    testB = await startBridge({ port: ports.b, secrets, config: { ...common, environment: 'test' } });
+    testA = await startBridge({ server: listeners.a.server, secrets, config: { ...common, environment: 'test' } });
+    testB = await startBridge({ server: listeners.b.server, secrets, config: { ...common, environment: 'test' } });
     prod = await startBridge({
-      port: ports.prod,
+      server: listeners.prod.server,
       secrets,
       config: { ...common, environment: 'production', testDirectory: { enabled: false }, attributeTestService: { enabled: false } },
     });

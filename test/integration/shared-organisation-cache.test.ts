@@ -3,7 +3,7 @@ import { CLAIM } from '../../src/claims/claim-names.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
 import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startOphServer, type OphServerHandle } from '../support/oph-server.js';
-import { freePort } from '../support/ports.js';
+import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
@@ -17,14 +17,14 @@ describe('the organisation cache shared by instances', () => {
   let oph: OphServerHandle;
   let upstream: DirectoryIdpHandle;
   let secrets: BridgeSecrets;
-  let ports: number[];
+  let listeners: Array<Awaited<ReturnType<typeof listeningHttpServer>>>;
   const running: Federation[] = [];
 
-  const start = async (port: number) => {
+  const start = async (listener: { server: import('node:http').Server }) => {
     const fed = await startFederation({
       upstream,
       secrets,
-      bridgePort: port,
+      server: listener.server,
       config: { redis: { url: redis.url }, organisations: { source: 'http', baseUrl: oph.baseUrl, timeoutMs: 1000 } },
     });
     running.push(fed);
@@ -35,12 +35,14 @@ describe('the organisation cache shared by instances', () => {
     redis = await startRedisServer();
     oph = await startOphServer();
     secrets = await generateSecrets();
-    ports = [await freePort(), await freePort()];
-    upstream = await startDirectoryIdp({ redirectUris: ports.map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`) });
+    // Both instances' servers listen from the start: the directory is told their callbacks first.
+    listeners = [await listeningHttpServer(), await listeningHttpServer()];
+    upstream = await startDirectoryIdp({ redirectUris: listeners.map(({ port }) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`) });
   });
 
   afterAll(async () => {
     for (const fed of running) await fed.stop();
+    for (const { server } of listeners ?? []) if (server.listening) server.close();
     await upstream?.stop();
     await oph?.stop();
     await redis?.stop();
@@ -52,13 +54,13 @@ describe('the organisation cache shared by instances', () => {
   }
 
   it('resolves a school on a fresh instance while the registry is down, from what another instance learned', async () => {
-    const first = await start(ports[0]!);
+    const first = await start(listeners[0]!);
     expect(await schoolCodes(first)).toEqual(['30076']);
     const asked = oph.requests.length;
     expect(asked).toBeGreaterThan(0);
 
     oph.setDown(true);
-    const fresh = await start(ports[1]!);
+    const fresh = await start(listeners[1]!);
     expect(await schoolCodes(fresh)).toEqual(['30076']);
     // The fresh instance did not need the registry for it.
     expect(fresh.bridge.logs.some((line) => line.msg === 'directory asserted a school it is not registered for')).toBe(false);

@@ -7,7 +7,7 @@ import { createMemoryStorage } from '../../src/storage/memory.js';
 import { createRedisStorage } from '../../src/storage/redis.js';
 import { StoreUnavailableError, type Storage } from '../../src/storage/types.js';
 import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
-import { freePort } from '../support/ports.js';
+import { NOTHING_LISTENS_PORT } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { eventually } from '../support/eventually.js';
 const id = () => randomUUID();
@@ -393,7 +393,7 @@ describe('redis storage outside the contract', () => {
   });
 
   it('fails fast with StoreUnavailableError when no server answers, and closes cleanly', async () => {
-    const nowhere = createRedisStorage(redisConfig(`redis://127.0.0.1:${await freePort()}`, 'pfx:'), { onError: () => {} });
+    const nowhere = createRedisStorage(redisConfig(`redis://127.0.0.1:${NOTHING_LISTENS_PORT}`, 'pfx:'), { onError: () => {} });
     try {
       expect(nowhere.isAvailable()).toBe(false);
       await expect(nowhere.ping()).rejects.toBeInstanceOf(StoreUnavailableError);

@@ -12,7 +12,7 @@ import type { WilmaUserDataFault } from '../../src/testdirectory/wilma/simulator
 import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { freePort } from '../support/ports.js';
+import { NOTHING_LISTENS_PORT } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty, type AuthorizationRequest } from '../support/relying-party.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
@@ -81,7 +81,6 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
     wilma = await startWilmaServer({ secret: SECRET, users: USERS });
     // A Wilma answering only what the protocol documents.
     legacy = await startWilmaServer({ secret: SECRET, users: USERS, extendedAnswer: false });
-    const closedPort = await freePort();
     bridge = await startBridge({
       config: {
         clients: [RP_CLIENT],
@@ -91,7 +90,7 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
         upstreams: [
           wilmaDirectory(WILMA_ID, wilma.url, { userAttributes: EXTENDED_ATTRIBUTES }),
           wilmaDirectory(LEGACY_ID, legacy.url),
-          wilmaDirectory(GONE_ID, `http://127.0.0.1:${closedPort}`),
+          wilmaDirectory(GONE_ID, `http://127.0.0.1:${NOTHING_LISTENS_PORT}`),
         ],
       } as never,
     });

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { resolve } from 'node:path';
 import { createAdminListenerApp } from '../../src/admin/listener.js';
@@ -12,6 +11,7 @@ import { createOrganisationRegistry } from '../../src/organisations/index.js';
 import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/types.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
+import { listenOnLoopback, rebind } from './ports.js';
 
 export interface BridgeHandle {
   issuer: string;
@@ -32,6 +32,9 @@ export interface BridgeHandle {
 export interface StartBridgeOptions {
   config?: Omit<BridgeConfigInput, 'issuer' | 'port'>;
   secrets?: BridgeSecrets;
+  /** Serve on this server, already listening (see listenOnLoopback): its port was needed before the bridge. */
+  server?: Server;
+  /** The port of an earlier run of this bridge, bound again (a restart); a port the OS picks by default. */
   port?: number;
   /** Another instance's issuer: this process then serves the same deployment on its own port. */
   issuer?: string;
@@ -41,24 +44,29 @@ export interface StartBridgeOptions {
   organisationsClock?: () => number;
 }
 
-async function listen(server: Server, port: number): Promise<number> {
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => done());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 /**
  * Runs a real bridge on a loopback port, built exactly as src/main.ts builds it. Two bridges given
  * the same secrets and Redis behave as two instances of one deployment.
  */
 export async function startBridge(options: StartBridgeOptions = {}): Promise<BridgeHandle> {
-  const server = createServer();
-  const port = await listen(server, options.port ?? 0);
+  const server = options.server ?? createServer();
+  const port = options.server
+    ? (server.address() as { port: number }).port
+    : options.port !== undefined
+      ? await rebind(() => listenOnLoopback(server, options.port))
+      : await listenOnLoopback(server);
+  try {
+    return await serve(server, port, options);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+}
+
+async function serve(server: Server, port: number, options: StartBridgeOptions): Promise<BridgeHandle> {
   const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   const adminServer = options.adminListener ? createServer() : undefined;
-  const adminPort = adminServer ? await listen(adminServer, 0) : undefined;
+  const adminPort = adminServer ? await listenOnLoopback(adminServer) : undefined;
   const withPort = adminPort === undefined ? options.config?.admin : { ...options.config?.admin, port: adminPort };
   // Tests that keep their records in process memory say so, as a developer would.
   const inMemory = !(options.config?.redis as { url?: string } | undefined)?.url;

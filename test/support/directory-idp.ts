@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import Koa from 'koa';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
@@ -8,7 +8,7 @@ import { mountAt } from '../../src/http/mount.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 import { createTestDirectory } from '../../src/testdirectory/index.js';
 import { loadTestUsers, type TestUser } from '../../src/testdirectory/users.js';
-import { freePort } from './ports.js';
+import { listenOnLoopback, rebind } from './ports.js';
 
 /** Ways a school directory can misbehave; each one is the real IdP's answer, altered. */
 export type Fault =
@@ -36,7 +36,7 @@ export interface DirectoryIdpHandle {
   heldTokenRequests(): number;
   /** Closes the server and every open connection: the directory is down. */
   stop(): Promise<void>;
-  /** Serves again on the same port. */
+  /** Serves again on the same port (its issuer names it). */
   start(): Promise<void>;
 }
 
@@ -82,7 +82,21 @@ export interface DirectoryIdpOptions {
  * with a switch in front that alters its answers to play a misbehaving directory.
  */
 export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Promise<DirectoryIdpHandle> {
-  const port = await freePort();
+  // The issuer names the port: the first server listens (on a port the OS picks) before the IdP is built.
+  let app: Koa | undefined;
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => app!.callback()(req, res);
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  const newServer = (): Server => {
+    const s = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
+    s.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    return s;
+  };
+  const first = newServer();
+  const port = await listenOnLoopback(first as NetServer);
   const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${MOUNT}`;
   const clientId = options.clientId ?? 'mpassid-bridge';
   const clientSecret = options.clientSecret ?? 'upstream-client-secret-0123456789abcdef';
@@ -120,7 +134,7 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
   };
 
   // No app.keys: the directory signs its cookies with its own keys wherever it is mounted.
-  const app = new Koa();
+  app = new Koa();
   app.silent = true;
   app.use(async (ctx, next) => {
     const path = ctx.path;
@@ -194,23 +208,15 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
   });
   app.use(mountAt(MOUNT, directory.middleware));
 
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
+  server = first;
   const start = async (): Promise<void> => {
     if (server) return;
     serving = new AbortController();
-    const s = options.tls ? createTlsServer(options.tls, app.callback()) : createServer(app.callback());
-    s.on(options.tls ? 'secureConnection' : 'connection', (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((done, fail) => {
-      s.once('error', fail);
-      s.listen(port, '127.0.0.1', () => done());
-    });
+    const s = newServer();
+    // Back on the port the issuer names, should another process have taken it meanwhile.
+    await rebind(() => listenOnLoopback(s as NetServer, port));
     server = s;
   };
-  await start();
 
   return {
     issuer,

@@ -2,7 +2,7 @@ import { hashPassword } from '../../src/admin/passwords.js';
 import type { BridgeConfigInput } from '../../src/config/schema.js';
 import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
 import { startFederation, UPSTREAM_ID, type Federation } from './federation.js';
-import { freePort } from './ports.js';
+import { listeningHttpServer } from './ports.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from './directory-idp.js';
 
@@ -45,20 +45,25 @@ export interface EnvironmentsOptions {
 export async function startEnvironments(options: EnvironmentsOptions = {}): Promise<Environments> {
   const redis = await startRedisServer();
   const secrets = await generateSecrets();
-  const ports = { test: await freePort(), demo: await freePort(), prod: await freePort() };
+  // The directory knows all three bridges' callbacks: their servers listen before anything is built.
+  const listeners = { test: await listeningHttpServer(), demo: await listeningHttpServer(), prod: await listeningHttpServer() };
   const upstream = await startDirectoryIdp({
-    redirectUris: Object.values(ports).map((port) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`),
+    redirectUris: Object.values(listeners).map(({ port }) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`),
   });
   const common = {
     redis: { url: redis.url, commandTimeoutMs: 1000 },
     admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
   };
   const shared = { secrets, upstream, ...(options.upstreamConfig ? { upstreamConfig: options.upstreamConfig } : {}) };
-  const test = await startFederation({ ...shared, bridgePort: ports.test, config: { ...common, environment: 'test', ...options.test } });
-  const demo = await startFederation({ ...shared, bridgePort: ports.demo, config: { ...common, environment: 'demo', testDirectory: { enabled: false } } });
+  const test = await startFederation({ ...shared, server: listeners.test.server, config: { ...common, environment: 'test', ...options.test } });
+  const demo = await startFederation({
+    ...shared,
+    server: listeners.demo.server,
+    config: { ...common, environment: 'demo', testDirectory: { enabled: false } },
+  });
   const prod = await startFederation({
     ...shared,
-    bridgePort: ports.prod,
+    server: listeners.prod.server,
     config: { ...common, environment: 'production', testDirectory: { enabled: false }, attributeTestService: { enabled: false } },
   });
   return {

@@ -7,13 +7,16 @@ export interface EventuallyOptions {
   what?: string;
 }
 
+/** Thrown by a check: the condition can no longer come (a process exited), so the wait ends at once with this error. */
+export class GiveUp extends Error {}
+
 type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Polls `check` until it returns something truthy, and resolves with that. A check that throws (an
- * `expect` that does not hold yet) counts as not yet. Bounded: after `timeoutMs` it rejects with
+ * `expect` that does not hold yet) counts as not yet, except GiveUp, which ends the wait. Bounded: after `timeoutMs` it rejects with
  * what was awaited and the last error, so a condition that never comes fails the test.
  */
 export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<Truthy<T>> {
@@ -26,6 +29,7 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
       if (value) return value as Truthy<T>;
       lastError = undefined;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {

@@ -2,7 +2,8 @@ import { expect } from '@jest/globals';
 import type { BridgeConfigInput } from '../../src/config/schema.js';
 import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { startBridge, type BridgeHandle } from './bridge.js';
-import { freePort } from './ports.js';
+import type { Server } from 'node:http';
+import { listeningHttpServer } from './ports.js';
 import { RelyingParty, type AuthorizationRequest } from './relying-party.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from './directory-idp.js';
 import { linksWithText, type UserAgent, type Page } from './user-agent.js';
@@ -34,6 +35,9 @@ export interface FederationOptions {
   upstream?: DirectoryIdpHandle;
   /** Settings of the directory's entry in the bridge's `upstreams` (mapping, auth method, ...). */
   upstreamConfig?: Record<string, unknown>;
+  /** The bridge's server, already listening (its port was needed first); by default one on a port the OS picks. */
+  server?: Server;
+  /** The port of an earlier run of this bridge, bound again (a restart). */
   bridgePort?: number;
   issuer?: string;
   /** The organisation registry cache's clock (see StartBridgeOptions). */
@@ -41,10 +45,12 @@ export interface FederationOptions {
 }
 
 export async function startFederation(options: FederationOptions = {}): Promise<Federation> {
-  const port = options.bridgePort ?? (await freePort());
+  // The directory is told the bridge's callback first: the bridge's server listens before either is built.
+  const server = options.server ?? (options.bridgePort === undefined ? (await listeningHttpServer()).server : undefined);
+  const port = server ? (server.address() as { port: number }).port : options.bridgePort!;
   const upstream = options.upstream ?? (await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
   const bridge = await startBridge({
-    port,
+    ...(server ? { server } : { port }),
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
     ...(options.organisationsClock ? { organisationsClock: options.organisationsClock } : {}),

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { createOpinsysSimulator, type OpinsysFault } from '../../src/testdirectory/opinsys/simulator.js';
-import { freePort } from './ports.js';
+import { listenOnLoopback, rebind } from './ports.js';
 
 export interface OpinsysServerHandle {
   /** The simulator's address: the directory's baseUrl (its SSO is at `${baseUrl}/v3/sso`). */
@@ -25,7 +25,6 @@ export interface OpinsysServerOptions {
 
 /** The Opinsys SSO simulator as a separate HTTP server on its own loopback port, with the catalogue of test users. */
 export async function startOpinsysServer(options: OpinsysServerOptions): Promise<OpinsysServerHandle> {
-  const port = await freePort();
   const sharedSecret = options.sharedSecret ?? 'opinsys-shared-secret-0123456789abcdef';
   const organisation = 'testikunta.opinsys.fi';
   let fault: OpinsysFault = 'none';
@@ -38,16 +37,14 @@ export async function startOpinsysServer(options: OpinsysServerOptions): Promise
     fault: () => fault,
     ...(options.extendedClaims !== undefined ? { extendedClaims: options.extendedClaims } : {}),
   });
-  let server: Server | undefined;
+  let server: Server | undefined = createServer(simulator.app.callback());
+  const port = await listenOnLoopback(server);
   const start = async (): Promise<void> => {
     const next = createServer(simulator.app.callback());
-    await new Promise<void>((done, fail) => {
-      next.once('error', fail);
-      next.listen(port, '127.0.0.1', () => done());
-    });
+    // Back on the port the directory's settings name, should another process have taken it meanwhile.
+    await rebind(() => listenOnLoopback(next, port));
     server = next;
   };
-  await start();
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     sharedSecret,

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { onFreePort } from './ports.js';
 import { eventually } from './eventually.js';
 
 export interface RedisClusterHandle {
@@ -47,15 +47,18 @@ function startNode(port: number): Promise<ChildProcess> {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`cluster node ${port} exited with ${code}`));
+      reject(new Error(`cluster node ${port} exited with ${code}: ${output.slice(-300)}`));
     });
   });
 }
 
 /** A private three-master Redis Cluster on free loopback ports. */
 export async function startRedisCluster(): Promise<RedisClusterHandle> {
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const children = await Promise.all(ports.map(startNode));
+  // redis-server takes its port as --port: picked first, another one if taken meanwhile.
+  const nodes: Array<{ port: number; child: ChildProcess }> = [];
+  for (let i = 0; i < 3; i += 1) nodes.push(await onFreePort(async (port) => ({ port, child: await startNode(port) })));
+  const ports = nodes.map((node) => node.port);
+  const children = nodes.map((node) => node.child);
   const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
     encoding: 'utf8',
     timeout: 30_000,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { onFreePort, rebind } from './ports.js';
 
 export interface RedisServerHandle {
   port: number;
@@ -58,9 +58,13 @@ function launch(port: number, dir: string, options: RedisServerOptions): Promise
 
 /** A private redis-server on a free loopback port (never the machine's shared 6379). */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mpassid-redis-'));
-  let child: ChildProcess | undefined = await launch(port, dir, options);
+  // redis-server takes its port as --port (0 would mean no TCP at all): picked first, another one if taken meanwhile.
+  let child: ChildProcess | undefined;
+  const port = await onFreePort(async (candidate) => {
+    child = await launch(candidate, dir, options);
+    return candidate;
+  });
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     const running = child;
     child = undefined;
@@ -89,7 +93,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     resume: () => child?.kill('SIGCONT'),
     async restart() {
       await stop();
-      child = await launch(port, dir, options);
+      // The same port: the bridges hold its URL.
+      child = await rebind(() => launch(port, dir, options));
     },
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestUser } from '../../src/testdirectory/users.js';
 import { certificateBody, generateSamlKeyPair } from '../../src/config/saml-keys.js';
-import { freePort } from './ports.js';
+import { onFreePort } from './ports.js';
 
 /**
  * A real SAML identity provider for tests: SimpleSAMLphp 1.19 (Debian package `simplesamlphp`, with
@@ -147,11 +147,18 @@ function wwwData(): { uid: number; gid: number } | undefined {
 /** A PHP expression for this JSON value (a single-quoted literal: PHP expands `$` in double quotes). */
 const php = (json: unknown): string => `json_decode('${JSON.stringify(json).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}', true)`;
 
+type SimpleSamlPhpOptions = { users: TestUser[]; serviceProviders: SamlTestSp[] };
+
 /** Starts SimpleSAMLphp as the IdP of these service providers, with these users. */
-export async function startSimpleSamlPhp(options: { users: TestUser[]; serviceProviders: SamlTestSp[] }): Promise<SimpleSamlPhpHandle> {
+export async function startSimpleSamlPhp(options: SimpleSamlPhpOptions): Promise<SimpleSamlPhpHandle> {
   const missing = simpleSamlPhpMissing();
   if (missing) throw new Error(`SimpleSAMLphp cannot be started: ${missing} (apt-get install simplesamlphp apache2 libapache2-mod-php php-xml php-mbstring)`);
-  const port = await freePort();
+  // Apache is told its port (Listen) and so is SimpleSAMLphp (baseurlpath): picked first, and a
+  // new one (with a new configuration) when Apache exits because it was taken meanwhile.
+  return onFreePort((port) => startOn(port, options));
+}
+
+async function startOn(port: number, options: SimpleSamlPhpOptions): Promise<SimpleSamlPhpHandle> {
   const baseUrl = `http://127.0.0.1:${port}/simplesaml`;
   const root = mkdtempSync(join(tmpdir(), 'mpassid-simplesamlphp-'));
   chmodSync(root, 0o755);
@@ -262,6 +269,8 @@ export async function startSimpleSamlPhp(options: { users: TestUser[]; servicePr
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // 'close': exited, and all it wrote to stderr has been read (its reason, e.g. the port being taken).
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   child.unref();
   // Detached, it would outlive a runner that dies without calling stop().
   const reap = (): void => {
@@ -292,6 +301,7 @@ export async function startSimpleSamlPhp(options: { users: TestUser[]; servicePr
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) {
+      await closed;
       const why = logs();
       await stop();
       throw new Error(`Apache with SimpleSAMLphp exited with ${child.exitCode}: ${why.slice(-1500)}`);
