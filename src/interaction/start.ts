@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { Interaction } from 'oidc-provider';
 import { ATTRIBUTE_TEST_CLIENT_ID } from '../attributetest/routes.js';
 import type { Directory } from '../directories/connectors/index.js';
 import { DirectoryError } from '../directories/errors.js';
@@ -33,49 +34,56 @@ export function loginStarts(login: LoginContext, outcomes: LoginOutcomes) {
   const { provider, catalogue, accounts, pages, logger, handoff, base, secureCookie } = login;
   const { refusalFor, refuse, serviceGone, showFailure } = outcomes;
 
+  /** The service's request arrives: the directory it names, the school chooser, or single sign-on. */
   async function begin(ctx: Context) {
     const details = await interactionOf(login, ctx);
-    const { params, prompt } = details;
-    const locale = localeOf(ctx, params.ui_locales, loginStart(details));
+    if (details.prompt.name === 'login') return chooseDirectory(ctx, details);
+    const accountId = details.session?.accountId;
+    if (details.prompt.name === 'consent' && accountId) return singleSignOn(ctx, details, accountId);
+    throw new DirectoryError('directory_transaction_invalid', `unexpected prompt ${details.prompt.name}`);
+  }
 
-    if (prompt.name === 'login') {
-      const requested = requestedAuthnSource(params.acr_values);
-      const direct = requested ? await catalogue.get(requested) : undefined;
-      if (direct) return startDirectoryLogin(ctx, details.uid, params, direct, loginStart(details));
-      const client = await provider.Client.find(String(params.client_id));
-      const listings = await named(await catalogue.list(), login.schoolNames);
-      pages.render(ctx, 'chooser', locale, {
-        // The built-in test service's name is ours to translate; a service's own name is its own.
-        clientName: client?.clientId === ATTRIBUTE_TEST_CLIENT_ID ? t(locale, 'attr.title') : client?.clientName,
-        ...chooserModel({
-          directories: listings.map((listing) => ({ listing, unavailable: login.isUnavailable?.(listing.id) ?? false })),
-          locale,
-          loginHref: (id) => `${base}/interaction/${details.uid}/login/${id}`,
-          query: typeof ctx.query.q === 'string' ? ctx.query.q : undefined,
-          lastChoice: ctx.cookies.get(LAST_CHOICE_COOKIE) ?? undefined,
-        }),
-        searchAction: `${base}/interaction/${details.uid}`,
-        cancelHref: `${base}/interaction/${details.uid}/abort`,
-        languageLinks: languageLinks(ctx),
-      });
+  async function chooseDirectory(ctx: Context, details: Interaction) {
+    const { params } = details;
+    const locale = localeOf(ctx, params.ui_locales, loginStart(details));
+    const requested = requestedAuthnSource(params.acr_values);
+    const direct = requested ? await catalogue.get(requested) : undefined;
+    if (direct) return startDirectoryLogin(ctx, details.uid, params, direct, loginStart(details));
+    const client = await provider.Client.find(String(params.client_id));
+    const listings = await named(await catalogue.list(), login.schoolNames);
+    pages.render(ctx, 'chooser', locale, {
+      // The built-in test service's name is ours to translate; a service's own name is its own.
+      clientName: client?.clientId === ATTRIBUTE_TEST_CLIENT_ID ? t(locale, 'attr.title') : client?.clientName,
+      ...chooserModel({
+        directories: listings.map((listing) => ({ listing, unavailable: login.isUnavailable?.(listing.id) ?? false })),
+        locale,
+        loginHref: (id) => `${base}/interaction/${details.uid}/login/${id}`,
+        query: typeof ctx.query.q === 'string' ? ctx.query.q : undefined,
+        lastChoice: ctx.cookies.get(LAST_CHOICE_COOKIE) ?? undefined,
+      }),
+      searchAction: `${base}/interaction/${details.uid}`,
+      cancelHref: `${base}/interaction/${details.uid}/abort`,
+      languageLinks: languageLinks(ctx),
+    });
+  }
+
+  /** A user signed in here already, now at another service: the end of a login, without a directory. */
+  async function singleSignOn(ctx: Context, details: Interaction, accountId: string) {
+    const { params } = details;
+    const locale = localeOf(ctx, params.ui_locales, loginStart(details));
+    const service = String(params.client_id);
+    const snapshot = await accounts.find(accountId);
+    if (!snapshot) {
+      // It expired since /auth checked it: the same authorization request again meets the login
+      // check for it (account_unavailable in create-provider.ts), and the user signs in anew.
+      ctx.redirect(authorizationRequestOf(params));
       return;
     }
-
-    if (prompt.name === 'consent' && details.session?.accountId) {
-      const snapshot = await accounts.find(details.session.accountId);
-      if (!snapshot) {
-        // It expired since /auth checked it: the same authorization request again meets the login
-        // check for it (account_unavailable in create-provider.ts), and the user signs in anew.
-        ctx.redirect(authorizationRequestOf(params));
-        return;
-      }
-      const refusal = await refusalFor(snapshot, String(params.client_id));
-      if (refusal) return refuse(ctx, details.uid, locale, String(params.client_id), refusal);
-      const grantId = await grantFor(login, details.session.accountId, String(params.client_id), String(params.scope ?? ''), details.grantId);
-      if (!grantId) return serviceGone(ctx, locale, String(params.client_id));
-      return finishInteraction(ctx, details, { consent: { grantId } });
-    }
-    throw new DirectoryError('directory_transaction_invalid', `unexpected prompt ${prompt.name}`);
+    const refusal = await refusalFor(snapshot, service);
+    if (refusal) return refuse(ctx, details.uid, locale, service, refusal);
+    const grantId = await grantFor(login, accountId, service, String(params.scope ?? ''), details.grantId);
+    if (!grantId) return serviceGone(ctx, locale, service);
+    return finishInteraction(ctx, details, { consent: { grantId } });
   }
 
   async function chosen(ctx: Context) {
