@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runAdminCli } from '../support/admin-cli.js';
 import { hashPassword } from '../../src/admin/passwords.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, startFederation, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 /**
  * The admin API against its attackers: password guessing (throttled per address and per username in
@@ -51,7 +52,7 @@ describe('admin API security', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     const passwordHash = await hashPassword(PASSWORD);
     const common = {
       redis: { url: redis.url, commandTimeoutMs: 1000 },

@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { BridgeConfigInput } from '../../src/config/schema.js';
-import { generateSecrets, generateSigningKeys } from '../../src/config/secrets.js';
 import { createDeployment } from '../../src/deployment.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 import type { Storage } from '../../src/storage/types.js';
 import { RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { UserAgent, type Page } from '../support/user-agent.js';
+import { environmentJwks, testSecrets } from '../support/keys.js';
 
 type LogLine = Record<string, any>;
 
@@ -150,7 +150,7 @@ describe('environments on hosts of their own, behind a proxy', () => {
   const lines: string[] = [];
 
   async function deployment(settings: Partial<BridgeConfigInput>): Promise<number> {
-    const secrets = { ...(await generateSecrets()), environmentJwks: { test: await generateSigningKeys(), production: await generateSigningKeys() } };
+    const secrets = { ...testSecrets(), environmentJwks: { test: environmentJwks.second(), production: environmentJwks.third() } };
     const config = parseConfig({
       env: 'test',
       logLevel: 'info',

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { OPERATOR, OPERATOR_AUTH } from '../support/environments.js';
 import { SERVICE_REDIRECT } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { eventually } from '../support/eventually.js';
+import { testSecrets } from '../support/keys.js';
 
 /**
  * Registered services, directories, operator settings and the audit log are the federation's
@@ -33,7 +34,7 @@ describe("the federation's records", () => {
 
   beforeAll(async () => {
     redis = await startRedisServer({ appendOnly: true });
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     bridge = await start();
     port = bridge.port;
   });

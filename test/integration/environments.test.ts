@@ -5,7 +5,6 @@ import { Writable } from 'node:stream';
 import * as client from 'openid-client';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { parseConfig } from '../../src/config/load.js';
-import { generateSecrets, generateSigningKeys } from '../../src/config/secrets.js';
 import { createDeployment } from '../../src/deployment.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
@@ -16,6 +15,7 @@ import { listenOnLoopback } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
+import { environmentJwks, testSecrets } from '../support/keys.js';
 
 const AUTH = `Basic ${Buffer.from('operator:operator-password').toString('base64')}`;
 
@@ -33,7 +33,7 @@ describe('several environments in one deployment', () => {
     const port = await listenOnLoopback(server);
     origin = `http://127.0.0.1:${port}`;
     upstream = await startDirectoryIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
-    const secrets = { ...(await generateSecrets()), environmentJwks: { test: await generateSigningKeys(), production: await generateSigningKeys() } };
+    const secrets = { ...testSecrets(), environmentJwks: { test: environmentJwks.second(), production: environmentJwks.third() } };
     const config = parseConfig({
       env: 'test',
       logLevel: 'silent',

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { addKey, promoteKey, readJwks, retireKey, summarize } from '../../src/admin/signing-keys.js';
-import { generateSecrets, generateSigningKeys, type BridgeSecrets } from '../../src/config/secrets.js';
+import { generateSigningKeys, type BridgeSecrets } from '../../src/config/secrets.js';
 import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 /**
  * Signing keys rotate without a moment where a token fails: each step edits the JWKS file and the
@@ -29,7 +30,7 @@ describe('signing-key rotation', () => {
     redis = await startRedisServer();
     ({ server: firstServer, port } = await listeningHttpServer());
     upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] });
-    base = await generateSecrets();
+    base = testSecrets();
     writeFileSync(file, JSON.stringify(await generateSigningKeys()));
   });
 

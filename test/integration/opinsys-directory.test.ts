@@ -6,7 +6,7 @@ import * as client from 'openid-client';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { parseConfig } from '../../src/config/load.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { createStorage } from '../../src/storage/index.js';
 import { t } from '../../src/http/i18n.js';
 import type { OpinsysFault } from '../../src/testdirectory/opinsys/simulator.js';
@@ -18,6 +18,7 @@ import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty, type AuthorizationRequest } from '../support/relying-party.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
@@ -54,7 +55,7 @@ describe('Opinsys directory', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     // The bridges' servers listen first: the simulator is told their hosts, which name their ports.
     const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer() };
     sim = await startOpinsysServer({ returnToHosts: [`127.0.0.1:${listeners.a.port}`, `127.0.0.1:${listeners.b.port}`] });

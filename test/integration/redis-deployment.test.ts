@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent } from '../support/user-agent.js';
 import { eventually } from '../support/eventually.js';
+import { testSecrets } from '../support/keys.js';
 
 /** Rewrites a URL of instance A to reach instance B of the same deployment (a load balancer's job). */
 const via = (url: string, from: Federation, to: Federation) => url.replace(`:${from.bridge.port}/`, `:${to.bridge.port}/`);
@@ -16,7 +17,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     const config = { redis: { url: redis.url, commandTimeoutMs: 500 } };
     a = await startFederation({ config, secrets });
     b = await startFederation({ config, secrets, upstream: a.upstream, issuer: a.bridge.issuer });

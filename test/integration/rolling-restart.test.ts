@@ -4,13 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSecrets } from '../../src/config/secrets.js';
 import { RP_CLIENT, RP_REDIRECT, signInAtDirectory } from '../support/federation.js';
 import { listenOnLoopback, onFreePort, rebind } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 import { eventually, GiveUp } from '../support/eventually.js';
+import { testSecrets } from '../support/keys.js';
 
 /** A bridge process as an operator runs one (its own process, the same configuration and secrets as its peer). */
 class Instance {
@@ -107,7 +107,7 @@ describe('a rolling restart of two instances behind one address', () => {
     const work = mkdtempSync(join(tmpdir(), 'mpassid-rolling-'));
     const secretsFile = join(work, 'secrets.json');
     // Both instances read the same secrets, as a deployment's instances do.
-    writeFileSync(secretsFile, JSON.stringify(await generateSecrets()), { mode: 0o600 });
+    writeFileSync(secretsFile, JSON.stringify(testSecrets()), { mode: 0o600 });
     const configFile = join(work, 'bridge.json');
     writeFileSync(configFile, JSON.stringify({ secrets: { file: secretsFile }, clients: [RP_CLIENT], directories: { healthCheckIntervalSeconds: 0 } }));
     // The balancer listens first (the issuer names its port); the instances' ports join its list as they start.

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
-import { exportJWK, generateKeyPair } from 'jose';
+import { importJWK } from 'jose';
 import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { serviceEcKey } from '../support/keys.js';
 import { parseForm, UserAgent } from '../support/user-agent.js';
 
 const NATIVE_REDIRECT = 'fi.example.harjoitus:/oauth2redirect';
@@ -11,12 +12,12 @@ const NATIVE_REDIRECT = 'fi.example.harjoitus:/oauth2redirect';
 /** Services of every kind the bridge accepts, each signing a user in end to end. */
 describe('services of different kinds', () => {
   let fed: Federation;
-  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+  let privateKey: CryptoKey;
   let keyServer: Server;
   beforeAll(async () => {
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    privateKey = pair.privateKey;
-    const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'service-key', alg: 'ES256', use: 'sig' };
+    const { d: _private, kid: _kid, ...publicPart } = serviceEcKey();
+    privateKey = (await importJWK(serviceEcKey(), 'ES256')) as CryptoKey;
+    const publicJwk = { ...publicPart, kid: 'service-key', alg: 'ES256', use: 'sig' };
     // The service publishes its public keys; the bridge fetches them (jwks_uri).
     keyServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] })));
     await new Promise<void>((done) => keyServer.listen(0, '127.0.0.1', done));

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { generateSamlKeyPair } from '../../src/config/saml-keys.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { listeningHttpServer } from '../support/ports.js';
+import { samlKeyPairs } from '../support/keys.js';
 import { forgeIdpMetadata, FORGE_SSO_URL } from '../support/saml-forge.js';
 
 const DIRECTORY = 'saml-cookies';
@@ -18,7 +18,7 @@ describe('SAML: the transaction cookie reaches the cross-site ACS post, the othe
   let base: string;
 
   beforeAll(async () => {
-    const idpKey = await generateSamlKeyPair('cookie test IdP');
+    const idpKey = samlKeyPairs.idp();
     // The bridge's server listens first: its https issuer (behind the proxy) names the port.
     const { server, port } = await listeningHttpServer();
     base = `http://127.0.0.1:${port}`;

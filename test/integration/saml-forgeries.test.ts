@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateSecrets } from '../../src/config/secrets.js';
 import { generateSamlKeyPair, type SamlKeyPair } from '../../src/config/saml-keys.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
@@ -8,6 +7,7 @@ import { startRedisServer, type RedisServerHandle } from '../support/redis-serve
 import { RelyingParty } from '../support/relying-party.js';
 import { assertionXml, encode, forgeIdpMetadata, FORGE_SSO_URL, newId, requestIdOf, responseXml, sign, type AssertionFields } from '../support/saml-forge.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
+import { samlKeyPairs, testSecrets } from '../support/keys.js';
 
 const DIRECTORY = 'saml-forge';
 const IDP = 'https://idp.forge.example/saml';
@@ -38,10 +38,11 @@ describe('SAML responses the bridge must refuse', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    [idpKey, otherKey] = await Promise.all([generateSamlKeyPair('forge IdP'), generateSamlKeyPair('someone else')]);
+    [idpKey, otherKey] = [samlKeyPairs.idp(), samlKeyPairs.otherIdp()];
+    // Certificates about their dates are made here.
     const expiring = await generateSamlKeyPair('expiring IdP', 10);
     const expired = await generateSamlKeyPair('expired IdP', 30, new Date(Date.now() - 60 * 86_400_000));
-    const secrets = await generateSecrets();
+    const secrets = testSecrets();
     // The bridge's server listens first: the SP entity id and ACS URL name its port.
     const { server, port } = await listeningHttpServer();
     const issuer = `http://127.0.0.1:${port}`;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
@@ -10,6 +10,7 @@ import { listeningHttpServer } from '../support/ports.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { startSimpleSamlPhp, type SimpleSamlPhpHandle } from '../support/simplesamlphp.js';
 import { extractForms, linksWithText, UserAgent, type Page } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 const USERS = loadTestUsers(resolve('config/test-users.json'));
 /** Signed assertion in a signed response, AD FS attribute names, several AttributeValues. */
@@ -40,7 +41,7 @@ describe('SAML directories: logins through SimpleSAMLphp', () => {
     // The bridge's server listens first: the IdP is told the SP entity ids and ACS URLs, which name its port.
     const { server, port } = await listeningHttpServer();
     const issuer = `http://127.0.0.1:${port}`;
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     const sp = (id: string) => ({
       entityId: `${issuer}/upstream/${id}/saml/metadata`,
       acsUrl: `${issuer}/upstream/${id}/callback`,

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hashPassword } from '../../src/admin/passwords.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
@@ -13,6 +13,7 @@ import { startRedisServer, type RedisServerHandle } from '../support/redis-serve
 import { RelyingParty } from '../support/relying-party.js';
 import { startSimpleSamlPhp, type SimpleSamlPhpHandle } from '../support/simplesamlphp.js';
 import { extractForms, linksWithText, UserAgent, type Page } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const DIRECTORY_ID = 'city-adfs';
@@ -34,7 +35,7 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     // Both bridges' servers listen first: the IdP is told their SP entity ids and ACS URLs, which name their ports.
     const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer() };
     // Each instance has its own issuer here, so each is a service provider of its own at the IdP.

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
@@ -13,6 +13,7 @@ import { startRedisServer, type RedisServerHandle } from '../support/redis-serve
 import { RelyingParty } from '../support/relying-party.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
@@ -53,7 +54,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
 
   beforeAll(async () => {
     redis = await startRedisServer();
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     // The bridges' servers listen first: the directory is told their callbacks, which name their ports.
     const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer(), prod: await listeningHttpServer() };
     upstream = await startDirectoryIdp({

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startOphServer, type OphServerHandle } from '../support/oph-server.js';
 import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
 import { UserAgent } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 /**
  * The organisation registry's answers are shared by every instance through the store: an instance
@@ -34,7 +35,7 @@ describe('the organisation cache shared by instances', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     oph = await startOphServer();
-    secrets = await generateSecrets();
+    secrets = testSecrets();
     // Both instances' servers listen from the start: the directory is told their callbacks first.
     listeners = [await listeningHttpServer(), await listeningHttpServer()];
     upstream = await startDirectoryIdp({ redirectUris: listeners.map(({ port }) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`) });

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { hashPassword } from '../../src/admin/passwords.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { t } from '../../src/http/i18n.js';
-import { generateSecrets } from '../../src/config/secrets.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { startWilmaServer, type WilmaServerHandle } from '../../src/testdirectory/wilma/server.js';
 import type { WilmaUserDataFault } from '../../src/testdirectory/wilma/simulator.js';
@@ -16,6 +15,7 @@ import { NOTHING_LISTENS_PORT } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty, type AuthorizationRequest } from '../support/relying-party.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
+import { testSecrets } from '../support/keys.js';
 
 const SECRET = 'wilma-shared-secret-0123456789abcdef';
 const WILMA_ID = 'wilma-school';
@@ -308,7 +308,7 @@ describe('Wilma directory onboarded through the CLI on one instance, used on ano
   beforeAll(async () => {
     redis = await startRedisServer();
     wilma = await startWilmaServer({ secret: citySecret, users: USERS });
-    const secrets = await generateSecrets();
+    const secrets = testSecrets();
     const common = {
       redis: { url: redis.url, commandTimeoutMs: 1000 },
       admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },

@@ -5,12 +5,13 @@ import { createAdminListenerApp } from '../../src/admin/listener.js';
 import { createBridge, type Bridge } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { BridgeConfig, BridgeConfigInput } from '../../src/config/schema.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createOrganisationRegistry } from '../../src/organisations/index.js';
 import { createStorage, waitUntilAvailable } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/types.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
+import { testSecrets } from './keys.js';
 import { listenOnLoopback, rebind } from './ports.js';
 
 export interface BridgeHandle {
@@ -72,7 +73,7 @@ async function serve(server: Server, port: number, options: StartBridgeOptions):
   const inMemory = !(options.config?.redis as { url?: string } | undefined)?.url;
   const admin = withPort && inMemory ? { allowInMemoryRecords: true, ...withPort } : withPort;
   const config = parseConfig({ env: 'test', logLevel: 'info', ...options.config, ...(admin ? { admin } : {}), issuer, port });
-  const secrets = options.secrets ?? (await generateSecrets());
+  const secrets = options.secrets ?? testSecrets();
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {

@@ -3,11 +3,12 @@ import { createServer as createTlsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import Koa from 'koa';
-import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import { mountAt } from '../../src/http/mount.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 import { createTestDirectory } from '../../src/testdirectory/index.js';
 import { loadTestUsers, type TestUser } from '../../src/testdirectory/users.js';
+import { directoryIdpKey, foreignRsaKey } from './keys.js';
 import { listenOnLoopback, rebind } from './ports.js';
 
 /** Ways a school directory can misbehave; each one is the real IdP's answer, altered. */
@@ -58,10 +59,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-async function rsaJwk(kid: string): Promise<JWK> {
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
-}
+/** A pre-generated RSA key (test/support/keys.ts) under the directory's kid. */
+const rsaJwk = (key: JWK, kid: string): JWK => ({ ...key, kid, alg: 'RS256', use: 'sig' });
 
 export interface DirectoryIdpOptions {
   /** Redirect URIs of the one registered client (the bridge's callback); a dummy one by default. */
@@ -101,8 +100,9 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
   const clientId = options.clientId ?? 'mpassid-bridge';
   const clientSecret = options.clientSecret ?? 'upstream-client-secret-0123456789abcdef';
   const users = options.users ?? loadTestUsers(resolve('config/test-users.json'));
-  const signingKey = await rsaJwk('upstream-key');
-  const foreignKey = await rsaJwk('upstream-key');
+  const signingKey = rsaJwk(directoryIdpKey(), 'upstream-key');
+  // Another key under the same kid ('foreign-key').
+  const foreignKey = rsaJwk(foreignRsaKey(), 'upstream-key');
   const cookieKeys = ['upstream-cookie-key-0123456789abcdef0123'];
   const directory = createTestDirectory({
     issuer,

@@ -1,7 +1,8 @@
 import { hashPassword } from '../../src/admin/passwords.js';
 import type { BridgeConfigInput } from '../../src/config/schema.js';
-import { generateSecrets, type BridgeSecrets } from '../../src/config/secrets.js';
+import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { startFederation, UPSTREAM_ID, type Federation } from './federation.js';
+import { testSecrets } from './keys.js';
 import { listeningHttpServer } from './ports.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from './directory-idp.js';
@@ -44,7 +45,7 @@ export interface EnvironmentsOptions {
  */
 export async function startEnvironments(options: EnvironmentsOptions = {}): Promise<Environments> {
   const redis = await startRedisServer();
-  const secrets = await generateSecrets();
+  const secrets = testSecrets();
   // The directory knows all three bridges' callbacks: their servers listen before anything is built.
   const listeners = { test: await listeningHttpServer(), demo: await listeningHttpServer(), prod: await listeningHttpServer() };
   const upstream = await startDirectoryIdp({

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 const HOST = '127.0.0.1';
 
 /** Whether `err` says the port is taken (a Node listen error, or a server's own words in its output). */
-export function addressInUse(err: unknown): boolean {
+function addressInUse(err: unknown): boolean {
   if ((err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') return true;
   return err instanceof Error && /EADDRINUSE|address already in use/i.test(err.message);
 }

@@ -3,19 +3,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigError, parseConfig } from '../../src/config/load.js';
-import { generateSamlKeyPair, readSamlKeyPair, samlKeyPairProblem } from '../../src/config/saml-keys.js';
+import { readSamlKeyPair, samlKeyPairProblem } from '../../src/config/saml-keys.js';
 import { parseIdpMetadata } from '../../src/directories/connectors/saml/metadata.js';
 import { spMetadataXml } from '../../src/directories/connectors/saml/sp-metadata.js';
 import { parseXml, refuseUnexpectedMarkup } from '../../src/directories/connectors/saml/xml.js';
 import { directoryDefinitionSchema, endpointOf } from '../../src/directories/definition.js';
 import { setupOf } from '../../src/directories/connectors/index.js';
+import { samlKeyPairs } from '../support/keys.js';
 import { forgeIdpMetadata } from '../support/saml-forge.js';
 
-const keyPair = generateSamlKeyPair('unit test IdP');
+/** Some valid key pairs (pre-generated: these tests read and compare them, they do not make them). */
+const keyPair = samlKeyPairs.idp();
+const otherKeyPair = samlKeyPairs.otherIdp();
 
 describe('SAML metadata', () => {
   it('reads the entity id, the HTTP-Redirect sign-on URL and every signing certificate', async () => {
-    const [a, b] = [await keyPair, await generateSamlKeyPair('second')];
+    const [a, b] = [keyPair, otherKeyPair];
     const metadata = parseIdpMetadata(forgeIdpMetadata('https://idp.example/saml', [a.cert, b.cert]));
     expect(metadata.entityId).toBe('https://idp.example/saml');
     expect(metadata.ssoRedirectUrl).toBe('http://127.0.0.1:9/saml/sso');
@@ -24,7 +27,7 @@ describe('SAML metadata', () => {
   });
 
   it('chooses among several identity providers only with idpEntityId, and takes the earliest validUntil', async () => {
-    const { cert } = await keyPair;
+    const { cert } = keyPair;
     const one = (id: string) => forgeIdpMetadata(id, [cert]).replace(/^<md:EntityDescriptor xmlns:md="[^"]+" xmlns:ds="[^"]+"/, '<md:EntityDescriptor');
     const aggregate = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" validUntil="2999-01-01T00:00:00Z">${one('https://a.example')}${one('https://b.example')}</md:EntitiesDescriptor>`;
     expect(() => parseIdpMetadata(aggregate)).toThrow('several identity providers: set idpEntityId');
@@ -35,7 +38,7 @@ describe('SAML metadata', () => {
   });
 
   it('refuses a DTD, metadata without signing certificates or without an HTTP-Redirect sign-on service', async () => {
-    const { cert } = await keyPair;
+    const { cert } = keyPair;
     const good = forgeIdpMetadata('https://idp.example/saml', [cert]);
     expect(() => parseIdpMetadata(`<!DOCTYPE x [<!ENTITY e "x">]>${good}`)).toThrow('document type declaration');
     expect(() => parseIdpMetadata(good.replace(/<md:KeyDescriptor[\s\S]*?<\/md:KeyDescriptor>/, ''))).toThrow('no signing certificate');
@@ -73,12 +76,12 @@ describe('SAML settings and keys', () => {
   });
 
   it('names an inline-metadata directory by its entity id', async () => {
-    const parsed = directoryDefinitionSchema.parse({ ...base, metadata: forgeIdpMetadata('https://idp.example/saml', [(await keyPair).cert]) });
+    const parsed = directoryDefinitionSchema.parse({ ...base, metadata: forgeIdpMetadata('https://idp.example/saml', [keyPair.cert]) });
     expect(endpointOf(parsed)).toBe('https://idp.example/saml');
   });
 
   it('reads key pairs from files and refuses a certificate of another key', async () => {
-    const [a, b] = [await keyPair, await generateSamlKeyPair('other')];
+    const [a, b] = [keyPair, otherKeyPair];
     expect(samlKeyPairProblem(a)).toBeUndefined();
     expect(samlKeyPairProblem({ key: a.key, cert: b.cert })).toBe('the certificate is not of this private key');
     const dir = mkdtempSync(join(tmpdir(), 'mpassid-saml-keys-'));
@@ -93,7 +96,7 @@ describe('SAML settings and keys', () => {
   });
 
   it('publishes every SP certificate in the SP metadata', async () => {
-    const [a, b] = [await keyPair, await generateSamlKeyPair('other')];
+    const [a, b] = [keyPair, otherKeyPair];
     const xml = spMetadataXml({
       entityId: 'https://b.example/md',
       acsUrl: 'https://b.example/acs',
