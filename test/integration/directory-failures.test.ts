@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
-import { RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import type { Fault } from '../support/directory-idp.js';
 import { linksWithText, UserAgent, type Page } from '../support/user-agent.js';
 
@@ -207,16 +207,37 @@ describe('bad input from a service', () => {
   });
 
   it('answers a bad token request with an OIDC error, not a 500', async () => {
-    const response = await fetch(`${fed.bridge.issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('learning-service:wrong').toString('base64')}` },
-      body: 'grant_type=authorization_code&code=nope&redirect_uri=x',
-    });
-    expect(response.status).toBe(401);
-    expect(await response.json()).toMatchObject({ error: 'invalid_client' });
-    const garbage = await fetch(`${fed.bridge.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
-    expect(garbage.status).toBeGreaterThanOrEqual(400);
-    expect(garbage.status).toBeLessThan(500);
+    const basic = (secret: string) => `Basic ${Buffer.from(`${RP_CLIENT.client_id}:${secret}`).toString('base64')}`;
+    const token = (body: string, options: { secret?: string; contentType?: string } = {}) =>
+      fetch(`${fed.bridge.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
+          authorization: basic(options.secret ?? RP_CLIENT.client_secret),
+        },
+        body,
+      });
+    const redirect = `redirect_uri=${encodeURIComponent(RP_REDIRECT)}`;
+    // A service that authenticates correctly but asks for something wrong, then one that does not authenticate.
+    const cases: Array<[string, () => Promise<Response>, number, string]> = [
+      ['a code never issued', () => token(`grant_type=authorization_code&code=nope&${redirect}&code_verifier=${'v'.repeat(43)}`), 400, 'invalid_grant'],
+      ['no grant_type', () => token(`code=nope&${redirect}`), 400, 'invalid_request'],
+      ['a grant type the bridge does not offer', () => token('grant_type=password&username=a&password=b'), 400, 'unsupported_grant_type'],
+      ['a body that is not a form', () => token('{', { contentType: 'application/json' }), 400, 'invalid_request'],
+      ['a wrong client secret', () => token(`grant_type=authorization_code&code=nope&${redirect}`, { secret: 'wrong' }), 401, 'invalid_client'],
+    ];
+    for (const [what, request, status, error] of cases) {
+      const response = await request();
+      expect({ what, status: response.status, contentType: response.headers.get('content-type') }).toEqual({
+        what,
+        status,
+        contentType: expect.stringContaining('application/json'),
+      });
+      const body = (await response.json()) as Record<string, unknown>;
+      expect({ what, error: body.error, description: typeof body.error_description }).toEqual({ what, error, description: 'string' });
+      expect(JSON.stringify(body)).not.toMatch(/\n\s+at |stack/);
+    }
+    expect(fed.bridge.logs.some((l) => l.msg === 'unexpected error')).toBe(false);
   });
 
   it('answers unknown interaction ids and junk callbacks with readable pages', async () => {

@@ -91,10 +91,23 @@ describe('directory health', () => {
 
   it('checks in the background on its interval', async () => {
     const background = await startFederation({ upstream: fed.upstream, config: { directories: { healthCheckIntervalSeconds: 1 }, clients: [RP_CLIENT] } });
+    const status = () => background.bridge.bridge.health.statusOf(UPSTREAM_ID);
+    // The suite's own bridge has no interval (0): nothing checks it in the background meanwhile.
+    const onDemandOnly = fed.bridge.bridge.health.statusOf(UPSTREAM_ID)?.checkedAt;
     try {
-      // The first background round (it starts at once).
-      await eventually(() => background.bridge.bridge.health.statusOf(UPSTREAM_ID), { what: 'a background health round' });
-      expect(background.bridge.bridge.health.statusOf(UPSTREAM_ID)).toMatchObject({ status: 'up' });
+      // The first round starts at once.
+      await eventually(() => status()?.status === 'up', { what: 'a first background round' });
+      // Later rounds, which nobody asks for, see the directory fail, round after round, and recover.
+      fed.upstream.setFault('discovery-500');
+      try {
+        const failing = await eventually(() => (status()!.failures >= 2 ? status() : undefined), { timeoutMs: 10_000, what: 'two failed background rounds' });
+        expect(failing).toMatchObject({ status: 'down', discovery: false });
+        expect(String(failing.lastError)).toContain('HTTP 500');
+      } finally {
+        fed.upstream.setFault('none');
+      }
+      await eventually(() => status()!.status === 'up' && status()!.failures === 0, { timeoutMs: 10_000, what: 'a background round seeing it back' });
+      expect(fed.bridge.bridge.health.statusOf(UPSTREAM_ID)?.checkedAt).toBe(onDemandOnly);
     } finally {
       await background.stop();
     }

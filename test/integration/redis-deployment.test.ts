@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -29,9 +30,38 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     await redis?.stop();
   });
 
-  it('keeps the whole state in Redis', () => {
+  it('keeps the whole state in Redis', async () => {
     expect(a.bridge.storage.kind).toBe('redis');
     expect(b.bridge.storage.kind).toBe('redis');
+    const raw = new Redis(redis.url);
+    try {
+      const before = new Set(await raw.keys('*'));
+      const writtenSince = async () => (await raw.keys('*')).filter((key) => !before.has(key));
+      /** The kinds of state among keys (`mpassid:<namespace>:<Kind>:<id>`, the bridge's own under `state:`). */
+      const kindsOf = (keys: string[]) => new Set(keys.map((key) => /^mpassid:[^:]+:(?:state:)?([A-Za-z]+):/.exec(key)?.[1]));
+
+      // A login in progress: the provider's interaction and the bridge's transaction with the directory.
+      const agent = new UserAgent();
+      const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const atDirectory = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      expect([...kindsOf(await writtenSince())]).toEqual(expect.arrayContaining(['Interaction', 'txn']));
+
+      // A finished login: the session, the grant, the code, the tokens and the account's claims.
+      const done = await signInAtDirectory(agent, atDirectory, 'pupil-complete');
+      const tokens = await a.rp.redeem(done.url, request);
+      expect((await a.rp.userinfo(tokens.access_token, tokens.claims()!.sub)).given_name).toBe('Aino');
+      const written = await writtenSince();
+      expect([...kindsOf(written)]).toEqual(expect.arrayContaining(['Session', 'Grant', 'AuthorizationCode', 'AccessToken', 'account']));
+
+      // And nowhere else: with what the login wrote gone from Redis, the instance that served it knows nothing of it.
+      await raw.del(...written);
+      const me = await fetch(`${a.bridge.issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      expect(me.status).toBe(401);
+      const silent = await a.rp.authorizationRequest({ prompt: 'none' });
+      expect(new URL((await agent.navigate(silent.url.href, { stopAt: RP_REDIRECT })).url).searchParams.get('error')).toBe('login_required');
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('finishes on instance B a login started on instance A', async () => {
