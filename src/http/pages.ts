@@ -9,9 +9,10 @@ import { requestIdOf } from '../observability/request-context.js';
 const LANGUAGE_LABELS: Record<Locale, string> = { fi: 'Suomeksi', sv: 'På svenska', en: 'In English' };
 
 /**
- * The language a person picked with the language links: `<locale>.<epoch seconds>`. The time lets a
- * choice made during a login outrank that login's ui_locales, while a choice from an earlier login
- * does not outrank what a service asks for now. A preference of the device, nothing about the user.
+ * The language a person picked with the language links: `<locale>.<epoch seconds>[.<interaction>]`.
+ * The interaction a choice was made in, or a time after a login began, lets that choice outrank the
+ * login's ui_locales, while a choice from an earlier login does not outrank what a service asks for
+ * now (even within the same second). A preference of the device, nothing about the user.
  */
 const LANGUAGE_COOKIE = 'mpass_lang';
 const LANGUAGE_COOKIE_DAYS = 365;
@@ -19,12 +20,23 @@ const LANGUAGE_COOKIE_DAYS = 365;
 interface LanguageChoice {
   locale: Locale;
   at: number;
+  /** The interaction whose page the choice was made on. */
+  uid?: string | undefined;
+}
+
+/** The login a page belongs to: when the service asked (epoch seconds), and its interaction. */
+export interface LoginStart {
+  at: number;
+  uid: string;
 }
 
 function languageChoice(ctx: Context): LanguageChoice | undefined {
-  const match = /^(fi|sv|en)\.(\d{1,12})$/.exec(ctx.cookies.get(LANGUAGE_COOKIE) ?? '');
-  return match ? { locale: match[1] as Locale, at: Number(match[2]) } : undefined;
+  const match = /^(fi|sv|en)\.(\d{1,12})(?:\.([A-Za-z0-9_-]{1,64}))?$/.exec(ctx.cookies.get(LANGUAGE_COOKIE) ?? '');
+  return match ? { locale: match[1] as Locale, at: Number(match[2]), uid: match[3] } : undefined;
 }
+
+/** The interaction of a page of a login (`/interaction/<uid>...`), if the page is one. */
+const interactionOfPath = (path: string): string | undefined => /\/interaction\/([A-Za-z0-9_-]{10,64})(?:\/|$)/.exec(path)?.[1];
 
 /** The language picked on this very request (a language link), if any. */
 function linkChoice(ctx: Context): Locale | undefined {
@@ -34,16 +46,16 @@ function linkChoice(ctx: Context): Locale | undefined {
 /**
  * The page language of a request, so that a language holds for the whole login:
  * 1. a language link just followed (`?lang=`),
- * 2. the person's choice made since the login began (`since`: when the service asked),
+ * 2. the person's choice made during this login (on one of its pages, or after the service asked),
  * 3. the service's `ui_locales`,
  * 4. the person's earlier choice on this device,
  * 5. the browser's Accept-Language (with q-values), then Finnish.
  */
-export function localeOf(ctx: Context, uiLocales?: unknown, since?: number): Locale {
+export function localeOf(ctx: Context, uiLocales?: unknown, login?: LoginStart): Locale {
   const linked = linkChoice(ctx);
   if (linked) return linked;
   const chosen = languageChoice(ctx);
-  if (chosen && since !== undefined && chosen.at >= since) return chosen.locale;
+  if (chosen && login && (chosen.uid === login.uid || chosen.at > login.at)) return chosen.locale;
   const requested = firstLocale(typeof uiLocales === 'string' ? uiLocales : typeof ctx.query.ui_locales === 'string' ? ctx.query.ui_locales : undefined);
   return requested ?? chosen?.locale ?? acceptedLocale(ctx.get('accept-language')) ?? 'fi';
 }
@@ -52,7 +64,8 @@ export function localeOf(ctx: Context, uiLocales?: unknown, since?: number): Loc
 function rememberLanguage(ctx: Context, path: string): void {
   const linked = linkChoice(ctx);
   if (!linked) return;
-  ctx.cookies.set(LANGUAGE_COOKIE, `${linked}.${Math.floor(Date.now() / 1000)}`, {
+  const uid = interactionOfPath(ctx.path);
+  ctx.cookies.set(LANGUAGE_COOKIE, `${linked}.${Math.floor(Date.now() / 1000)}${uid ? `.${uid}` : ''}`, {
     path,
     httpOnly: true,
     sameSite: 'lax',

@@ -9,7 +9,7 @@ import { DirectoryError } from '../directories/errors.js';
 import type { DirectoryHandoff, PendingHandoff } from '../directories/handoff.js';
 import type { SchoolNames } from '../directories/school-names.js';
 import { basePathOf } from '../http/base-path.js';
-import type { localeOf, PageRenderer } from '../http/pages.js';
+import type { localeOf, LoginStart, PageRenderer } from '../http/pages.js';
 import type { Logger } from '../observability/logger.js';
 import type { ReleaseGate } from '../provider/release-gate.js';
 import type { StateStore } from '../storage/types.js';
@@ -67,7 +67,7 @@ export async function interactionOf({ provider }: LoginContext, ctx: Context) {
   return details;
 }
 
-/** When the service's request began this login: a language the user picks after it outranks its ui_locales. */
-export function loginStart(details: { iat?: unknown }): number | undefined {
-  return typeof details.iat === 'number' ? details.iat : undefined;
+/** The login an interaction is: a language the user picks during it outranks its ui_locales. */
+export function loginStart(details: { iat?: unknown; uid: string }): LoginStart | undefined {
+  return typeof details.iat === 'number' ? { at: details.iat, uid: details.uid } : undefined;
 }

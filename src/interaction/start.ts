@@ -5,7 +5,7 @@ import type { Directory } from '../directories/connectors/index.js';
 import { DirectoryError } from '../directories/errors.js';
 import type { SchoolNames } from '../directories/school-names.js';
 import { t } from '../http/i18n.js';
-import { languageLinks, localeOf } from '../http/pages.js';
+import { languageLinks, type LoginStart, localeOf } from '../http/pages.js';
 import { metrics } from '../observability/metrics.js';
 import { requestedAuthnSource } from '../provider/acr.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
@@ -97,7 +97,13 @@ export function loginStarts(login: LoginContext, outcomes: LoginOutcomes) {
     await startDirectoryLogin(ctx, details.uid, details.params, connector, loginStart(details));
   }
 
-  async function startDirectoryLogin(ctx: Context, interactionUid: string, params: Record<string, unknown>, directory: Directory, since: number | undefined) {
+  async function startDirectoryLogin(
+    ctx: Context,
+    interactionUid: string,
+    params: Record<string, unknown>,
+    directory: Directory,
+    since: LoginStart | undefined,
+  ) {
     const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
     const maxAge =
       typeof params.max_age === 'number'
