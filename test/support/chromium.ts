@@ -3,7 +3,7 @@ import { chromium, type Browser } from 'playwright-core';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => typeof p === 'string' && p !== '');
 
-export function chromiumPath(): string {
+function chromiumPath(): string {
   const found = CANDIDATES.find((p) => existsSync(p));
   if (!found) throw new Error('Chromium not found: install the Debian package "chromium" (CI does) or set CHROMIUM_PATH');
   return found;

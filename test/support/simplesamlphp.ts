@@ -16,7 +16,7 @@ import { onFreePort } from './ports.js';
  * instead, with multi-valued attributes as one `;`-separated value.
  */
 
-export interface SamlTestSp {
+interface SamlTestSp {
   entityId: string;
   acsUrl: string;
   /** PEM certificates of the SP (its AuthnRequests are checked against the signing one). */
@@ -45,7 +45,7 @@ const SSP_WWW = '/usr/share/simplesamlphp/www';
 const READY_TIMEOUT_MS = 20_000;
 
 /** Whether this machine has what the helper needs (so a test can say precisely what is missing). */
-export function simpleSamlPhpMissing(): string | undefined {
+function simpleSamlPhpMissing(): string | undefined {
   const apache = ['/usr/sbin/apache2', '/usr/bin/apache2'].find((p) => existsSync(p));
   if (!apache) return 'apache2 is not installed';
   if (!existsSync(SSP_WWW)) return 'simplesamlphp is not installed';
