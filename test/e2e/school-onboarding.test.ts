@@ -133,7 +133,7 @@ describe('the chooser at federation scale, in a browser', () => {
 describe('the attribute check page of a directory in testing, in a browser', () => {
   const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
   const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let bridge: BridgeHandle;
   let browser: Browser;
   let link: string;
@@ -150,7 +150,7 @@ describe('the attribute check page of a directory in testing, in a browser', () 
   beforeAll(async () => {
     // The bridge's server listens first: the directory is told its callback, which names the port.
     const { server, port } = await listeningHttpServer();
-    upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/city/callback`] });
+    directoryIdp = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/city/callback`] });
     bridge = await startBridge({
       server,
       config: {
@@ -161,9 +161,9 @@ describe('the attribute check page of a directory in testing, in a browser', () 
     const created = await admin('POST', '/directories', {
       id: 'city',
       displayName: { fi: 'Kaupungin koulut', en: 'City schools' },
-      issuer: upstream.issuer,
-      clientId: upstream.clientId,
-      clientSecret: upstream.clientSecret,
+      issuer: directoryIdp.issuer,
+      clientId: directoryIdp.clientId,
+      clientSecret: directoryIdp.clientSecret,
     });
     expect(created.status).toBe(201);
     expect((await admin('POST', '/directories/city/start-testing', {})).status).toBe(200);
@@ -176,7 +176,7 @@ describe('the attribute check page of a directory in testing, in a browser', () 
   afterAll(async () => {
     await browser?.close();
     await bridge?.stop();
-    await upstream?.stop();
+    await directoryIdp?.stop();
   });
 
   async function check(username: string): Promise<Page> {

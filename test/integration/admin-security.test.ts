@@ -229,7 +229,7 @@ describe('admin API security', () => {
   });
 
   describe('directory secrets', () => {
-    const definition = (id: string) => ({ id, displayName: { fi: `Koulut ${id}` }, issuer: fed.upstream.issuer, clientId: fed.upstream.clientId });
+    const definition = (id: string) => ({ id, displayName: { fi: `Koulut ${id}` }, issuer: fed.directoryIdp.issuer, clientId: fed.directoryIdp.clientId });
 
     it('refuses clientSecretEnv outside MPASSID_DIRECTORY_SECRET_*, so process secrets cannot be sent out', async () => {
       for (const name of ['SUBJECT_SALT', 'COOKIE_KEYS', 'DIRECTORY_KEYS', 'REDIS_URL', 'UPSTREAM_SCHOOL_A_CLIENT_SECRET']) {
@@ -250,7 +250,7 @@ describe('admin API security', () => {
       const moved = await admin('admin', 'PATCH', '/directories/sealed-city', { issuer: 'https://attacker.example' });
       expect(moved.status).toBe(400);
       expect(moved.body.error_description).toContain('a changed issuer needs the client secret again');
-      expect((await admin('admin', 'GET', '/directories/sealed-city')).body.issuer).toBe(fed.upstream.issuer);
+      expect((await admin('admin', 'GET', '/directories/sealed-city')).body.issuer).toBe(fed.directoryIdp.issuer);
       // Other fields change without the secret.
       expect((await admin('admin', 'PATCH', '/directories/sealed-city', { displayName: { fi: 'Uusi nimi' } })).status).toBe(200);
       // With the secret given again, the issuer changes; the secret is sealed for the new issuer.
@@ -289,7 +289,7 @@ describe('admin API security', () => {
           await admin('tester', 'POST', '/directories', {
             id: 'tester-city',
             displayName: { fi: 'Testikaupunki' },
-            issuer: fed.upstream.issuer,
+            issuer: fed.directoryIdp.issuer,
             clientId: 'x',
             clientSecret: 'y',
           })
@@ -309,7 +309,7 @@ describe('admin API security', () => {
           await admin('producer', 'POST', '/directories', {
             id: 'producer-city',
             displayName: { fi: 'x' },
-            issuer: fed.upstream.issuer,
+            issuer: fed.directoryIdp.issuer,
             clientId: 'x',
             clientSecret: 'y',
           })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { linksWithText, UserAgent } from '../support/user-agent.js';
 
@@ -52,7 +52,7 @@ describe('every test catalogue user, end to end through the real directory and a
 
   async function claimsOf(username: string, rp = fed.rp) {
     const agent = new UserAgent();
-    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const done = await signInAtDirectory(agent, login, username);
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
@@ -67,7 +67,7 @@ describe('every test catalogue user, end to end through the real directory and a
 
   async function expectBlocked(username: string, missingText: string) {
     const agent = new UserAgent('en');
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'en' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const page = await signInAtDirectory(agent, login, username);
     expect(page.status).toBe(400);
@@ -84,7 +84,7 @@ describe('every test catalogue user, end to end through the real directory and a
       family_name: 'Mansikka',
       [CLAIM.nickname]: 'Ainska',
       [CLAIM.uid]: expect.stringMatching(/^MPASSOID\./),
-      [CLAIM.originalIssuer]: fed.upstream.issuer,
+      [CLAIM.originalIssuer]: fed.directoryIdp.issuer,
       ...base(1),
       [CLAIM.classLevel]: '9',
       [CLAIM.class]: ['9F'],

@@ -8,7 +8,7 @@ import { createDeployment } from '../../src/deployment.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMemoryStorage } from '../../src/storage/memory.js';
 import type { Storage } from '../../src/storage/types.js';
-import { RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { RP_REDIRECT, signInAtDirectory, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { UserAgent, type Page } from '../support/user-agent.js';
 import { environmentJwks, testSecrets } from '../support/keys.js';
 
@@ -37,7 +37,7 @@ describe('diagnosable failures of a bridge', () => {
   beforeAll(async () => {
     fed = await startFederation({ config: { upstreamHttp: { timeoutMs: 1000, clockToleranceSeconds: 5 } } });
   });
-  afterEach(() => fed.upstream.setFault('none'));
+  afterEach(() => fed.directoryIdp.setFault('none'));
   afterAll(async () => {
     await fed?.stop();
   });
@@ -78,9 +78,9 @@ describe('diagnosable failures of a bridge', () => {
   });
 
   it('logs a directory failure with a readable reason and cause, under the reference its page shows', async () => {
-    fed.upstream.setFault('token-500');
+    fed.directoryIdp.setFault('token-500');
     const agent = new UserAgent('en');
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'en' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const page = await signInAtDirectory(agent, login, 'pupil-complete');
     expect(page.status).toBe(502);
@@ -88,7 +88,7 @@ describe('diagnosable failures of a bridge', () => {
 
     const line = logs().find((l) => l.msg === 'directory login failed' && l.ref === reference);
     expect(line).toBeDefined();
-    expect(line).toMatchObject({ level: 40, directoryId: UPSTREAM_ID, reason: 'directory_unavailable' });
+    expect(line).toMatchObject({ level: 40, directoryId: SCHOOL_DIRECTORY_ID, reason: 'directory_unavailable' });
     expect(line!.err).toMatchObject({ type: 'DirectoryError', errorCode: 'directory_unavailable' });
     expect(line!.err.stack).toContain('DirectoryError: ');
     // What openid-client said, by class: the directory's response body stays out.

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
-import { RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import type { Fault } from '../support/directory-idp.js';
 import { linksWithText, UserAgent, type Page } from '../support/user-agent.js';
 
@@ -36,19 +36,19 @@ describe('a misbehaving school directory', () => {
   beforeAll(async () => {
     fed = await startFederation({ config: { upstreamHttp: { timeoutMs: 1000, clockToleranceSeconds: 5 } } });
   });
-  afterEach(() => fed.upstream.setFault('none'));
+  afterEach(() => fed.directoryIdp.setFault('none'));
   afterAll(async () => {
     await fed?.stop();
   });
 
   async function loginAt(agent: UserAgent) {
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'en' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     return { request, login };
   }
 
   it.each(CASES)('%s: the user gets a clear page and the service %s', async (fault, message, error, status) => {
-    fed.upstream.setFault(fault, { slowMs: 3000 });
+    fed.directoryIdp.setFault(fault, { slowMs: 3000 });
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
     const page = await signInAtDirectory(agent, login, 'pupil-complete');
@@ -56,7 +56,7 @@ describe('a misbehaving school directory', () => {
   });
 
   it('authorization error: the directory refuses the user', async () => {
-    fed.upstream.setFault('authorization-error');
+    fed.directoryIdp.setFault('authorization-error');
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
     await expectFailurePage(fed, agent, login, 'The sign-in was cancelled', 400, 'access_denied');
@@ -77,12 +77,12 @@ describe('a misbehaving school directory', () => {
       { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
       { stopAt: `${fed.bridge.issuer}/upstream/` },
     );
-    await fed.upstream.stop();
+    await fed.directoryIdp.stop();
     try {
       const page = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
       await expectFailurePage(fed, agent, page, 'cannot be reached right now', 502, 'temporarily_unavailable');
     } finally {
-      await fed.upstream.start();
+      await fed.directoryIdp.start();
     }
   });
 
@@ -123,7 +123,7 @@ describe('a misbehaving school directory', () => {
       { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
       { stopAt: `${fed.bridge.issuer}/upstream/` },
     );
-    const other = atCallback.url.replace(`/upstream/${UPSTREAM_ID}/`, '/upstream/test-school/');
+    const other = atCallback.url.replace(`/upstream/${SCHOOL_DIRECTORY_ID}/`, '/upstream/test-school/');
     const page = await agent.navigate(other, { stopAt: RP_REDIRECT });
     expect(page.status).toBe(400);
     expect(page.body).toContain('started in another browser');
@@ -134,9 +134,9 @@ describe('a school directory that is down from the start', () => {
   it('gives a clear page at once and temporarily_unavailable to the service', async () => {
     const fed = await startFederation();
     try {
-      await fed.upstream.stop();
+      await fed.directoryIdp.stop();
       const agent = new UserAgent('en');
-      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
+      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'en' });
       const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       await expectFailurePage(fed, agent, page, 'cannot be reached right now', 502, 'temporarily_unavailable');
     } finally {
@@ -147,9 +147,9 @@ describe('a school directory that is down from the start', () => {
   it('answers discovery errors the same way', async () => {
     const fed = await startFederation();
     try {
-      fed.upstream.setFault('discovery-500');
+      fed.directoryIdp.setFault('discovery-500');
       const agent = new UserAgent('sv');
-      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'sv' });
+      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'sv' });
       const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(502);
       expect(page.body).toContain('kan inte nås just nu');
@@ -245,7 +245,7 @@ describe('bad input from a service', () => {
     for (const path of [
       '/interaction/doesnotexist',
       '/interaction/abc/complete',
-      `/upstream/${UPSTREAM_ID}/callback?code=x&state=y`,
+      `/upstream/${SCHOOL_DIRECTORY_ID}/callback?code=x&state=y`,
       '/upstream/NOPE/callback',
       '/interaction/%ZZ',
     ]) {

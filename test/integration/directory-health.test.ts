@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashPassword } from '../../src/admin/passwords.js';
-import { RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { RP_CLIENT, RP_REDIRECT, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { UserAgent, type Page } from '../support/user-agent.js';
 import { eventually } from '../support/eventually.js';
 
@@ -49,65 +49,68 @@ describe('directory health', () => {
 
   it('reports a reachable directory up, with its discovery and keys', async () => {
     const health = await healthCheck();
-    expect(health[UPSTREAM_ID]).toMatchObject({ status: 'up', discovery: true, jwks: true, failures: 0 });
+    expect(health[SCHOOL_DIRECTORY_ID]).toMatchObject({ status: 'up', discovery: true, jwks: true, failures: 0 });
     expect(health['test-school']).toMatchObject({ status: 'up' });
-    expect(itemOf(await chooser(), UPSTREAM_ID)).not.toMatch(/unavailable/);
+    expect(itemOf(await chooser(), SCHOOL_DIRECTORY_ID)).not.toMatch(/unavailable/);
   });
 
   it('marks a directory that went down, with the reason, and clears the mark when it is back', async () => {
-    await fed.upstream.stop();
+    await fed.directoryIdp.stop();
     try {
       const health = await healthCheck();
-      expect(health[UPSTREAM_ID]).toMatchObject({ status: 'down', discovery: false, jwks: false, failures: 1 });
-      expect(String(health[UPSTREAM_ID]!.lastError)).toContain('cannot reach');
-      expect(health[UPSTREAM_ID]!.lastOkAt).toBeDefined();
+      expect(health[SCHOOL_DIRECTORY_ID]).toMatchObject({ status: 'down', discovery: false, jwks: false, failures: 1 });
+      expect(String(health[SCHOOL_DIRECTORY_ID]!.lastError)).toContain('cannot reach');
+      expect(health[SCHOOL_DIRECTORY_ID]!.lastOkAt).toBeDefined();
       // Only that directory is marked.
       expect(health['test-school']).toMatchObject({ status: 'up' });
       const page = await chooser();
-      expect(itemOf(page, UPSTREAM_ID)).toMatch(/unavailable/);
+      expect(itemOf(page, SCHOOL_DIRECTORY_ID)).toMatch(/unavailable/);
       expect(itemOf(page, 'test-school')).not.toMatch(/unavailable/);
 
       const listed = await fetch(`${fed.bridge.issuer}/admin/api/directories`, { headers: { authorization: AUTH } });
       const directories = ((await listed.json()) as { directories: Array<Record<string, any>> }).directories;
-      expect(directories.find((d) => d.id === UPSTREAM_ID)!.health.status).toBe('down');
+      expect(directories.find((d) => d.id === SCHOOL_DIRECTORY_ID)!.health.status).toBe('down');
     } finally {
-      await fed.upstream.start();
+      await fed.directoryIdp.start();
     }
     const health = await healthCheck();
-    expect(health[UPSTREAM_ID]).toMatchObject({ status: 'up', failures: 0 });
-    expect(itemOf(await chooser(), UPSTREAM_ID)).not.toMatch(/unavailable/);
+    expect(health[SCHOOL_DIRECTORY_ID]).toMatchObject({ status: 'up', failures: 0 });
+    expect(itemOf(await chooser(), SCHOOL_DIRECTORY_ID)).not.toMatch(/unavailable/);
   });
 
   it('reports a directory whose discovery fails with an HTTP error', async () => {
-    fed.upstream.setFault('discovery-500');
+    fed.directoryIdp.setFault('discovery-500');
     try {
       const health = await healthCheck();
-      expect(health[UPSTREAM_ID]).toMatchObject({ status: 'down', discovery: false });
-      expect(String(health[UPSTREAM_ID]!.lastError)).toContain('HTTP 500');
+      expect(health[SCHOOL_DIRECTORY_ID]).toMatchObject({ status: 'down', discovery: false });
+      expect(String(health[SCHOOL_DIRECTORY_ID]!.lastError)).toContain('HTTP 500');
     } finally {
-      fed.upstream.setFault('none');
+      fed.directoryIdp.setFault('none');
     }
   });
 
   it('checks in the background on its interval', async () => {
-    const background = await startFederation({ upstream: fed.upstream, config: { directories: { healthCheckIntervalSeconds: 1 }, clients: [RP_CLIENT] } });
-    const status = () => background.bridge.bridge.health.statusOf(UPSTREAM_ID);
+    const background = await startFederation({
+      directoryIdp: fed.directoryIdp,
+      config: { directories: { healthCheckIntervalSeconds: 1 }, clients: [RP_CLIENT] },
+    });
+    const status = () => background.bridge.bridge.health.statusOf(SCHOOL_DIRECTORY_ID);
     // The suite's own bridge has no interval (0): nothing checks it in the background meanwhile.
-    const onDemandOnly = fed.bridge.bridge.health.statusOf(UPSTREAM_ID)?.checkedAt;
+    const onDemandOnly = fed.bridge.bridge.health.statusOf(SCHOOL_DIRECTORY_ID)?.checkedAt;
     try {
       // The first round starts at once.
       await eventually(() => status()?.status === 'up', { what: 'a first background round' });
       // Later rounds, which nobody asks for, see the directory fail, round after round, and recover.
-      fed.upstream.setFault('discovery-500');
+      fed.directoryIdp.setFault('discovery-500');
       try {
         const failing = await eventually(() => (status()!.failures >= 2 ? status() : undefined), { timeoutMs: 10_000, what: 'two failed background rounds' });
         expect(failing).toMatchObject({ status: 'down', discovery: false });
         expect(String(failing.lastError)).toContain('HTTP 500');
       } finally {
-        fed.upstream.setFault('none');
+        fed.directoryIdp.setFault('none');
       }
       await eventually(() => status()!.status === 'up' && status()!.failures === 0, { timeoutMs: 10_000, what: 'a background round seeing it back' });
-      expect(fed.bridge.bridge.health.statusOf(UPSTREAM_ID)?.checkedAt).toBe(onDemandOnly);
+      expect(fed.bridge.bridge.health.statusOf(SCHOOL_DIRECTORY_ID)?.checkedAt).toBe(onDemandOnly);
     } finally {
       await background.stop();
     }

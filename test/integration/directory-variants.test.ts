@@ -2,20 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { listeningHttpServer } from '../support/ports.js';
-import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { startDirectoryIdp } from '../support/directory-idp.js';
 import { linksWithText, parseForm, UserAgent } from '../support/user-agent.js';
 
-async function federationWith(upstreamOptions: Parameters<typeof startDirectoryIdp>[0], upstreamConfig: Record<string, unknown>): Promise<Federation> {
+async function federationWith(idpOptions: Parameters<typeof startDirectoryIdp>[0], directoryConfig: Record<string, unknown>): Promise<Federation> {
   // The bridge's server listens first: the directory is told its callback, which names the port.
   const { server, port } = await listeningHttpServer();
-  const upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`], ...upstreamOptions });
-  const fed = await startFederation({ server, upstream, upstreamConfig });
+  const directoryIdp = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${SCHOOL_DIRECTORY_ID}/callback`], ...idpOptions });
+  const fed = await startFederation({ server, directoryIdp, directoryConfig });
   return {
     ...fed,
     stop: async () => {
       await fed.stop();
-      await upstream.stop();
+      await directoryIdp.stop();
     },
   };
 }
@@ -40,7 +40,7 @@ describe('directories that deliver differently', () => {
     const fed = await federationWith({ claimsInIdToken: false }, {});
     try {
       const agent = new UserAgent('en');
-      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       const page = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);
@@ -58,7 +58,7 @@ describe('directories that deliver differently', () => {
       expect((await fed.rp.redeem(ok.callback, ok.request)).claims()![CLAIM.learnerId]).toBe('1.2.246.562.24.10000000001');
 
       const agent = new UserAgent('en');
-      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       const page = await agent.submit(login, { username: 'no-nickname', password: 'no-nicknamepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);
@@ -104,7 +104,7 @@ describe("an education provider's authority and restrictions", () => {
     const fed = await federationWith({}, { allowedClients: ['some-other-service'] });
     try {
       const agent = new UserAgent('en');
-      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       const page = await agent.submit(login, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' }, { stopAt: RP_REDIRECT });
       expect(page.status).toBe(400);

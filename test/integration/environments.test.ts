@@ -23,7 +23,7 @@ const AUTH = `Basic ${Buffer.from('operator:operator-password').toString('base64
 describe('several environments in one deployment', () => {
   let server: Server;
   let storage: Storage;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let origin: string;
   const issuer = (name: string) => `${origin}/${name}`;
 
@@ -32,7 +32,7 @@ describe('several environments in one deployment', () => {
     server = createServer();
     const port = await listenOnLoopback(server);
     origin = `http://127.0.0.1:${port}`;
-    upstream = await startDirectoryIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
+    directoryIdp = await startDirectoryIdp({ redirectUris: ['test', 'demo', 'production'].map((e) => `${origin}/${e}/upstream/school-a/callback`) });
     const secrets = { ...testSecrets(), environmentJwks: { test: environmentJwks.second(), production: environmentJwks.third() } };
     const config = parseConfig({
       env: 'test',
@@ -44,7 +44,13 @@ describe('several environments in one deployment', () => {
       ],
       admin: { operators: [{ username: 'operator', passwordHash: await hashPassword('operator-password') }], allowInMemoryRecords: true },
       upstreams: [
-        { id: 'school-a', displayName: { fi: 'Koulu A' }, issuer: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret },
+        {
+          id: 'school-a',
+          displayName: { fi: 'Koulu A' },
+          issuer: directoryIdp.issuer,
+          clientId: directoryIdp.clientId,
+          clientSecret: directoryIdp.clientSecret,
+        },
       ],
     });
     storage = createMemoryStorage();
@@ -64,7 +70,7 @@ describe('several environments in one deployment', () => {
     server?.closeAllConnections();
     await new Promise<void>((done) => server?.close(() => done()));
     await storage?.close();
-    await upstream?.stop();
+    await directoryIdp?.stop();
   });
 
   const json = async (url: string, init?: RequestInit) => (await (await fetch(url, init)).json()) as Record<string, any>;

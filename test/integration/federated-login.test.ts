@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { choose, deepLinkLogin, RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import {
+  choose,
+  deepLinkLogin,
+  RP_CLIENT,
+  RP_REDIRECT,
+  signInAtDirectory,
+  startFederation,
+  SCHOOL_DIRECTORY_ID,
+  type Federation,
+} from '../support/federation.js';
 import { linksWithText, UserAgent } from '../support/user-agent.js';
 import { epochSeconds, untilClockPasses } from '../support/eventually.js';
 
@@ -42,7 +51,7 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(chooser.body).toContain('Mansikkalan testikoulu');
 
     const login = await choose(agent, chooser, 'Koulu A');
-    expect(login.url.startsWith(fed.upstream.issuer)).toBe(true);
+    expect(login.url.startsWith(fed.directoryIdp.issuer)).toBe(true);
     const done = await signInAtDirectory(agent, login, 'pupil-complete');
     const callback = new URL(done.url);
     expect(callback.searchParams.get('iss')).toBe(fed.bridge.issuer);
@@ -51,7 +60,7 @@ describe('federated login: service → bridge → school directory → bridge �
     const idToken = tokens.claims()!;
     expect(idToken).toMatchObject({ iss: fed.bridge.issuer, aud: RP_CLIENT.client_id, ...PUPIL_CLAIMS });
     expect(idToken[CLAIM.uid]).toMatch(/^MPASSOID\.[0-9a-f]{40}$/);
-    expect(idToken[CLAIM.originalIssuer]).toBe(fed.upstream.issuer);
+    expect(idToken[CLAIM.originalIssuer]).toBe(fed.directoryIdp.issuer);
     expect(typeof idToken.auth_time).toBe('number');
     // Pairwise: the service's sub is not the directory's username nor the bridge's account id.
     expect(idToken.sub).not.toContain('pupil-complete');
@@ -63,14 +72,14 @@ describe('federated login: service → bridge → school directory → bridge �
   it('names the directory in acr when the service asked for it', async () => {
     const agent = new UserAgent();
     const { request, callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
-    expect((await fed.rp.redeem(callback, request)).claims()!.acr).toBe(`urn:mpass.id:authnsource:${UPSTREAM_ID}`);
+    expect((await fed.rp.redeem(callback, request)).claims()!.acr).toBe(`urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`);
   });
 
   it('goes straight to the directory named in acr_values (no chooser)', async () => {
     const agent = new UserAgent();
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    expect(page.url.startsWith(`${fed.upstream.issuer}/interaction/`)).toBe(true);
+    expect(page.url.startsWith(`${fed.directoryIdp.issuer}/interaction/`)).toBe(true);
     expect(agent.history.some((p) => p.body.includes('Valitse koulusi'))).toBe(false);
   });
 
@@ -83,7 +92,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('blocks a user whose learner number is malformed: readable page, access_denied to the service, no token', async () => {
     const agent = new UserAgent('en');
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ui_locales: 'en' });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'en' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const page = await signInAtDirectory(agent, login, 'blocked-bad-learner-id');
     expect(page.status).toBe(400);
@@ -109,7 +118,7 @@ describe('federated login: service → bridge → school directory → bridge �
     const request = await fed.rp.authorizationRequest({ prompt: 'none' });
     const done = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
-    expect(agent.history.slice(seen).some((p) => p.url.startsWith(fed.upstream.issuer))).toBe(false);
+    expect(agent.history.slice(seen).some((p) => p.url.startsWith(fed.directoryIdp.issuer))).toBe(false);
     const tokens = await fed.rp.redeem(done.url, request);
     expect(tokens.claims()!.sub).toBe(firstTokens.claims()!.sub);
     expect(tokens.claims()!.auth_time).toBe(authTime);
@@ -147,7 +156,7 @@ describe('federated login: service → bridge → school directory → bridge �
 
   it('refuses a directory callback in a browser that did not start the login', async () => {
     const agent = new UserAgent();
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: `http://127.0.0.1:${fed.bridge.port}/upstream/` });
     // Sign in at the directory but stop before the bridge's callback...
     const atCallback = await agent.submit(
@@ -155,7 +164,7 @@ describe('federated login: service → bridge → school directory → bridge �
       { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
       { stopAt: `${fed.bridge.issuer}/upstream/` },
     );
-    expect(atCallback.url).toContain(`/upstream/${UPSTREAM_ID}/callback?`);
+    expect(atCallback.url).toContain(`/upstream/${SCHOOL_DIRECTORY_ID}/callback?`);
     // ...and deliver it from another browser.
     const other = new UserAgent('en');
     const page = await other.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -182,7 +191,7 @@ describe('federated login: service → bridge → school directory → bridge �
     const expiredText = 'The sign-in session has expired';
     // Browser A's login fails at the claims step: the callback sends it to its failure page.
     const a = new UserAgent('en');
-    const requestA = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const requestA = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const loginA = await a.navigate(requestA.url.href, { stopAt: RP_REDIRECT });
     const atComplete = await signInAtDirectory(a, loginA, 'blocked-bad-learner-id', `${fed.bridge.issuer}/interaction/`);
     const uidA = /\/interaction\/([^/]+)\/complete$/.exec(new URL(atComplete.url).pathname)![1]!;
@@ -190,7 +199,7 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(Object.keys(outcome)).toEqual(expect.arrayContaining(['mpass_login', 'mpass_login.sig']));
     // Browser B, with a login of its own in progress, is given A's outcome for B's interaction.
     const b = new UserAgent('en');
-    const loginB = await b.navigate((await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` })).url.href, {
+    const loginB = await b.navigate((await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` })).url.href, {
       stopAt: RP_REDIRECT,
     });
     expect(loginB.body).toContain('name="username"');
@@ -201,7 +210,7 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(copied.status).toBe(400);
     expect(copied.body).toContain(expiredText);
     // An outcome altered in A's own browser (its signature kept) is no outcome either.
-    const forged = { uid: uidA, outcome: { ok: false, directoryId: UPSTREAM_ID, code: 'directory_denied' } };
+    const forged = { uid: uidA, outcome: { ok: false, directoryId: SCHOOL_DIRECTORY_ID, code: 'directory_denied' } };
     a.setCookie(fed.bridge.issuer, 'mpass_login', Buffer.from(JSON.stringify(forged)).toString('base64url'), `/interaction/${uidA}`);
     const altered = await a.navigate(atComplete.url, { stopAt: RP_REDIRECT });
     expect(altered.status).toBe(400);
@@ -247,7 +256,7 @@ describe('federated login: service → bridge → school directory → bridge �
       'pupil-complete',
       '1.2.246.562.24.10000000001',
       RP_CLIENT.client_secret,
-      fed.upstream.clientSecret,
+      fed.directoryIdp.clientSecret,
       'code=',
       'eyJ',
     ]) {

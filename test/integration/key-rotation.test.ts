@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { addKey, promoteKey, readJwks, retireKey, summarize } from '../../src/admin/signing-keys.js';
 import { generateSigningKeys, type BridgeSecrets } from '../../src/config/secrets.js';
-import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startDirectoryIdp, type DirectoryIdpHandle } from '../support/directory-idp.js';
@@ -18,7 +18,7 @@ import { testSecrets } from '../support/keys.js';
  */
 describe('signing-key rotation', () => {
   let redis: RedisServerHandle;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let base: BridgeSecrets;
   let port: number;
   /** The first run's server, listening before the directory is told its callback; restarts bind its port again. */
@@ -29,7 +29,7 @@ describe('signing-key rotation', () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     ({ server: firstServer, port } = await listeningHttpServer());
-    upstream = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] });
+    directoryIdp = await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${SCHOOL_DIRECTORY_ID}/callback`] });
     base = testSecrets();
     writeFileSync(file, JSON.stringify(await generateSigningKeys()));
   });
@@ -37,7 +37,7 @@ describe('signing-key rotation', () => {
   afterAll(async () => {
     await fed?.stop();
     if (firstServer?.listening) firstServer.close();
-    await upstream?.stop();
+    await directoryIdp?.stop();
     await redis?.stop();
   });
 
@@ -46,7 +46,7 @@ describe('signing-key rotation', () => {
     await fed?.stop();
     const listener = firstServer ? { server: firstServer } : { bridgePort: port };
     firstServer = undefined;
-    fed = await startFederation({ upstream, ...listener, secrets: { ...base, jwks: readJwks(file) }, config: { redis: { url: redis.url } } });
+    fed = await startFederation({ directoryIdp, ...listener, secrets: { ...base, jwks: readJwks(file) }, config: { redis: { url: redis.url } } });
     return fed;
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashPassword } from '../../src/admin/passwords.js';
-import { deepLinkLogin, RP_CLIENT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, RP_CLIENT, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const TOKEN = 'metrics-token-0123456789-0123456789-abcdef';
@@ -49,12 +49,12 @@ describe('metrics', () => {
   });
 
   it('counts a successful and a failed login, and directory call times', async () => {
-    const labels = { directory: UPSTREAM_ID, service: RP_CLIENT.client_id };
+    const labels = { directory: SCHOOL_DIRECTORY_ID, service: RP_CLIENT.client_id };
     const before = await scrape();
     const { request, callback } = await deepLinkLogin(fed, new UserAgent('en'), 'pupil-complete');
     await fed.rp.redeem(callback, request);
     // blocked-no-learner-id has no learner number: the validation table blocks the login.
-    const blockedRequest = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const blockedRequest = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const agent = new UserAgent('en');
     const atDirectory = await agent.navigate(blockedRequest.url.href);
     await agent.submit(atDirectory, { username: 'blocked-no-learner-id', password: 'blocked-no-learner-idpwd', action: 'login' });
@@ -66,9 +66,9 @@ describe('metrics', () => {
     expect(delta('mpassid_logins_completed_total')).toBe(1);
     expect(delta('mpassid_logins_failed_total', { reason: 'attributes_blocked' })).toBe(1);
     const calls = (text: string) =>
-      seriesValue(text, 'mpassid_directory_call_duration_seconds_count', { directory: UPSTREAM_ID, operation: 'complete', outcome: 'ok' });
+      seriesValue(text, 'mpassid_directory_call_duration_seconds_count', { directory: SCHOOL_DIRECTORY_ID, operation: 'complete', outcome: 'ok' });
     expect(calls(after) - calls(before)).toBe(2);
-    const durations = (text: string) => seriesValue(text, 'mpassid_login_duration_seconds_count', { directory: UPSTREAM_ID, outcome: 'ok' });
+    const durations = (text: string) => seriesValue(text, 'mpassid_login_duration_seconds_count', { directory: SCHOOL_DIRECTORY_ID, outcome: 'ok' });
     expect(durations(after) - durations(before)).toBe(1);
     // Organisation lookups of the school went through the cache.
     expect(

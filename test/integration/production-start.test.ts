@@ -48,7 +48,7 @@ function composeEnvironment(secrets: InitResult, overrides: Record<string, strin
  */
 async function startProxy(target: () => number, certificate: TestCertificate): Promise<{ server: Server; port: number }> {
   const server = createHttpsServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
-    const upstream = httpRequest(
+    const directoryIdp = httpRequest(
       {
         host: '127.0.0.1',
         port: target(),
@@ -61,8 +61,8 @@ async function startProxy(target: () => number, certificate: TestCertificate): P
         answer.pipe(res);
       },
     );
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
+    directoryIdp.on('error', () => res.writeHead(502).end());
+    req.pipe(directoryIdp);
   });
   return { server, port: await listenOnLoopback(server) };
 }
@@ -70,7 +70,7 @@ async function startProxy(target: () => number, certificate: TestCertificate): P
 describe('the production start: built JavaScript, NODE_ENV=production, Redis, the shipped configuration', () => {
   let redis: RedisServerHandle;
   let oph: OphServerHandle;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let proxy: Server;
   let bridge: ChildProcess;
   let issuer: string;
@@ -90,16 +90,22 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const proxied = await startProxy(() => bridgePort, certificate);
     proxy = proxied.server;
     issuer = `https://127.0.0.1:${proxied.port}`;
-    upstream = await startDirectoryIdp({ redirectUris: [`${issuer}/upstream/city/callback`], tls: certificate });
+    directoryIdp = await startDirectoryIdp({ redirectUris: [`${issuer}/upstream/city/callback`], tls: certificate });
     secrets = await initDeployment({ dir: join(work, 'secrets'), operator: 'first-operator' });
-    const upstreamSecretFile = join(work, 'city-client-secret');
-    writeFileSync(upstreamSecretFile, upstream.clientSecret, { mode: 0o600 });
+    const directorySecretFile = join(work, 'city-client-secret');
+    writeFileSync(directorySecretFile, directoryIdp.clientSecret, { mode: 0o600 });
     // The shipped example, with a directory and a service of this deployment added, as an operator would.
     const config = {
       ...JSON.parse(readFileSync(EXAMPLE_CONFIG, 'utf8')),
       organisations: { source: 'http', baseUrl: oph.baseUrl },
       upstreams: [
-        { id: 'city', displayName: { fi: 'Kaupungin koulut' }, issuer: upstream.issuer, clientId: upstream.clientId, logoUri: 'https://city.example/logo.png' },
+        {
+          id: 'city',
+          displayName: { fi: 'Kaupungin koulut' },
+          issuer: directoryIdp.issuer,
+          clientId: directoryIdp.clientId,
+          logoUri: 'https://city.example/logo.png',
+        },
       ],
       clients: [SERVICE],
     };
@@ -115,7 +121,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
         PORT: String(port),
         HOST: '127.0.0.1',
         ADMIN_PORT: String(adminPort),
-        UPSTREAM_CITY_CLIENT_SECRET_FILE: upstreamSecretFile,
+        UPSTREAM_CITY_CLIENT_SECRET_FILE: directorySecretFile,
         NODE_EXTRA_CA_CERTS: certificate.certFile,
       });
       startEnv = { PATH: process.env.PATH ?? '', ...env };
@@ -145,7 +151,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     bridge?.kill('SIGTERM');
     if (bridge && bridge.exitCode === null) await new Promise((done) => bridge.once('exit', done));
     await new Promise<void>((done) => (proxy ? proxy.close(() => done()) : done()));
-    await upstream?.stop();
+    await directoryIdp?.stop();
     await oph?.stop();
     await redis?.stop();
   });
@@ -171,7 +177,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const request = await rp.authorizationRequest({ acr_values: 'urn:mpass.id:authnsource:city' });
     const agent = new UserAgent('en');
     const login = await agent.navigate(request.url.href, { stopAt: SERVICE.redirect_uris[0]! });
-    expect(login.url.startsWith(upstream.issuer)).toBe(true);
+    expect(login.url.startsWith(directoryIdp.issuer)).toBe(true);
     const done = await agent.submit(
       login,
       { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
@@ -210,7 +216,7 @@ describe('the production start: built JavaScript, NODE_ENV=production, Redis, th
     const lines = output.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
-    expect(output).not.toContain(upstream.clientSecret);
+    expect(output).not.toContain(directoryIdp.clientSecret);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { BridgeSecrets } from '../../src/config/secrets.js';
-import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent } from '../support/user-agent.js';
 import { eventually } from '../support/eventually.js';
@@ -21,7 +21,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     secrets = testSecrets();
     const config = { redis: { url: redis.url, commandTimeoutMs: 500 } };
     a = await startFederation({ config, secrets });
-    b = await startFederation({ config, secrets, upstream: a.upstream, issuer: a.bridge.issuer });
+    b = await startFederation({ config, secrets, directoryIdp: a.directoryIdp, issuer: a.bridge.issuer });
   });
 
   afterAll(async () => {
@@ -42,7 +42,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
 
       // A login in progress: the provider's interaction and the bridge's transaction with the directory.
       const agent = new UserAgent();
-      const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
       const atDirectory = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       expect([...kindsOf(await writtenSince())]).toEqual(expect.arrayContaining(['Interaction', 'txn']));
 
@@ -66,9 +66,9 @@ describe('a deployment of several bridge processes sharing Redis', () => {
 
   it('finishes on instance B a login started on instance A', async () => {
     const agent = new UserAgent();
-    const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    expect(login.url.startsWith(a.upstream.issuer)).toBe(true);
+    expect(login.url.startsWith(a.directoryIdp.issuer)).toBe(true);
     const atCallback = await agent.submit(
       login,
       { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
@@ -93,7 +93,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
     const sub = (await a.rp.redeem(first.callback, first.request)).claims()!.sub;
     const port = a.bridge.port;
     await a.bridge.stop();
-    a = await startFederation({ config: { redis: { url: redis.url, commandTimeoutMs: 500 } }, secrets, upstream: a.upstream, bridgePort: port });
+    a = await startFederation({ config: { redis: { url: redis.url, commandTimeoutMs: 500 } }, secrets, directoryIdp: a.directoryIdp, bridgePort: port });
     const request = await a.rp.authorizationRequest({ prompt: 'none' });
     const done = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
@@ -129,7 +129,7 @@ describe('a deployment of several bridge processes sharing Redis', () => {
 
   it('fails a login whose store disappears mid-way with a 503 page, not a hang or a 500', async () => {
     const agent = new UserAgent('en');
-    const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await a.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     await redis.stop();
     try {

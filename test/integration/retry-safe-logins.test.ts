@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { RP_CLIENT, RP_REDIRECT, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { RP_CLIENT, RP_REDIRECT, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { persistentLogin, tally } from '../support/persistent-login.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { UserAgent, type Page } from '../support/user-agent.js';
@@ -48,7 +48,7 @@ describe('logins in flight survive store failures', () => {
 
   /** Up to the directory's redirect back to the bridge's callback. */
   async function toCallback(agent: UserAgent, username: string) {
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const atCallback = await agent.submit(login, { username, password: `${username}pwd`, action: 'login' }, { stopAt: `${fed.bridge.issuer}/upstream/` });
     expect(atCallback.status).toBe(0);

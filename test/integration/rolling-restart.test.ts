@@ -77,18 +77,21 @@ async function startBalancer(backends: number[]): Promise<{ server: Server; port
       const body = Buffer.concat(chunks);
       const attempt = (tries: number) => {
         const target = backends[next++ % backends.length]!;
-        const upstream = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        upstream.on('error', (err: NodeJS.ErrnoException) => {
+        const directoryIdp = httpRequest(
+          { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent: false },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        directoryIdp.on('error', (err: NodeJS.ErrnoException) => {
           // Like a production load balancer: another instance for a refused connection, and for a
           // GET whose connection an instance closed while shutting down before answering.
           const retriable = err.code === 'ECONNREFUSED' || (err.code === 'ECONNRESET' && req.method === 'GET');
           if (retriable && !res.headersSent && tries > 1) attempt(tries - 1);
           else if (!res.headersSent) res.writeHead(502).end();
         });
-        upstream.end(body);
+        directoryIdp.end(body);
       };
       attempt(backends.length * 4);
     });

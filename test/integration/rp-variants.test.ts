@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
 import { importJWK } from 'jose';
-import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, RP_CLIENT, RP_REDIRECT, signInAtDirectory, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { serviceEcKey } from '../support/keys.js';
 import { parseForm, UserAgent } from '../support/user-agent.js';
 
@@ -56,7 +56,7 @@ describe('services of different kinds', () => {
       nonce,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
-      acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`,
+      acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`,
       ...extra,
     });
     const login = await agent.navigate(url.href, { stopAt: redirectUri });
@@ -96,7 +96,7 @@ describe('services of different kinds', () => {
 
   it('response_mode=form_post: an auto-submitting form the page CSP allows', async () => {
     const agent = new UserAgent('en');
-    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, response_mode: 'form_post' });
+    const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, response_mode: 'form_post' });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const page = await signInAtDirectory(agent, login, 'pupil-complete');
     expect(page.status).toBe(200);

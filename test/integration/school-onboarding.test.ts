@@ -45,7 +45,7 @@ const COMPLETE_SELF_AUDIT = {
 describe('school onboarding: a directory added by operators, its lifecycle, self-audit and check', () => {
   let redis: RedisServerHandle;
   let secrets: BridgeSecrets;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let testA: BridgeHandle;
   let testB: BridgeHandle;
   let prod: BridgeHandle;
@@ -57,7 +57,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     secrets = testSecrets();
     // The bridges' servers listen first: the directory is told their callbacks, which name their ports.
     const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer(), prod: await listeningHttpServer() };
-    upstream = await startDirectoryIdp({
+    directoryIdp = await startDirectoryIdp({
       clientSecret,
       redirectUris: Object.values(listeners).map(({ port }) => `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`),
     });
@@ -81,7 +81,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     await prod?.stop();
     await testB?.stop();
     await testA?.stop();
-    await upstream?.stop();
+    await directoryIdp?.stop();
     await redis?.stop();
   });
 
@@ -112,7 +112,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const rp = await service(bridge, options.client);
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     let page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
-    if (page.body.includes('name="username"') && page.url.startsWith(upstream.issuer)) {
+    if (page.body.includes('name="username"') && page.url.startsWith(directoryIdp.issuer)) {
       page = await agent.submit(page, { username, password: `${username}pwd`, action: 'login' }, { stopAt: RP_REDIRECT });
     }
     return { page, rp, request, agent };
@@ -123,8 +123,8 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
       id: DIRECTORY_ID,
       displayName: { fi: DIRECTORY_NAME, sv: 'Exempelstadens skolor', en: 'Example City schools' },
       provider: { name: { fi: 'Esimerkkikaupunki', sv: 'Exempelstaden' }, oid: '1.2.246.562.99.00000000001' },
-      issuer: upstream.issuer,
-      clientId: upstream.clientId,
+      issuer: directoryIdp.issuer,
+      clientId: directoryIdp.clientId,
       // Vouches for the test school only (its code and its OID); not for 30081 of another provider.
       schools: ['30076', { id: '1.2.246.562.99.00000000002', name: { fi: 'Mansikkalan testi peruskoulu' } }],
     };
@@ -154,12 +154,12 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     expect(shownOnB.body.status).toBe('testing');
     expect(textOf((await chooser(testB)).body)).not.toContain(DIRECTORY_NAME);
     const testLogin = await login(testB, 'pupil-complete');
-    expect(testLogin.page.url.startsWith(upstream.issuer)).toBe(false);
+    expect(testLogin.page.url.startsWith(directoryIdp.issuer)).toBe(false);
 
     // In testing, the directory is not in production.
     expect(textOf((await chooser(prod)).body)).not.toContain(DIRECTORY_NAME);
     const prodLogin = await login(prod, 'pupil-complete');
-    expect(prodLogin.page.url.startsWith(upstream.issuer)).toBe(false);
+    expect(prodLogin.page.url.startsWith(directoryIdp.issuer)).toBe(false);
   });
 
   it('stores the client secret sealed and never gives it out', async () => {
@@ -215,7 +215,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
       expect(textOf(start.body)).toContain('Example City schools');
       const [startHref] = linksWithText(start, 'Sign in with a test account');
       const atDirectory = await agent.get(startHref!);
-      expect(atDirectory.url.startsWith(upstream.issuer)).toBe(true);
+      expect(atDirectory.url.startsWith(directoryIdp.issuer)).toBe(true);
       const result = await agent.submit(atDirectory, { username, password: `${username}pwd`, action: 'login' });
       expect(result.status).toBe(200);
       // Nothing for any service: no session at the bridge, no code anywhere.
@@ -384,7 +384,7 @@ describe('school onboarding: a directory added by operators, its lifecycle, self
     const again = await admin(testA, 'POST', '/directories', {
       id: DIRECTORY_ID,
       displayName: { fi: 'x' },
-      issuer: upstream.issuer,
+      issuer: directoryIdp.issuer,
       clientId: 'x',
       clientSecret: 'y',
     });

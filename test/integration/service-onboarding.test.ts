@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runAdminCli } from '../support/admin-cli.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
-import { CLIENT_REFUSED, RP_CLIENT, SERVICE_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import {
+  CLIENT_REFUSED,
+  RP_CLIENT,
+  SERVICE_REDIRECT,
+  signInAtDirectory,
+  startFederation,
+  SCHOOL_DIRECTORY_ID,
+  type Federation,
+} from '../support/federation.js';
 import { RelyingParty } from '../support/relying-party.js';
 import { adminCall, basicAuth as basic, OPERATOR, OPERATOR_AUTH, startEnvironments, type Environments, type Registered } from '../support/environments.js';
 import { UserAgent } from '../support/user-agent.js';
@@ -58,11 +66,11 @@ describe('service onboarding: registration, review, environments, suspension, au
   const rpFor = (fed: Federation, service: Registered) =>
     RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: SERVICE_REDIRECT });
 
-  /** A whole login at `fed` through the real upstream; a fresh browser each time (cookies are per host, not per port). */
+  /** A whole login at `fed` through the real directoryIdp; a fresh browser each time (cookies are per host, not per port). */
   async function login(fed: Federation, service: Registered, username = 'pupil-complete') {
     const rp = await rpFor(fed, service);
     const agent = new UserAgent('en');
-    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const page = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
     if (!page.body.includes('name="username"')) return { refused: page, agent };
     const done = await signInAtDirectory(agent, page, username, SERVICE_REDIRECT);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { AccountStore, type AccountSnapshot } from '../../src/accounts/accounts.js';
 import { hashPassword } from '../../src/admin/passwords.js';
-import { choose, deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { choose, deepLinkLogin, RP_REDIRECT, signInAtDirectory, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { OPERATOR, OPERATOR_AUTH, type Registered } from '../support/environments.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty } from '../support/relying-party.js';
@@ -100,7 +100,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
 
   /** A whole login of `rp`'s service; returns its tokens. */
   async function loginAt(rp: RelyingParty, agent = new UserAgent('en')) {
-    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+    const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
     const done = await signInAtDirectory(agent, login, 'pupil-complete');
     return rp.redeem(done.url, request);
@@ -210,7 +210,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
   describe('account snapshots', () => {
     const snapshot = (accountId: string, given: string): AccountSnapshot => ({
       accountId,
-      directoryId: UPSTREAM_ID,
+      directoryId: SCHOOL_DIRECTORY_ID,
       claims: { given_name: given } as AccountSnapshot['claims'],
       learnerIdKind: 'national',
       report: [],
@@ -258,7 +258,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
   describe('the resume route /auth/<uid>', () => {
     /** Starts a login and stops at the directory's login form. */
     async function startLogin(rp: RelyingParty, agent: UserAgent) {
-      const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+      const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       expect(login.body).toContain('name="username"');
       const interaction = agent.history.map((p) => new URL(p.url)).find((u) => u.pathname.startsWith('/interaction/'))!;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import type { BridgeSecrets } from '../../src/config/secrets.js';
-import { deepLinkLogin, startFederation, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { deepLinkLogin, startFederation, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { startOphServer, type OphServerHandle } from '../support/oph-server.js';
 import { listeningHttpServer } from '../support/ports.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
@@ -16,14 +16,14 @@ import { testSecrets } from '../support/keys.js';
 describe('the organisation cache shared by instances', () => {
   let redis: RedisServerHandle;
   let oph: OphServerHandle;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let secrets: BridgeSecrets;
   let listeners: Array<Awaited<ReturnType<typeof listeningHttpServer>>>;
   const running: Federation[] = [];
 
   const start = async (listener: { server: import('node:http').Server }) => {
     const fed = await startFederation({
-      upstream,
+      directoryIdp,
       secrets,
       server: listener.server,
       config: { redis: { url: redis.url }, organisations: { source: 'http', baseUrl: oph.baseUrl, timeoutMs: 1000 } },
@@ -38,13 +38,13 @@ describe('the organisation cache shared by instances', () => {
     secrets = testSecrets();
     // Both instances' servers listen from the start: the directory is told their callbacks first.
     listeners = [await listeningHttpServer(), await listeningHttpServer()];
-    upstream = await startDirectoryIdp({ redirectUris: listeners.map(({ port }) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`) });
+    directoryIdp = await startDirectoryIdp({ redirectUris: listeners.map(({ port }) => `http://127.0.0.1:${port}/upstream/${SCHOOL_DIRECTORY_ID}/callback`) });
   });
 
   afterAll(async () => {
     for (const fed of running) await fed.stop();
     for (const { server } of listeners ?? []) if (server.listening) server.close();
-    await upstream?.stop();
+    await directoryIdp?.stop();
     await oph?.stop();
     await redis?.stop();
   });

@@ -3,13 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { environmentSubjectSalt, type BridgeSecrets } from '../../src/config/secrets.js';
 import { adminCall, startEnvironments, type Environments, type Registered } from '../support/environments.js';
-import { RP_CLIENT, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory, UPSTREAM_ID, type Federation } from '../support/federation.js';
+import { RP_CLIENT, RP_REDIRECT, SERVICE_REDIRECT, signInAtDirectory, SCHOOL_DIRECTORY_ID, type Federation } from '../support/federation.js';
 import { RelyingParty } from '../support/relying-party.js';
 import type { DirectoryIdpHandle } from '../support/directory-idp.js';
 import { extractForms, UserAgent, type Page } from '../support/user-agent.js';
 import { eventually } from '../support/eventually.js';
 
-const REAL_SCHOOL = `urn:mpass.id:authnsource:${UPSTREAM_ID}`;
+const REAL_SCHOOL = `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`;
 
 /**
  * The trust model tried from outside, as an attacker would: the test, demo and production
@@ -19,7 +19,7 @@ const REAL_SCHOOL = `urn:mpass.id:authnsource:${UPSTREAM_ID}`;
 describe('trust boundaries: services reach pupils only as operators approved', () => {
   let environments: Environments;
   let secrets: BridgeSecrets;
-  let upstream: DirectoryIdpHandle;
+  let directoryIdp: DirectoryIdpHandle;
   let test: Federation;
   let demo: Federation;
   let prod: Federation;
@@ -39,13 +39,13 @@ describe('trust boundaries: services reach pupils only as operators approved', (
     await new Promise<void>((done) => logoutReceiver.listen(0, '127.0.0.1', done));
     const logoutUri = `http://127.0.0.1:${(logoutReceiver.address() as AddressInfo).port}/backchannel`;
     environments = await startEnvironments({
-      upstreamConfig: { accounts: 'real' },
+      directoryConfig: { accounts: 'real' },
       test: {
         outbound: { allowLoopback: true },
         clients: [{ ...RP_CLIENT, backchannel_logout_uri: logoutUri, post_logout_redirect_uris: ['http://127.0.0.1:9/logged-out'] }],
       },
     });
-    ({ secrets, upstream, test, demo, prod } = environments);
+    ({ secrets, directoryIdp, test, demo, prod } = environments);
   });
 
   afterAll(async () => {
@@ -146,7 +146,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       const agent = new UserAgent('en');
       const request = await rp.authorizationRequest({ acr_values: REAL_SCHOOL });
       const atDirectory = await agent.navigate(request.url.href, { stopAt: SERVICE_REDIRECT });
-      expect(atDirectory.url.startsWith(upstream.issuer)).toBe(true);
+      expect(atDirectory.url.startsWith(directoryIdp.issuer)).toBe(true);
       expect((await admin(prod, 'POST', `/clients/${service.client_id}/suspend`, { reason: 'incident' })).status).toBe(200);
       const done = await signInAtDirectory(agent, atDirectory, 'pupil-complete', SERVICE_REDIRECT);
       expect(done.url.startsWith(SERVICE_REDIRECT)).toBe(false);
@@ -189,10 +189,10 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       const agent = new UserAgent('en');
       const rp = await rpFor(test, service);
       const page = await agent.navigate((await rp.authorizationRequest({ acr_values: REAL_SCHOOL })).url.href, { stopAt: SERVICE_REDIRECT });
-      expect(page.url.startsWith(upstream.issuer)).toBe(false);
+      expect(page.url.startsWith(directoryIdp.issuer)).toBe(false);
       expect(page.body).not.toContain('Koulu A');
-      expect(page.body).not.toContain(`/login/${UPSTREAM_ID}`);
-      const direct = await agent.request(`${page.url}/login/${UPSTREAM_ID}`);
+      expect(page.body).not.toContain(`/login/${SCHOOL_DIRECTORY_ID}`);
+      const direct = await agent.request(`${page.url}/login/${SCHOOL_DIRECTORY_ID}`);
       expect(direct.status).toBe(404);
       // The test directory is there, and its test users sign in.
       expect(page.body).toContain('/login/test-school');
@@ -204,8 +204,8 @@ describe('trust boundaries: services reach pupils only as operators approved', (
       const agent = new UserAgent('en');
       const rp = await rpFor(demo, service);
       const page = await agent.navigate((await rp.authorizationRequest({ acr_values: REAL_SCHOOL })).url.href, { stopAt: SERVICE_REDIRECT });
-      expect(page.url.startsWith(upstream.issuer)).toBe(false);
-      expect(page.body).not.toContain(`/login/${UPSTREAM_ID}`);
+      expect(page.url.startsWith(directoryIdp.issuer)).toBe(false);
+      expect(page.body).not.toContain(`/login/${SCHOOL_DIRECTORY_ID}`);
     });
 
     it('derives subjects from a salt of each environment', () => {
@@ -291,7 +291,7 @@ describe('trust boundaries: services reach pupils only as operators approved', (
         `${prod.bridge.issuer}/auth${await authorizationQuery(prod, service, { redirect_uri: 'https://service.example/other' })}`,
         { stopAt: 'https://service.example/other' },
       );
-      expect(other.url.startsWith(upstream.issuer)).toBe(true);
+      expect(other.url.startsWith(directoryIdp.issuer)).toBe(true);
     });
 
     it('a service cannot take a public subject, nor a redirect URI that does not mean what it shows', async () => {

@@ -98,12 +98,12 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
   const port = await listenOnLoopback(first as NetServer);
   const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${MOUNT}`;
   const clientId = options.clientId ?? 'mpassid-bridge';
-  const clientSecret = options.clientSecret ?? 'upstream-client-secret-0123456789abcdef';
+  const clientSecret = options.clientSecret ?? 'directory-client-secret-0123456789abcdef';
   const users = options.users ?? loadTestUsers(resolve('config/test-users.json'));
-  const signingKey = rsaJwk(directoryIdpKey(), 'upstream-key');
+  const signingKey = rsaJwk(directoryIdpKey(), 'directory-key');
   // Another key under the same kid ('foreign-key').
-  const foreignKey = rsaJwk(foreignRsaKey(), 'upstream-key');
-  const cookieKeys = ['upstream-cookie-key-0123456789abcdef0123'];
+  const foreignKey = rsaJwk(foreignRsaKey(), 'directory-key');
+  const cookieKeys = ['directory-cookie-key-0123456789abcdef012'];
   const directory = createTestDirectory({
     issuer,
     clients: [
@@ -130,7 +130,7 @@ export async function startDirectoryIdp(options: DirectoryIdpOptions = {}): Prom
   const resign = async (token: string, change: (claims: Record<string, unknown>) => void, key: JWK = signingKey): Promise<string> => {
     const claims = { ...decodeJwt(token) } as Record<string, unknown>;
     change(claims);
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'upstream-key' }).sign(await importJWK(key, 'RS256'));
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'directory-key' }).sign(await importJWK(key, 'RS256'));
   };
 
   // No app.keys: the directory signs its cookies with its own keys wherever it is mounted.

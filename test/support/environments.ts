@@ -1,7 +1,7 @@
 import { hashPassword } from '../../src/admin/passwords.js';
 import type { BridgeConfigInput } from '../../src/config/schema.js';
 import type { BridgeSecrets } from '../../src/config/secrets.js';
-import { startFederation, UPSTREAM_ID, type Federation } from './federation.js';
+import { startFederation, SCHOOL_DIRECTORY_ID, type Federation } from './federation.js';
 import { testSecrets } from './keys.js';
 import { listeningHttpServer } from './ports.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
@@ -23,7 +23,7 @@ export interface Registered {
 export interface Environments {
   redis: RedisServerHandle;
   secrets: BridgeSecrets;
-  upstream: DirectoryIdpHandle;
+  directoryIdp: DirectoryIdpHandle;
   test: Federation;
   demo: Federation;
   prod: Federation;
@@ -36,7 +36,7 @@ export interface EnvironmentsOptions {
   /** More settings of the test environment's bridge. */
   test?: ConfigExtras;
   /** Settings of the school directory's entry in every bridge (default: whose accounts suits each environment). */
-  upstreamConfig?: Record<string, unknown>;
+  directoryConfig?: Record<string, unknown>;
 }
 
 /**
@@ -48,14 +48,14 @@ export async function startEnvironments(options: EnvironmentsOptions = {}): Prom
   const secrets = testSecrets();
   // The directory knows all three bridges' callbacks: their servers listen before anything is built.
   const listeners = { test: await listeningHttpServer(), demo: await listeningHttpServer(), prod: await listeningHttpServer() };
-  const upstream = await startDirectoryIdp({
-    redirectUris: Object.values(listeners).map(({ port }) => `http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`),
+  const directoryIdp = await startDirectoryIdp({
+    redirectUris: Object.values(listeners).map(({ port }) => `http://127.0.0.1:${port}/upstream/${SCHOOL_DIRECTORY_ID}/callback`),
   });
   const common = {
     redis: { url: redis.url, commandTimeoutMs: 1000 },
     admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
   };
-  const shared = { secrets, upstream, ...(options.upstreamConfig ? { upstreamConfig: options.upstreamConfig } : {}) };
+  const shared = { secrets, directoryIdp, ...(options.directoryConfig ? { directoryConfig: options.directoryConfig } : {}) };
   const test = await startFederation({ ...shared, server: listeners.test.server, config: { ...common, environment: 'test', ...options.test } });
   const demo = await startFederation({
     ...shared,
@@ -70,7 +70,7 @@ export async function startEnvironments(options: EnvironmentsOptions = {}): Prom
   return {
     redis,
     secrets,
-    upstream,
+    directoryIdp,
     test,
     demo,
     prod,
@@ -78,7 +78,7 @@ export async function startEnvironments(options: EnvironmentsOptions = {}): Prom
       await prod.stop();
       await demo.stop();
       await test.stop();
-      await upstream.stop();
+      await directoryIdp.stop();
       await redis.stop();
     },
   };

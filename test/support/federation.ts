@@ -11,7 +11,7 @@ import { linksWithText, type UserAgent, type Page } from './user-agent.js';
 /** The service's redirect URI: nobody serves it; the user agent stops there and hands over the URL. */
 export const RP_REDIRECT = 'http://127.0.0.1:9/callback';
 export const RP_CLIENT = { client_id: 'learning-service', client_secret: 'learning-service-secret-0123456789', redirect_uris: [RP_REDIRECT] };
-export const UPSTREAM_ID = 'school-a';
+export const SCHOOL_DIRECTORY_ID = 'school-a';
 /**
  * The redirect URI of services that register themselves: https, as production requires (the user
  * agent stops there without fetching it).
@@ -20,7 +20,7 @@ export const SERVICE_REDIRECT = 'https://service.example/callback';
 
 export interface Federation {
   bridge: BridgeHandle;
-  upstream: DirectoryIdpHandle;
+  directoryIdp: DirectoryIdpHandle;
   rp: RelyingParty;
   stop(): Promise<void>;
 }
@@ -32,9 +32,9 @@ export interface Federation {
 export interface FederationOptions {
   config?: Omit<BridgeConfigInput, 'issuer' | 'port' | 'upstreams'>;
   secrets?: BridgeSecrets;
-  upstream?: DirectoryIdpHandle;
+  directoryIdp?: DirectoryIdpHandle;
   /** Settings of the directory's entry in the bridge's `upstreams` (mapping, auth method, ...). */
-  upstreamConfig?: Record<string, unknown>;
+  directoryConfig?: Record<string, unknown>;
   /** The bridge's server, already listening (its port was needed first); by default one on a port the OS picks. */
   server?: Server;
   /** The port of an earlier run of this bridge, bound again (a restart). */
@@ -48,7 +48,8 @@ export async function startFederation(options: FederationOptions = {}): Promise<
   // The directory is told the bridge's callback first: the bridge's server listens before either is built.
   const server = options.server ?? (options.bridgePort === undefined ? (await listeningHttpServer()).server : undefined);
   const port = server ? (server.address() as { port: number }).port : options.bridgePort!;
-  const upstream = options.upstream ?? (await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${UPSTREAM_ID}/callback`] }));
+  const directoryIdp =
+    options.directoryIdp ?? (await startDirectoryIdp({ redirectUris: [`http://127.0.0.1:${port}/upstream/${SCHOOL_DIRECTORY_ID}/callback`] }));
   const bridge = await startBridge({
     ...(server ? { server } : { port }),
     ...(options.issuer ? { issuer: options.issuer } : {}),
@@ -59,14 +60,14 @@ export async function startFederation(options: FederationOptions = {}): Promise<
       ...options.config,
       upstreams: [
         {
-          id: UPSTREAM_ID,
+          id: SCHOOL_DIRECTORY_ID,
           displayName: { fi: 'Koulu A', sv: 'Skola A', en: 'School A' },
-          issuer: upstream.issuer,
-          clientId: upstream.clientId,
-          clientSecret: upstream.clientSecret,
+          issuer: directoryIdp.issuer,
+          clientId: directoryIdp.clientId,
+          clientSecret: directoryIdp.clientSecret,
           // A directory of test accounts: the test environment (the default here) offers only those.
           accounts: options.config?.environment === 'production' ? 'real' : options.config?.environment === 'demo' ? 'demo' : 'test',
-          ...options.upstreamConfig,
+          ...options.directoryConfig,
         },
       ],
     } as BridgeConfigInput,
@@ -79,11 +80,11 @@ export async function startFederation(options: FederationOptions = {}): Promise<
   });
   return {
     bridge,
-    upstream,
+    directoryIdp,
     rp,
     async stop() {
       await bridge.stop();
-      if (!options.upstream) await upstream.stop();
+      if (!options.directoryIdp) await directoryIdp.stop();
     },
   };
 }
@@ -114,7 +115,7 @@ export async function deepLinkLogin(
   username: string,
   extra: Record<string, string> = {},
 ): Promise<{ request: AuthorizationRequest; callback: string }> {
-  const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}`, ...extra });
+  const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ...extra });
   const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
   const done = await signInAtDirectory(agent, login, username);
   expect(done.url.startsWith(RP_REDIRECT)).toBe(true);

@@ -1,4 +1,4 @@
-import { RP_CLIENT, RP_REDIRECT, UPSTREAM_ID, type Federation } from './federation.js';
+import { RP_CLIENT, RP_REDIRECT, SCHOOL_DIRECTORY_ID, type Federation } from './federation.js';
 import { UserAgent, type Page } from './user-agent.js';
 
 /** How a user and a service behave when the bridge answers 503: reload, and repeat the token request. */
@@ -76,7 +76,7 @@ export async function persistentLogin(
     return result;
   };
 
-  const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${UPSTREAM_ID}` });
+  const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
   const bridgeUpstream = `${fed.bridge.issuer}/upstream/`;
   const atDirectory = await follow(request.url.href, bridgeUpstream);
   if (!atDirectory.page?.body.includes('name="username"')) return lost(atDirectory.page, atDirectory.url);
