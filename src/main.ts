@@ -56,6 +56,12 @@ async function durableEnough(config: BridgeConfig, storage: Storage, logger: Log
   return false;
 }
 
+/** The port a server listens on: the configured one, or the one the system chose for port 0. */
+function listeningPort(server: Server): number | undefined {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : undefined;
+}
+
 /** After SIGTERM, how long connections already accepted may still deliver their request. */
 const SHUTDOWN_READ_GRACE_MS = 1000;
 
@@ -115,7 +121,7 @@ async function main(): Promise<void> {
     adminServer.requestTimeout = 30_000;
     adminServer.headersTimeout = 10_000;
     await new Promise<void>((done) => adminServer!.listen(config.admin.port, config.admin.host, done));
-    logger.info({ host: config.admin.host, port: config.admin.port, paths: adminPaths(adminOptions) }, 'admin API listening');
+    logger.info({ host: config.admin.host, port: listeningPort(adminServer), paths: adminPaths(adminOptions) }, 'admin API listening');
   }
   for (const environment of environments) environment.bridge.health.start();
   if (storage.kind === 'memory' && config.admin.operators.length > 0) {
@@ -125,7 +131,7 @@ async function main(): Promise<void> {
     process.stderr.write(`\n  WARNING: ${warning}\n\n`);
   }
   logger.info(
-    { environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: config.port, store: storage.kind, env: config.env },
+    { environments: environments.map((e) => ({ environment: e.name, issuer: e.issuer })), port: listeningPort(server), store: storage.kind, env: config.env },
     'MPASSid Bridge listening',
   );
   if (config.env !== 'production') {
