@@ -3,24 +3,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
-import { hashPassword } from '../../src/admin/passwords.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { createStorage } from '../../src/storage/index.js';
 import { t } from '../../src/http/i18n.js';
 import type { OpinsysFault } from '../../src/testdirectory/opinsys/simulator.js';
-import { runAdminCli } from '../support/admin-cli.js';
-import { startBridge, type BridgeHandle } from '../support/bridge.js';
-import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
+import { type BridgeHandle } from '../support/bridge.js';
+import { startTwoInstances, type TwoInstances } from '../support/instances.js';
+import { OPERATOR } from '../support/environments.js';
+import { RP_REDIRECT } from '../support/federation.js';
 import { startOpinsysServer, type OpinsysServerHandle } from '../support/opinsys-server.js';
-import { listeningHttpServer } from '../support/ports.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty, type AuthorizationRequest } from '../support/relying-party.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
-import { testSecrets } from '../support/keys.js';
 
-const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const AUTH = `Basic ${Buffer.from(`${OPERATOR.username}:${OPERATOR.password}`).toString('base64')}`;
 const DIRECTORY = 'opinsys-school';
 const ONBOARDED = 'kunta-opinsys';
@@ -46,51 +41,39 @@ const PUPIL_CLAIMS = {
  * simulator, a separate HTTP server written from Opinsys' developer documentation.
  */
 describe('Opinsys directory', () => {
-  let redis: RedisServerHandle;
-  let secrets: BridgeSecrets;
+  let instances: TwoInstances;
   let sim: OpinsysServerHandle;
   let a: BridgeHandle;
   let b: BridgeHandle;
   const workDir = mkdtempSync(join(tmpdir(), 'mpassid-opinsys-'));
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    secrets = testSecrets();
-    // The bridges' servers listen first: the simulator is told their hosts, which name their ports.
-    const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer() };
-    sim = await startOpinsysServer({ returnToHosts: [`127.0.0.1:${listeners.a.port}`, `127.0.0.1:${listeners.b.port}`] });
-    const config = {
-      redis: { url: redis.url, commandTimeoutMs: 1000 },
-      admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
-      clients: [RP_CLIENT],
-      // Every request looks at the shared revision; health is checked on demand.
-      directories: { refreshIntervalMs: 0, healthCheckIntervalSeconds: 0 },
-      upstreams: [
-        {
-          type: 'opinsys',
-          id: DIRECTORY,
-          displayName: { fi: 'Opinsys-koulu', sv: 'Opinsys-skola', en: 'Opinsys school' },
-          baseUrl: sim.baseUrl,
-          organisation: sim.organisation,
-          clientSecret: sim.sharedSecret,
-          accounts: 'test',
-        },
-      ],
-    };
-    a = await startBridge({ server: listeners.a.server, secrets, config: config as never });
-    b = await startBridge({ server: listeners.b.server, secrets, config: config as never });
+    instances = await startTwoInstances(async ({ ports }) => {
+      // The simulator is told the bridges' hosts, which name their ports.
+      sim = await startOpinsysServer({ returnToHosts: [`127.0.0.1:${ports.a}`, `127.0.0.1:${ports.b}`] });
+      return {
+        upstreams: [
+          {
+            type: 'opinsys',
+            id: DIRECTORY,
+            displayName: { fi: 'Opinsys-koulu', sv: 'Opinsys-skola', en: 'Opinsys school' },
+            baseUrl: sim.baseUrl,
+            organisation: sim.organisation,
+            clientSecret: sim.sharedSecret,
+            accounts: 'test',
+          },
+        ],
+      };
+    });
+    ({ a, b } = instances);
   });
 
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await instances?.stop();
     await sim?.stop();
-    await redis?.stop();
   });
 
-  async function service(bridge: BridgeHandle): Promise<RelyingParty> {
-    return RelyingParty.discover({ issuer: bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT });
-  }
+  const service = (bridge: BridgeHandle) => instances.service(bridge);
 
   interface Started {
     rp: RelyingParty;
@@ -299,7 +282,7 @@ describe('Opinsys directory', () => {
     };
     const file = join(workDir, 'opinsys.json');
     writeFileSync(file, JSON.stringify(definition));
-    const cli = (args: string[], stdin?: string) => runAdminCli({ url: a.issuer, user: OPERATOR.username, password: OPERATOR.password }, args, stdin);
+    const cli = (args: string[], stdin?: string) => instances.cli(args, stdin);
 
     const added = await cli(['directory', 'add', '--file', file, '--client-secret-stdin'], `${sim.sharedSecret}\n`);
     expect(added.stderr).toBe('');
@@ -333,7 +316,7 @@ describe('Opinsys directory', () => {
   });
 
   it('runs the attribute check for an Opinsys directory', async () => {
-    const issued = await runAdminCli({ url: a.issuer, user: OPERATOR.username, password: OPERATOR.password }, ['directory', 'check-link', ONBOARDED]);
+    const issued = await instances.cli(['directory', 'check-link', ONBOARDED]);
     expect(issued.code).toBe(0);
     const url = issued.stdout.trim().split('\n').at(-1)!.replace(a.issuer, b.issuer);
     const agent = new UserAgent('en');

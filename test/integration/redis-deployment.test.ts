@@ -27,6 +27,8 @@ describe('a deployment of several bridge processes sharing Redis', () => {
   afterAll(async () => {
     await b?.stop();
     await a?.stop();
+    // A restarted instance uses the directory of the first one, which it does not stop: stopped here.
+    await a?.directoryIdp.stop();
     await redis?.stop();
   });
 

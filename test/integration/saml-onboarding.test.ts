@@ -2,20 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hashPassword } from '../../src/admin/passwords.js';
-import type { BridgeSecrets } from '../../src/config/secrets.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
-import { runAdminCli } from '../support/admin-cli.js';
-import { startBridge, type BridgeHandle } from '../support/bridge.js';
-import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
-import { listeningHttpServer } from '../support/ports.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { RelyingParty } from '../support/relying-party.js';
+import type { BridgeHandle } from '../support/bridge.js';
+import { startTwoInstances, type TwoInstances } from '../support/instances.js';
+import { RP_REDIRECT } from '../support/federation.js';
 import { startSimpleSamlPhp, type SimpleSamlPhpHandle } from '../support/simplesamlphp.js';
 import { extractForms, linksWithText, UserAgent, type Page } from '../support/user-agent.js';
-import { testSecrets } from '../support/keys.js';
 
-const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
 const DIRECTORY_ID = 'city-adfs';
 const USERS = loadTestUsers(resolve('config/test-users.json'));
 
@@ -26,48 +19,36 @@ const USERS = loadTestUsers(resolve('config/test-users.json'));
  * serves its SP metadata and signs users in through it (SimpleSAMLphp), and runs the attribute check.
  */
 describe('SAML directory onboarding through the CLI, used on another instance without a restart', () => {
-  let redis: RedisServerHandle;
-  let secrets: BridgeSecrets;
+  let instances: TwoInstances;
   let ssp: SimpleSamlPhpHandle;
   let a: BridgeHandle;
   let b: BridgeHandle;
   const workDir = mkdtempSync(join(tmpdir(), 'mpassid-saml-onboarding-'));
 
   beforeAll(async () => {
-    redis = await startRedisServer();
-    secrets = testSecrets();
-    // Both bridges' servers listen first: the IdP is told their SP entity ids and ACS URLs, which name their ports.
-    const listeners = { a: await listeningHttpServer(), b: await listeningHttpServer() };
-    // Each instance has its own issuer here, so each is a service provider of its own at the IdP.
-    ssp = await startSimpleSamlPhp({
-      users: USERS,
-      serviceProviders: Object.values(listeners).map(({ port }) => ({
-        entityId: `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/saml/metadata`,
-        acsUrl: `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`,
-        signingCert: secrets.saml.signing[0]!.cert,
-        encryptionCert: secrets.saml.encryption[0]!.cert,
-        encryptAssertion: true,
-      })),
+    instances = await startTwoInstances(async ({ ports, secrets }) => {
+      // Each instance has its own issuer here, so each is a service provider of its own at the IdP.
+      ssp = await startSimpleSamlPhp({
+        users: USERS,
+        serviceProviders: Object.values(ports).map((port) => ({
+          entityId: `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/saml/metadata`,
+          acsUrl: `http://127.0.0.1:${port}/upstream/${DIRECTORY_ID}/callback`,
+          signingCert: secrets.saml.signing[0]!.cert,
+          encryptionCert: secrets.saml.encryption[0]!.cert,
+          encryptAssertion: true,
+        })),
+      });
+      return { environment: 'test' };
     });
-    const config = {
-      redis: { url: redis.url, commandTimeoutMs: 1000 },
-      admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
-      clients: [RP_CLIENT],
-      directories: { refreshIntervalMs: 0, healthCheckIntervalSeconds: 0 },
-      environment: 'test' as const,
-    };
-    a = await startBridge({ server: listeners.a.server, secrets, config });
-    b = await startBridge({ server: listeners.b.server, secrets, config });
+    ({ a, b } = instances);
   }, 60_000);
 
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await instances?.stop();
     await ssp?.stop();
-    await redis?.stop();
   });
 
-  const cli = (args: string[], stdin?: string) => runAdminCli({ url: a.issuer, user: OPERATOR.username, password: OPERATOR.password }, args, stdin);
+  const cli = (args: string[], stdin?: string) => instances.cli(args, stdin);
 
   /** SimpleSAMLphp's login form, then its page posting the response to the bridge. */
   async function throughIdp(agent: UserAgent, atIdp: Page, username: string): Promise<Page> {
@@ -120,12 +101,7 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
 
     expect((await cli(['directory', 'start-testing', DIRECTORY_ID])).code).toBe(0);
 
-    const rp = await RelyingParty.discover({
-      issuer: b.issuer,
-      clientId: RP_CLIENT.client_id,
-      clientSecret: RP_CLIENT.client_secret,
-      redirectUri: RP_REDIRECT,
-    });
+    const rp = await instances.service(b);
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     const atIdp = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });

@@ -2,20 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { hashPassword } from '../../src/admin/passwords.js';
 import { CLAIM } from '../../src/claims/claim-names.js';
 import { t } from '../../src/http/i18n.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { startWilmaServer, type WilmaServerHandle } from '../../src/testdirectory/wilma/server.js';
 import type { WilmaUserDataFault } from '../../src/testdirectory/wilma/simulator.js';
-import { runAdminCli } from '../support/admin-cli.js';
 import { startBridge, type BridgeHandle } from '../support/bridge.js';
+import { startTwoInstances, type TwoInstances } from '../support/instances.js';
 import { RP_CLIENT, RP_REDIRECT } from '../support/federation.js';
 import { NOTHING_LISTENS_PORT } from '../support/ports.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { RelyingParty, type AuthorizationRequest } from '../support/relying-party.js';
 import { linksWithText, textOf, UserAgent, type Page } from '../support/user-agent.js';
-import { testSecrets } from '../support/keys.js';
 
 const SECRET = 'wilma-shared-secret-0123456789abcdef';
 const WILMA_ID = 'wilma-school';
@@ -296,37 +293,26 @@ describe('Wilma directory: logins against a Wilma simulator on its own port', ()
 });
 
 describe('Wilma directory onboarded through the CLI on one instance, used on another without a restart', () => {
-  const OPERATOR = { username: 'operator', password: 'operator-password-0123456789' };
   const DIRECTORY_ID = 'city-wilma';
   const citySecret = 'city-wilma-secret-0123456789abcdefgh';
-  let redis: RedisServerHandle;
+  let instances: TwoInstances;
   let wilma: WilmaServerHandle;
   let a: BridgeHandle;
   let b: BridgeHandle;
   const workDir = mkdtempSync(join(tmpdir(), 'mpassid-wilma-'));
 
   beforeAll(async () => {
-    redis = await startRedisServer();
     wilma = await startWilmaServer({ secret: citySecret, users: USERS });
-    const secrets = testSecrets();
-    const common = {
-      redis: { url: redis.url, commandTimeoutMs: 1000 },
-      admin: { operators: [{ username: OPERATOR.username, passwordHash: await hashPassword(OPERATOR.password) }] },
-      clients: [RP_CLIENT],
-      directories: { refreshIntervalMs: 0, healthCheckIntervalSeconds: 0 },
-    };
-    a = await startBridge({ secrets, config: common });
-    b = await startBridge({ secrets, config: common });
+    instances = await startTwoInstances();
+    ({ a, b } = instances);
   });
 
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await instances?.stop();
     await wilma?.stop();
-    await redis?.stop();
   });
 
-  const cli = (args: string[], stdin?: string) => runAdminCli({ url: a.issuer, user: OPERATOR.username, password: OPERATOR.password }, args, stdin);
+  const cli = (args: string[], stdin?: string) => instances.cli(args, stdin);
 
   it('adds the directory with its secret sealed, prints the Wilma setup, and instance B signs users in through it', async () => {
     const file = join(workDir, 'wilma.json');
@@ -359,12 +345,7 @@ describe('Wilma directory onboarded through the CLI on one instance, used on ano
 
     expect((await cli(['directory', 'start-testing', DIRECTORY_ID])).code).toBe(0);
 
-    const rp = await RelyingParty.discover({
-      issuer: b.issuer,
-      clientId: RP_CLIENT.client_id,
-      clientSecret: RP_CLIENT.client_secret,
-      redirectUri: RP_REDIRECT,
-    });
+    const rp = await instances.service(b);
     const agent = new UserAgent('en');
     const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${DIRECTORY_ID}` });
     const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
