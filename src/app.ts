@@ -16,12 +16,13 @@ import { mountAt } from './http/mount.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createViews, staticAssets } from './http/views.js';
 import { createInteractionRouter } from './interaction/routes.js';
+import { straightToDirectory } from './interaction/start.js';
 import { PageRenderer } from './http/pages.js';
 import { healthRouter } from './http/health.js';
 import type { Logger } from './observability/logger.js';
 import { requestLog } from './observability/request-log.js';
 import { metricsEndpoint } from './observability/metrics-route.js';
-import { createProvider } from './provider/create-provider.js';
+import { createProvider, providerCookieNames } from './provider/create-provider.js';
 import { withRequestContext } from './provider/client-resolution.js';
 import { retrySafe } from './provider/retry-safe.js';
 import { authorizationPost } from './provider/authorization-post.js';
@@ -140,7 +141,9 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   const organisations = deps.organisations ?? organisationRegistryOf(config, storage, logger);
   const claims = new ClaimsEvaluator(organisations, new RoleVocabulary(config.roles), secrets.subjectSalt, logger);
   const release = new ReleaseGate(registry, catalogue, environment);
+  const handoff = new DirectoryHandoff(config, state);
   const provider = createProvider({
+    directStart: straightToDirectory({ catalogue, handoff, config, interactionCookie: providerCookieNames(environment).interaction }),
     config,
     secrets,
     adapter: environmentAdapter(storage, environment, registry),
@@ -154,7 +157,6 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
     initialAccessTokens,
   });
   const health = directoryHealthOf(config, catalogue, logger);
-  const handoff = new DirectoryHandoff(config, state);
   const checkLinks = new CheckLinks(storage.durable('registry'));
   const directoryCheck = createDirectoryCheck({ config, catalogue, directories, links: checkLinks, claims, handoff, pages, logger, state });
   const interactions = createInteractionRouter({

@@ -51,6 +51,14 @@ export class DirectoryHandoff {
 
   /** Redirects to the directory. Throws DirectoryError when the directory cannot be reached to begin. */
   async redirect(ctx: Context, directory: Directory, purpose: HandoffPurpose, options: Omit<BeginRequest, 'callbackUrl'>): Promise<void> {
+    ctx.redirect(await this.begin(ctx, directory, purpose, options));
+  }
+
+  /**
+   * Begins at the directory: keeps the transaction, gives this browser its cookie, and returns where
+   * to send the browser. Throws DirectoryError when the directory cannot be reached to begin.
+   */
+  async begin(ctx: Context, directory: Directory, purpose: HandoffPurpose, options: Omit<BeginRequest, 'callbackUrl'>): Promise<string> {
     const { connector } = directory;
     const callbackUrl = this.callbackUrl(connector.id);
     const { redirect, state } = await connector.begin({ ...options, callbackUrl });
@@ -79,7 +87,7 @@ export class DirectoryHandoff {
       signed: true,
       maxAge: ttl * 1000,
     });
-    ctx.redirect(redirect.href);
+    return redirect.href;
   }
 
   /**

@@ -8,6 +8,10 @@ import { t } from '../http/i18n.js';
 import { languageLinks, type LoginStart, localeOf } from '../http/pages.js';
 import { metrics } from '../observability/metrics.js';
 import { requestedAuthnSource } from '../provider/acr.js';
+import type { BridgeConfig } from '../config/schema.js';
+import type { DirectoryCatalogue } from '../directories/catalogue.js';
+import type { DirectoryHandoff } from '../directories/handoff.js';
+import { basePathOf } from '../http/base-path.js';
 import { finishInteraction } from '../provider/finish-interaction.js';
 import { chooserModel, LAST_CHOICE_COOKIE, rememberChoice } from './chooser.js';
 import { directoryParam, interactionOf, type LoginContext, loginStart } from './context.js';
@@ -104,25 +108,9 @@ export function loginStarts(login: LoginContext, outcomes: LoginOutcomes) {
     directory: Directory,
     since: LoginStart | undefined,
   ) {
-    const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
-    const maxAge =
-      typeof params.max_age === 'number'
-        ? params.max_age
-        : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined
-          ? Number(params.max_age)
-          : undefined;
     const service = String(params.client_id);
     try {
-      await handoff.redirect(
-        ctx,
-        directory,
-        { interactionUid, clientId: service },
-        {
-          forceLogin: prompt.includes('login'),
-          ...(maxAge !== undefined ? { maxAge } : {}),
-          uiLocales: localeOf(ctx, params.ui_locales, since),
-        },
-      );
+      await handoff.redirect(ctx, directory, { interactionUid, clientId: service }, directoryLoginOptions(ctx, params, since));
       metrics.loginsStarted.inc({ directory: directory.id, service });
     } catch (err) {
       if (!(err instanceof DirectoryError)) throw err;
@@ -142,4 +130,50 @@ export function loginStarts(login: LoginContext, outcomes: LoginOutcomes) {
   }
 
   return { begin, chosen };
+}
+
+/** What the directory is asked for: a new sign-in (prompt=login, max_age) and the page language. */
+function directoryLoginOptions(ctx: Context, params: Record<string, unknown>, since: LoginStart | undefined) {
+  const prompt = typeof params.prompt === 'string' ? params.prompt.split(' ') : [];
+  const maxAge =
+    typeof params.max_age === 'number'
+      ? params.max_age
+      : Number.isInteger(Number(params.max_age)) && params.max_age !== undefined
+        ? Number(params.max_age)
+        : undefined;
+  return { forceLogin: prompt.includes('login'), ...(maxAge !== undefined ? { maxAge } : {}), uiLocales: localeOf(ctx, params.ui_locales, since) };
+}
+
+/**
+ * A service that names the school directory (acr_values) needs no page of ours: /auth sends the
+ * browser straight on to the directory, one redirect less. The browser gets the same cookies as from
+ * the interaction's page: the transaction's (the same-browser check at the callback), the resume
+ * route's (oidc-provider's), and the interaction's. oidc-provider scopes that one to where it sends
+ * the browser first (here the directory's path); the failure pages under /interaction/<uid> need it
+ * there, so it is set for that path too. When the directory cannot begin, the interaction's page
+ * tries again and shows why.
+ */
+export function straightToDirectory(deps: { catalogue: DirectoryCatalogue; handoff: DirectoryHandoff; config: BridgeConfig; interactionCookie: string }) {
+  const base = basePathOf(deps.config.issuer);
+  const secure = deps.config.issuer.startsWith('https://');
+  return async (ctx: Context, interaction: Interaction): Promise<string | undefined> => {
+    if (interaction.prompt.name !== 'login') return undefined;
+    const requested = requestedAuthnSource(interaction.params.acr_values);
+    const directory = requested ? await deps.catalogue.get(requested) : undefined;
+    if (!directory) return undefined;
+    const service = String(interaction.params.client_id);
+    let destination: string;
+    try {
+      const options = directoryLoginOptions(ctx, interaction.params, loginStart(interaction));
+      destination = await deps.handoff.begin(ctx, directory, { interactionUid: interaction.uid, clientId: service }, options);
+    } catch (err) {
+      if (err instanceof DirectoryError) return undefined;
+      throw err;
+    }
+    const path = `${base}/interaction/${interaction.uid}`;
+    const maxAge = Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)) * 1000;
+    ctx.cookies.set(deps.interactionCookie, interaction.uid, { path, httpOnly: true, sameSite: 'lax', secure, signed: true, maxAge });
+    metrics.loginsStarted.inc({ directory: directory.id, service });
+    return destination;
+  };
 }

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import Provider, { type Configuration, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, type ClientMetadata, type Interaction, type KoaContextWithOIDC } from 'oidc-provider';
 import type { BridgeConfig } from '../config/schema.js';
 import type { BridgeSecrets } from '../config/secrets.js';
 import type { AccountStore } from '../accounts/accounts.js';
@@ -34,7 +34,17 @@ export interface ProviderDependencies {
   registry: ServiceRegistry;
   /** What a service may receive of a user (services/release.ts). */
   release: ReleaseGate;
+  /**
+   * Where a new interaction sends the browser when that needs no page of ours (a service that names
+   * the school directory): undefined for the interaction's page.
+   */
+  directStart?: (ctx: KoaContextWithOIDC, interaction: Interaction) => Promise<string | undefined>;
   initialAccessTokens: InitialAccessTokens;
+}
+
+/** The provider's cookies, per environment: environments served on one host keep their sessions apart in one browser. */
+export function providerCookieNames(environment: string) {
+  return { session: `mpass_${environment}_session`, interaction: `mpass_${environment}_interaction`, resume: `mpass_${environment}_resume` };
 }
 
 /** Outbound calls of the provider (back-channel logout, client JWKS) never wait longer than this. */
@@ -159,7 +169,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       },
     },
     interactions: {
-      url: (_ctx, interaction) => `${basePathOf(config.issuer)}/interaction/${interaction.uid}`,
+      url: async (ctx, interaction) => (await deps.directStart?.(ctx, interaction)) ?? `${basePathOf(config.issuer)}/interaction/${interaction.uid}`,
       policy: interactionPolicyFor(deps.catalogue),
     },
     cookies: {
@@ -167,7 +177,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       long: cookieOptions,
       short: cookieOptions,
       // Per environment: environments served on one host keep their sessions apart in one browser.
-      names: { session: `mpass_${environment}_session`, interaction: `mpass_${environment}_interaction`, resume: `mpass_${environment}_resume` },
+      names: providerCookieNames(environment),
     },
     ttl: lifetimes(config),
     // Refresh tokens only for a service that registered the grant type and that operators allowed them.

@@ -138,6 +138,8 @@ describe('a school directory that is down from the start', () => {
       const agent = new UserAgent('en');
       const request = await fed.rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}`, ui_locales: 'en' });
       const page = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
+      // /auth could not send the browser on to the directory: the interaction's page tried again and says why.
+      expect(new URL(page.url).pathname).toMatch(/^\/interaction\/[^/]+$/);
       await expectFailurePage(fed, agent, page, 'cannot be reached right now', 502, 'temporarily_unavailable');
     } finally {
       await fed.stop();

@@ -175,14 +175,16 @@ describe('federated login: service → bridge → school directory → bridge �
     expect(done.url.startsWith(RP_REDIRECT)).toBe(true);
   });
 
-  it('hands a login straight back to the provider from the callback, without a store round trip between', async () => {
+  it('takes a login that names its directory through no page of its own: /auth → directory → callback → /auth/<uid>', async () => {
     const agent = new UserAgent('en');
     const { callback } = await deepLinkLogin(fed, agent, 'pupil-complete');
-    const paths = agent.history.map((page) => new URL(page.url).pathname);
-    const atCallback = paths.findIndex((path) => path.startsWith('/upstream/'));
-    // From the callback straight to the provider's resume route, and on to the service.
-    expect(paths[atCallback + 1]).toMatch(/^\/auth\/[^/]+$/);
-    expect(paths.some((path) => path.endsWith('/complete'))).toBe(false);
+    const bridgePaths = agent.history.filter((page) => page.url.startsWith(fed.bridge.issuer)).map((page) => new URL(page.url).pathname);
+    expect(bridgePaths[0]).toBe('/auth');
+    // /auth sends the browser straight to the directory; the callback hands the login straight back.
+    expect(agent.history[1]!.url.startsWith(fed.directoryIdp.issuer)).toBe(true);
+    const atCallback = bridgePaths.findIndex((path) => path.startsWith('/upstream/'));
+    expect(bridgePaths[atCallback + 1]).toMatch(/^\/auth\/[^/]+$/);
+    expect(bridgePaths.some((path) => path.startsWith('/interaction/'))).toBe(false);
     expect(callback.startsWith(RP_REDIRECT)).toBe(true);
   });
 

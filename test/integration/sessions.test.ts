@@ -261,8 +261,9 @@ describe('sessions, account snapshots and refresh tokens', () => {
       const request = await rp.authorizationRequest({ acr_values: `urn:mpass.id:authnsource:${SCHOOL_DIRECTORY_ID}` });
       const login = await agent.navigate(request.url.href, { stopAt: RP_REDIRECT });
       expect(login.body).toContain('name="username"');
-      const interaction = agent.history.map((p) => new URL(p.url)).find((u) => u.pathname.startsWith('/interaction/'))!;
-      const uid = interaction.pathname.split('/')[2]!;
+      // /auth sent the browser straight to the directory, with the resume route's cookie for this interaction.
+      const resumeCookie = agent.history[0]!.headers.getSetCookie().find((c) => c.includes('_resume='))!;
+      const uid = /path=\/auth\/([^;]+)/.exec(resumeCookie)![1]!;
       return { request, login, uid };
     }
 

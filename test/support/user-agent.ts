@@ -19,9 +19,13 @@ export interface FollowOptions {
 }
 
 interface StoredCookie {
+  name: string;
   value: string;
   path: string;
 }
+
+/** A browser keeps one cookie per name and path (RFC 6265 5.3): the same name on two paths is two cookies. */
+const cookieKey = (name: string, path: string): string => `${name}\0${path}`;
 
 export class UserAgent {
   private readonly jar = new Map<string, Map<string, StoredCookie>>();
@@ -30,27 +34,32 @@ export class UserAgent {
 
   constructor(private readonly acceptLanguage = 'fi') {}
 
-  /** The cookies this agent would send to `url`, by name (for assertions). */
-  cookiesFor(url: string): Record<string, string> {
+  /** The cookies sent to `url`, the longest path first, as a browser orders them. */
+  private cookiesTo(url: string): StoredCookie[] {
     const target = new URL(url);
-    return Object.fromEntries(
-      [...(this.jar.get(target.hostname) ?? new Map<string, StoredCookie>())]
-        .filter(([, c]) => pathMatches(target.pathname, c.path))
-        .map(([name, c]) => [name, c.value]),
-    );
+    return [...(this.jar.get(target.hostname)?.values() ?? [])]
+      .filter((c) => pathMatches(target.pathname, c.path))
+      .sort((a, b) => b.path.length - a.path.length);
+  }
+
+  /** The cookies this agent would send to `url`, by name (the most specific of a name; for assertions). */
+  cookiesFor(url: string): Record<string, string> {
+    const byName: Record<string, string> = {};
+    for (const c of this.cookiesTo(url)) byName[c.name] ??= c.value;
+    return byName;
   }
 
   /** Puts a cookie in the jar as a response would (for playing a browser that copies or alters one). */
   setCookie(url: string, name: string, value: string, path = '/'): void {
     const host = new URL(url).hostname;
     const cookies = this.jar.get(host) ?? new Map<string, StoredCookie>();
-    cookies.set(name, { value, path });
+    cookies.set(cookieKey(name, path), { name, value, path });
     this.jar.set(host, cookies);
   }
 
   private cookieHeader(url: URL): string {
-    return Object.entries(this.cookiesFor(url.href))
-      .map(([name, value]) => `${name}=${value}`)
+    return this.cookiesTo(url.href)
+      .map((c) => `${c.name}=${c.value}`)
       .join('; ');
   }
 
@@ -62,10 +71,11 @@ export class UserAgent {
       const name = pair.slice(0, eq);
       const value = pair.slice(eq + 1);
       const pathAttr = attributes.find((a) => a.toLowerCase().startsWith('path='));
+      const path = pathAttr ? pathAttr.slice(5) || '/' : '/';
       const expired = attributes.some((a) => /^expires=Thu, 01 Jan 1970/i.test(a)) || attributes.some((a) => /^max-age=(0|-\d+)$/i.test(a));
       const cookies = this.jar.get(url.hostname) ?? new Map<string, StoredCookie>();
-      if (expired || value === '') cookies.delete(name);
-      else cookies.set(name, { value, path: pathAttr ? pathAttr.slice(5) || '/' : '/' });
+      if (expired || value === '') cookies.delete(cookieKey(name, path));
+      else cookies.set(cookieKey(name, path), { name, value, path });
       this.jar.set(url.hostname, cookies);
     }
   }
