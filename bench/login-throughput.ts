@@ -389,7 +389,10 @@ async function startBareSide(cleanup: Array<() => Promise<void>>): Promise<Serve
       redis.client.disconnect();
       await redis.server.stop();
     });
+  // --cpu-prof <dir>: the bare provider writes its profile there too (a file of its own pid).
+  const profile = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts['cpu-prof'])}`] : [];
   const args = [
+    ...profile,
     '--import',
     'tsx',
     'bench/bare-provider.ts',
