@@ -50,6 +50,9 @@ export type ReleaseRefusal =
 
 export type ReleaseDecision = { released: true; claims: MpassClaims } | { released: false; reason: ReleaseRefusal };
 
+/** What operators release when they name no claims. */
+const EVERY_PROFILE_CLAIM: ReadonlySet<string> = new Set<string>(PROFILE_CLAIMS);
+
 export function decideRelease({ user, service, directory, token }: ReleaseInput): ReleaseDecision {
   if (!service?.allowedHere) return { released: false, reason: 'service_not_allowed_here' };
   // A new login is judged by the lifecycle alone; a code or token also by its age. Times are whole
@@ -61,6 +64,6 @@ export function decideRelease({ user, service, directory, token }: ReleaseInput)
   if (!directory) return { released: false, reason: 'directory_not_in_use' };
   if (directory.allowedClients && !directory.allowedClients.has(service.clientId)) return { released: false, reason: 'service_not_allowed' };
   if (user.learnerIdKind === 'test' && !service.allowTestLearnerIds) return { released: false, reason: 'test_learner_id' };
-  const released = new Set<string>(service.releasedClaims ?? PROFILE_CLAIMS);
+  const released = service.releasedClaims ? new Set<string>(service.releasedClaims) : EVERY_PROFILE_CLAIM;
   return { released: true, claims: Object.fromEntries(Object.entries(user.claims).filter(([name]) => released.has(name))) };
 }
