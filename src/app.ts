@@ -64,6 +64,8 @@ export interface AppDependencies {
   demoUsers?: TestUser[];
   /** The organisation registry; built from configuration when absent. */
   organisations?: OrganisationRegistry;
+  /** True once the process is stopping (readiness then answers 503 while requests are still served). */
+  stopping?: () => boolean;
 }
 
 export interface Bridge {
@@ -189,7 +191,7 @@ export function createBridge(deps: AppDependencies, env: Record<string, string |
   app.use(requestLog(logger));
   app.use(errorBoundary(pages, logger));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https://') }));
-  app.use(healthRouter(storage).routes());
+  app.use(healthRouter(storage, deps.stopping).routes());
   app.use(metricsEndpoint({ token: config.metrics.token }));
   app.use(infrastructureRoutes(config).routes());
   // Fail fast while the store is down: nothing below can work without it.

@@ -83,7 +83,7 @@ export function createDeployment(deps: AppDependencies): Deployment {
   app.use(requestLog(deps.logger));
   // Also on what this app answers itself (health, the 404 below), not only inside an environment.
   app.use(securityHeaders({ hsts: environments.every((e) => e.issuer.startsWith('https://')) }));
-  app.use(healthRouter(deps.storage).routes());
+  app.use(healthRouter(deps.storage, deps.stopping).routes());
   // The longest path first, so /test/x never reaches an environment served at /.
   const byPath = [...environments].sort((a, b) => basePathOf(b.issuer).length - basePathOf(a.issuer).length);
   for (const environment of byPath) app.use(servedAt(environment.issuer, hosts.size === 1, subApp(environment.bridge.app)));

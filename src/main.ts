@@ -100,11 +100,13 @@ async function main(): Promise<void> {
   const directory = config.testDirectory;
   const testUsers = directory.enabled && served.includes('test') ? loadTestUsers(resolve(directory.usersFile)) : undefined;
   const demoUsers = directory.enabled && served.includes('demo') ? loadTestUsers(resolve(directory.demoUsersFile)) : undefined;
+  let stopping = false;
   const { app, environments } = createDeployment({
     config,
     secrets,
     storage,
     logger,
+    stopping: () => stopping,
     ...(testUsers ? { testUsers } : {}),
     ...(demoUsers ? { demoUsers } : {}),
   });
@@ -147,7 +149,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('')}  Store: ${storage.kind === 'memory' ? 'in process memory (set REDIS_URL to use Redis)' : 'Redis'}\n\n`);
   }
 
-  let stopping = false;
   // While stopping, every answer closes its connection: keep-alive clients move to another instance.
   for (const listener of [server, adminServer]) {
     listener?.prependListener('request', (_req, res) => {
@@ -157,7 +158,11 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    // A load balancer is told first (/readyz answers 503) and has time to send nothing new: a
+    // connection still waiting to be accepted when the listener closes would be reset unanswered.
+    // A developer's Ctrl-C does not wait.
+    const drainMs = signal === 'SIGTERM' ? config.shutdownDrainSeconds * 1000 : 0;
+    logger.info({ signal, drainMs }, 'shutting down');
     for (const environment of environments) environment.bridge.health.stop();
     /*
      * Stop accepting, and finish what was accepted: http.Server#close would also drop connections
@@ -166,15 +171,17 @@ async function main(): Promise<void> {
      * already on their way are still read and answered.
      */
     const closeListener = (listener: Server | undefined, done?: () => void) => listener && NetServer.prototype.close.call(listener, done);
-    closeListener(adminServer);
-    closeListener(server, () => {
-      void storage.close().finally(() => process.exit(0));
-    });
     setTimeout(() => {
-      server.closeIdleConnections();
-      adminServer?.closeIdleConnections();
-    }, SHUTDOWN_READ_GRACE_MS).unref();
-    setTimeout(() => process.exit(0), 10_000).unref();
+      closeListener(adminServer);
+      closeListener(server, () => {
+        void storage.close().finally(() => process.exit(0));
+      });
+      setTimeout(() => {
+        server.closeIdleConnections();
+        adminServer?.closeIdleConnections();
+      }, SHUTDOWN_READ_GRACE_MS).unref();
+    }, drainMs).unref();
+    setTimeout(() => process.exit(0), drainMs + 10_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

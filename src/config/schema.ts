@@ -139,6 +139,15 @@ export const configSchema = z
     port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env PORT)'),
     host: z.string().default('0.0.0.0').describe('Listen address (env HOST)'),
     issuer: z.url().default('http://localhost:3000').describe('Public issuer URL of the bridge (env ISSUER); https in production'),
+    shutdownDrainSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(120)
+      .default(2)
+      .describe(
+        'On SIGTERM, how long the bridge goes on serving while /readyz answers 503 (a load balancer that checks readiness then sends it nothing new), before it stops listening and finishes what it accepted',
+      ),
     trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-Proto/-For from a TLS-terminating reverse proxy (env TRUST_PROXY=true)'),
     trustForwardedHost: z
       .boolean()

@@ -1,8 +1,12 @@
 import Router from '@koa/router';
 import type { Storage } from '../storage/types.js';
 
-/** /healthz: the process answers. /readyz: it can serve logins (the store is reachable). */
-export function healthRouter(storage: Storage): Router {
+/**
+ * /healthz: the process answers. /readyz: it can serve logins (the store is reachable) and is not
+ * stopping: a stopping instance says so while it still serves, so that a load balancer sends it
+ * nothing new before it stops listening.
+ */
+export function healthRouter(storage: Storage, stopping: () => boolean = () => false): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -10,6 +14,11 @@ export function healthRouter(storage: Storage): Router {
   });
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
+    if (stopping()) {
+      ctx.status = 503;
+      ctx.body = { status: 'stopping', store: storage.kind };
+      return;
+    }
     try {
       await storage.ping();
       ctx.body = { status: 'ready', store: storage.kind };

@@ -64,38 +64,49 @@ class Instance {
 }
 
 /**
- * The address the services know: a round-robin proxy over the instances, trying the other one when
- * an instance refuses the connection, or resets it before answering a GET (as nginx's
+ * The address the services know: a round-robin proxy over the instances that checks their readiness
+ * (every 50 ms, as a load balancer's health check does) and sends requests only to ready ones, trying
+ * another when an instance refuses the connection, or resets it before answering a GET (as nginx's
  * proxy_next_upstream does). A new connection per request, so no keep-alive socket races a shutdown.
  */
 async function startBalancer(backends: number[]): Promise<{ server: Server; port: number }> {
   let next = 0;
+  const ready = new Set<number>();
+  const probe = setInterval(() => {
+    for (const port of backends) {
+      fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(500) }).then(
+        (r) => (r.ok ? ready.add(port) : ready.delete(port)),
+        () => ready.delete(port),
+      );
+    }
+  }, 50);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const attempt = (tries: number) => {
-        const target = backends[next++ % backends.length]!;
-        const directoryIdp = httpRequest(
-          { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent: false },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        directoryIdp.on('error', (err: NodeJS.ErrnoException) => {
+        // The ready instances; all of them while none is known to be ready (at start).
+        const candidates = backends.filter((port) => ready.has(port));
+        const pool = candidates.length ? candidates : backends;
+        const target = pool[next++ % pool.length]!;
+        const forwarded = httpRequest({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        forwarded.on('error', (err: NodeJS.ErrnoException) => {
           // Like a production load balancer: another instance for a refused connection, and for a
           // GET whose connection an instance closed while shutting down before answering.
           const retriable = err.code === 'ECONNREFUSED' || (err.code === 'ECONNRESET' && req.method === 'GET');
           if (retriable && !res.headersSent && tries > 1) attempt(tries - 1);
           else if (!res.headersSent) res.writeHead(502).end();
         });
-        directoryIdp.end(body);
+        forwarded.end(body);
       };
       attempt(backends.length * 4);
     });
   });
+  server.on('close', () => clearInterval(probe));
   return { server, port: await listenOnLoopback(server) };
 }
 
@@ -168,7 +179,11 @@ describe('a rolling restart of two instances behind one address', () => {
     const waitFor = (count: number) => eventually(() => logins() >= count, { timeoutMs: 30_000, what: `${count} logins` });
     await waitFor(4);
     for (const instance of instances) {
-      expect(await instance.terminate()).toBe(0);
+      const exited = instance.terminate();
+      // Stopping, it first tells the balancer (readiness) while it still answers, then exits cleanly.
+      await eventually(async () => (await fetch(`http://127.0.0.1:${instance.port}/readyz`)).status === 503, { what: 'readiness to say stopping' });
+      expect((await fetch(`http://127.0.0.1:${instance.port}/healthz`)).status).toBe(200);
+      expect(await exited).toBe(0);
       const before = logins();
       await waitFor(before + 4);
       // Back on its port, the one the balancer knows, should another process have taken it meanwhile.
