@@ -9,7 +9,7 @@ import { finishInteraction } from '../provider/finish-interaction.js';
 import type { ReleaseUser } from '../services/release.js';
 import { interactionOf, type Locale, type LoginContext, uidParam } from './context.js';
 
-/** What the callback learned, handed to the interaction (which has the interaction cookie). */
+/** What the callback learned: a login for the provider, or a failure for its page at /interaction/<uid>/complete. */
 export type LoginOutcome =
   | { ok: true; accountId: string; directoryId: string; authTime: number; learnerIdKind: LearnerIdKind }
   // ref: the request in which the directory failed; its log line has the cause, so its page shows that reference.
