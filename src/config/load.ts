@@ -215,10 +215,21 @@ function crossFieldProblems(config: BridgeConfig): string[] {
 }
 
 /**
+ * Without an issuer, the development default names the port the bridge listens on (a bridge started
+ * with PORT=4000 alone is http://localhost:4000, not :3000).
+ */
+function withIssuerOfPort(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const { issuer, port, environments } = raw as { issuer?: unknown; port?: unknown; environments?: unknown };
+  if (issuer !== undefined || environments !== undefined || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return raw;
+  return { ...raw, issuer: `http://localhost:${port}` };
+}
+
+/**
  * Parses a raw configuration object. Throws ConfigError listing every invalid setting at once.
  */
 export function parseConfig(raw: unknown): BridgeConfig {
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(withIssuerOfPort(raw));
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
   const problems = [...crossFieldProblems(result.data), ...productionProblems(result.data)];
   if (problems.length) throw new ConfigError(problems);

@@ -138,7 +138,10 @@ export const configSchema = z
       ),
     port: z.number().int().min(0).max(65535).default(3000).describe('HTTP port (env PORT)'),
     host: z.string().default('0.0.0.0').describe('Listen address (env HOST)'),
-    issuer: z.url().default('http://localhost:3000').describe('Public issuer URL of the bridge (env ISSUER); https in production'),
+    issuer: z
+      .url()
+      .default('http://localhost:3000')
+      .describe('Public issuer URL of the bridge (env ISSUER); https in production. Without it: http://localhost:<port>'),
     shutdownDrainSeconds: z
       .number()
       .int()

@@ -190,6 +190,12 @@ describe('configuration', () => {
     );
   });
 
+  it('names the port in the default issuer when only the port is given', () => {
+    expect(loadConfig({ PORT: '4100' }, '/nonexistent-dir').issuer).toBe('http://localhost:4100');
+    expect(loadConfig({}, '/nonexistent-dir').issuer).toBe('http://localhost:3000');
+    expect(loadConfig({ PORT: '4100', ISSUER: 'http://127.0.0.1:9000' }, '/nonexistent-dir').issuer).toBe('http://127.0.0.1:9000');
+  });
+
   it('reads the file named by CONFIG_FILE and applies environment overrides', () => {
     const file = tempFile(JSON.stringify({ port: 4000, logLevel: 'warn' }));
     const config = loadConfig({ CONFIG_FILE: file, PORT: '4100', REDIS_URL: 'redis://127.0.0.1:7000', ISSUER: 'http://127.0.0.1:4100' });
