@@ -72,11 +72,7 @@ describe('a misbehaving school directory', () => {
   it('the directory goes down during the login', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(
-      login,
-      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
-      { stopAt: `${fed.bridge.issuer}/upstream/` },
-    );
+    const atCallback = await signInAtDirectory(agent, login, 'pupil-complete', `${fed.bridge.issuer}/upstream/`);
     await fed.directoryIdp.stop();
     try {
       const page = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -89,11 +85,7 @@ describe('a misbehaving school directory', () => {
   it('a forged callback (state not from this login) is refused', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(
-      login,
-      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
-      { stopAt: `${fed.bridge.issuer}/upstream/` },
-    );
+    const atCallback = await signInAtDirectory(agent, login, 'pupil-complete', `${fed.bridge.issuer}/upstream/`);
     const forged = new URL(atCallback.url);
     forged.searchParams.set('state', 'forged-state');
     const page = await agent.navigate(forged.href, { stopAt: RP_REDIRECT });
@@ -103,11 +95,7 @@ describe('a misbehaving school directory', () => {
   it('a replayed callback finds nothing to finish', async () => {
     const agent = new UserAgent('en');
     const { request, login } = await loginAt(agent);
-    const atCallback = await agent.submit(
-      login,
-      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
-      { stopAt: `${fed.bridge.issuer}/upstream/` },
-    );
+    const atCallback = await signInAtDirectory(agent, login, 'pupil-complete', `${fed.bridge.issuer}/upstream/`);
     const done = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
     await fed.rp.redeem(done.url, request);
     const replay = await agent.navigate(atCallback.url, { stopAt: RP_REDIRECT });
@@ -118,11 +106,7 @@ describe('a misbehaving school directory', () => {
   it('a callback to another directory than the one started is refused (mix-up)', async () => {
     const agent = new UserAgent('en');
     const { login } = await loginAt(agent);
-    const atCallback = await agent.submit(
-      login,
-      { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' },
-      { stopAt: `${fed.bridge.issuer}/upstream/` },
-    );
+    const atCallback = await signInAtDirectory(agent, login, 'pupil-complete', `${fed.bridge.issuer}/upstream/`);
     const other = atCallback.url.replace(`/upstream/${SCHOOL_DIRECTORY_ID}/`, '/upstream/test-school/');
     const page = await agent.navigate(other, { stopAt: RP_REDIRECT });
     expect(page.status).toBe(400);
