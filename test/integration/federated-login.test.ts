@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
+import { PUPIL_COMPLETE_CLAIMS } from '../support/pupil-claims.js';
 import {
   choose,
   deepLinkLogin,
@@ -15,18 +16,10 @@ import { linksWithText, UserAgent } from '../support/user-agent.js';
 import { epochSeconds, untilClockPasses } from '../support/eventually.js';
 
 const PUPIL_CLAIMS = {
-  given_name: 'Aino',
-  family_name: 'Mansikka',
-  [CLAIM.nickname]: 'Ainska',
-  [CLAIM.learnerId]: '1.2.246.562.24.10000000001',
-  [CLAIM.classLevel]: '9',
+  ...PUPIL_COMPLETE_CLAIMS,
   [CLAIM.schoolInfo]: ['30076;Mansikkalan testi peruskoulu', '1.2.246.562.99.00000000002;Mansikkalan testi peruskoulu'],
   [CLAIM.educationProviderInfo]: ['1.2.246.562.99.00000000001;Mansikkalan testi kunta'],
-  [CLAIM.role]: ['1.2.246.562.99.00000000001;30076;9F;Oppilas;1;1.2.246.562.99.00000000002;'],
-  [CLAIM.learningMaterialsCharge]: ['1;30076', '1;1.2.246.562.99.00000000002'],
-  [CLAIM.schoolCode]: ['30076'],
   [CLAIM.school]: ['Mansikkalan testi peruskoulu'],
-  [CLAIM.class]: ['9F'],
   [CLAIM.educationProviderId]: ['1.2.246.562.99.00000000001'],
   [CLAIM.educationProvider]: ['Mansikkalan testi kunta'],
 };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
 import { CLAIM } from '../../src/claims/claim-names.js';
+import { PUPIL_COMPLETE_CLAIMS } from '../support/pupil-claims.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createStorage } from '../../src/storage/index.js';
 import { t } from '../../src/http/i18n.js';
@@ -23,18 +24,7 @@ const INVALID_ANSWER = t('en', 'error.directory_invalid_response');
 const OTHER_BROWSER = t('en', 'error.directory_transaction_invalid');
 
 /** pupil-complete as the claims step delivers it from the simulator's extended claims (as from the OIDC test directory). */
-const PUPIL_CLAIMS = {
-  given_name: 'Aino',
-  family_name: 'Mansikka',
-  [CLAIM.nickname]: 'Ainska',
-  [CLAIM.learnerId]: '1.2.246.562.24.10000000001',
-  [CLAIM.classLevel]: '9',
-  [CLAIM.schoolCode]: ['30076'],
-  [CLAIM.class]: ['9F'],
-  [CLAIM.role]: ['1.2.246.562.99.00000000001;30076;9F;Oppilas;1;1.2.246.562.99.00000000002;'],
-  [CLAIM.learningMaterialsCharge]: ['1;30076', '1;1.2.246.562.99.00000000002'],
-  [CLAIM.educationProviderId]: ['1.2.246.562.99.00000000001'],
-};
+const PUPIL_CLAIMS = { ...PUPIL_COMPLETE_CLAIMS, [CLAIM.educationProviderId]: ['1.2.246.562.99.00000000001'] };
 
 /**
  * Opinsys directories: two bridge instances on one Redis sign users in through the Opinsys SSO

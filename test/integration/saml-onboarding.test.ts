@@ -7,7 +7,7 @@ import type { BridgeHandle } from '../support/bridge.js';
 import { startTwoInstances, type TwoInstances } from '../support/instances.js';
 import { RP_REDIRECT } from '../support/federation.js';
 import { startSimpleSamlPhp, type SimpleSamlPhpHandle } from '../support/simplesamlphp.js';
-import { extractForms, linksWithText, UserAgent, type Page } from '../support/user-agent.js';
+import { extractForms, UserAgent, type Page } from '../support/user-agent.js';
 
 const DIRECTORY_ID = 'city-adfs';
 const USERS = loadTestUsers(resolve('config/test-users.json'));
@@ -111,14 +111,7 @@ describe('SAML directory onboarding through the CLI, used on another instance wi
   });
 
   it('runs the attribute check page for the SAML directory on instance B', async () => {
-    const issued = await cli(['directory', 'check-link', DIRECTORY_ID]);
-    expect(issued.code).toBe(0);
-    const url = issued.stdout.trim().split('\n').at(-1)!;
-    const agent = new UserAgent('en');
-    const start = await agent.get(url.replace(a.issuer, b.issuer));
-    expect(start.status).toBe(200);
-    const [startHref] = linksWithText(start, 'Sign in with a test account');
-    const atIdp = await agent.get(startHref!);
+    const { agent, atDirectory: atIdp } = await instances.openCheckAtB(DIRECTORY_ID);
     const result = await throughIdp(agent, atIdp, 'pupil-complete');
     expect(result.status).toBe(200);
     expect(result.body).toMatch(/id="outcome"[^>]*data-outcome="released"/);

@@ -78,8 +78,12 @@ describe('sessions, account snapshots and refresh tokens', () => {
       body: JSON.stringify({ ...metadata, grant_types: ['authorization_code', 'refresh_token'] }),
     });
     expect(updated.status).toBe(200);
-    return RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
+    return serviceOf(service);
   }
+
+  /** A registered service as its relying party sees the bridge. */
+  const serviceOf = (service: Registered) =>
+    RelyingParty.discover({ issuer: fed.bridge.issuer, clientId: service.client_id, clientSecret: service.client_secret, redirectUri: RP_REDIRECT });
 
   async function register(name: string): Promise<Registered> {
     const token = await fetch(`${fed.bridge.issuer}/admin/api/initial-access-tokens`, {
@@ -291,12 +295,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
 
     it('shows a page, and gives the service nothing, when an operator suspends the service during the login', async () => {
       const service = await register('Suspended while signing in');
-      const rp = await RelyingParty.discover({
-        issuer: fed.bridge.issuer,
-        clientId: service.client_id,
-        clientSecret: service.client_secret,
-        redirectUri: RP_REDIRECT,
-      });
+      const rp = await serviceOf(service);
       const agent = new UserAgent('en');
       const { login } = await startLogin(rp, agent);
       await fed.bridge.bridge.registry.act(service.client_id, 'suspend', OPERATOR.username);
@@ -307,12 +306,7 @@ describe('sessions, account snapshots and refresh tokens', () => {
 
     it('shows a page when the service is suspended between the login and the resume', async () => {
       const service = await register('Suspended at resume');
-      const rp = await RelyingParty.discover({
-        issuer: fed.bridge.issuer,
-        clientId: service.client_id,
-        clientSecret: service.client_secret,
-        redirectUri: RP_REDIRECT,
-      });
+      const rp = await serviceOf(service);
       const agent = new UserAgent('en');
       const { login, uid } = await startLogin(rp, agent);
       const atResume = await agent.submit(

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLAIM } from '../../src/claims/claim-names.js';
+import { PUPIL_COMPLETE_CLAIMS } from '../support/pupil-claims.js';
 import { t } from '../../src/http/i18n.js';
 import { loadTestUsers } from '../../src/testdirectory/users.js';
 import { startWilmaServer, type WilmaServerHandle } from '../../src/testdirectory/wilma/server.js';
@@ -32,17 +33,7 @@ const EXTENDED_ATTRIBUTES = {
 };
 
 /** pupil-complete as services receive them, through Wilma as through any directory. */
-const PUPIL_CLAIMS = {
-  given_name: 'Aino',
-  family_name: 'Mansikka',
-  [CLAIM.nickname]: 'Ainska',
-  [CLAIM.learnerId]: '1.2.246.562.24.10000000001',
-  [CLAIM.classLevel]: '9',
-  [CLAIM.role]: ['1.2.246.562.99.00000000001;30076;9F;Oppilas;1;1.2.246.562.99.00000000002;'],
-  [CLAIM.learningMaterialsCharge]: ['1;30076', '1;1.2.246.562.99.00000000002'],
-  [CLAIM.schoolCode]: ['30076'],
-  [CLAIM.class]: ['9F'],
-};
+const PUPIL_CLAIMS = PUPIL_COMPLETE_CLAIMS;
 
 const wilmaDirectory = (id: string, baseUrl: string, extra: Record<string, unknown> = {}) => ({
   type: 'wilma',
@@ -357,14 +348,7 @@ describe('Wilma directory onboarded through the CLI on one instance, used on ano
   });
 
   it('runs the attribute check page for the Wilma directory', async () => {
-    const issued = await cli(['directory', 'check-link', DIRECTORY_ID]);
-    expect(issued.code).toBe(0);
-    const url = issued.stdout.trim().split('\n').at(-1)!;
-    const agent = new UserAgent('en');
-    const start = await agent.get(url.replace(a.issuer, b.issuer));
-    expect(start.status).toBe(200);
-    const [startHref] = linksWithText(start, 'Sign in with a test account');
-    const atWilma = await agent.get(startHref!);
+    const { agent, atDirectory: atWilma } = await instances.openCheckAtB(DIRECTORY_ID);
     expect(atWilma.url.startsWith(`${wilma.url}/mpass?`)).toBe(true);
     const result = await agent.submit(atWilma, { username: 'pupil-complete', password: 'pupil-completepwd', action: 'login' });
     expect(result.status).toBe(200);

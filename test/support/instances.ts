@@ -9,6 +9,8 @@ import { testSecrets } from './keys.js';
 import { listeningHttpServer } from './ports.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { RelyingParty } from './relying-party.js';
+import { linksWithText, UserAgent, type Page } from './user-agent.js';
+import { expect } from '@jest/globals';
 
 /**
  * Two instances of one deployment on one Redis: instance A, where the operator works (its CLI), and
@@ -24,6 +26,11 @@ export interface TwoInstances {
   cli(args: string[], stdin?: string): ReturnType<typeof runAdminCli>;
   /** The test service (RP_CLIENT) at an instance. */
   service(bridge: BridgeHandle): Promise<RelyingParty>;
+  /**
+   * An attribute check of a directory: the operator issues its link on A, a school administrator opens
+   * it on B and follows its sign-in link; resolves with the agent at the directory's sign-in page.
+   */
+  openCheckAtB(directoryId: string): Promise<{ agent: UserAgent; atDirectory: Page }>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +60,16 @@ export async function startTwoInstances(
     a,
     b,
     cli: (args, stdin) => runAdminCli({ url: a.issuer, user: OPERATOR.username, password: OPERATOR.password }, args, stdin),
+    async openCheckAtB(directoryId) {
+      const issued = await runAdminCli({ url: a.issuer, user: OPERATOR.username, password: OPERATOR.password }, ['directory', 'check-link', directoryId]);
+      expect(issued.code).toBe(0);
+      const url = issued.stdout.trim().split('\n').at(-1)!;
+      const agent = new UserAgent('en');
+      const start = await agent.get(url.replace(a.issuer, b.issuer));
+      expect(start.status).toBe(200);
+      const [startHref] = linksWithText(start, 'Sign in with a test account');
+      return { agent, atDirectory: await agent.get(startHref!) };
+    },
     service: (bridge) =>
       RelyingParty.discover({ issuer: bridge.issuer, clientId: RP_CLIENT.client_id, clientSecret: RP_CLIENT.client_secret, redirectUri: RP_REDIRECT }),
     async stop() {

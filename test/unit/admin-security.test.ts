@@ -1,3 +1,4 @@
+import { CITY_DIRECTORY } from '../support/definitions.js';
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { directoryEnvironment } from '../../src/admin/roles.js';
@@ -72,16 +73,7 @@ describe('operator environments', () => {
 });
 
 describe('directory secrets', () => {
-  const definition = {
-    id: 'city',
-    type: 'oidc' as const,
-    displayName: { fi: 'Kaupunki' },
-    issuer: 'https://idp.city.example',
-    clientId: 'bridge',
-    scope: 'openid profile',
-    tokenEndpointAuthMethod: 'client_secret_basic' as const,
-    userinfo: false,
-  };
+  const definition = CITY_DIRECTORY;
   type Definition = Parameters<DirectoryRecords['create']>[0];
 
   function setup() {

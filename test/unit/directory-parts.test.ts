@@ -1,3 +1,4 @@
+import { CITY_DIRECTORY } from '../support/definitions.js';
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { DIRECTORY_ACTIONS, DIRECTORY_STATUSES, checkable, transition, usableIn, type DirectoryStatus } from '../../src/directories/lifecycle.js';
@@ -117,17 +118,7 @@ describe('self-audit', () => {
 });
 
 describe('DirectoryRecords', () => {
-  const definition = {
-    id: 'city',
-    type: 'oidc' as const,
-    displayName: { fi: 'Kaupunki' },
-    issuer: 'https://idp.city.example',
-    clientId: 'bridge',
-    scope: 'openid profile',
-    tokenEndpointAuthMethod: 'client_secret_basic' as const,
-    userinfo: false,
-    accounts: 'real' as const,
-  };
+  const definition = { ...CITY_DIRECTORY, accounts: 'real' as const };
 
   function registry() {
     const store = createMemoryStorage().durable('registry');
